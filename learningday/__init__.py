@@ -1,0 +1,1 @@
+"""Learning Day: the application shell (settings, database, CLI, web, worker wiring)."""
