@@ -1,0 +1,63 @@
+"""The chat port: prompting a person and posting to the shared channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+PromptKind = Literal["plan", "summary"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A DM asking for a plan or summary (or reminding). `key` makes the send idempotent."""
+
+    key: str  # e.g. "prompt:<workflow id>:plan:0"; the outbox key
+    person_email: str
+    slack_user_id: str | None
+    kind: PromptKind
+    reminder: bool
+    day_label: str  # "Thursday 3 December"
+    checkin_url: str  # the web page for this check-in (fallback and "open in browser")
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class ChannelPost:
+    """A plan or summary shared in the channel, threaded per person per day."""
+
+    key: str  # "channel:<workflow id>:<kind>"
+    channel: str
+    person_email: str
+    person_name: str
+    slack_user_id: str | None
+    kind: PromptKind
+    text: str
+    category: str | None
+    thread_ts: str | None  # the plan's ts when posting the summary
+    day_label: str | None = None  # "Thursday 3 December", shown in the post's header line
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A plain DM (e.g. a flag to a manager). `key` makes the send idempotent."""
+
+    key: str  # e.g. "flag-dm:<flag id>:<recipient person id>"; the outbox key
+    person_email: str
+    slack_user_id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    channel: str
+    ts: str
+    already_sent: bool = False
+
+
+class Chat(Protocol):
+    def send_prompt(self, prompt: Prompt) -> MessageRef: ...
+
+    def post_to_channel(self, post: ChannelPost) -> MessageRef: ...
+
+    def send_direct_message(self, message: DirectMessage) -> MessageRef: ...

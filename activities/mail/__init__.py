@@ -1,0 +1,1 @@
+"""Email: SMTP, the Gmail API, or a local Maildir outbox."""

@@ -1,0 +1,272 @@
+"""Mail activities for enforcement: one email per flag per recipient, and the weekly digest.
+
+Exactly once: every email has an outbox key made of ids (`flag:<flag id>:<recipient id>`,
+`digest:<manager id>:<iso week>`), and the mailers answer a key already sent without sending
+again, so a retried activity or a restarted worker never mails twice. A refusal that retrying
+cannot fix (`MailRejected`, e.g. an unknown mailbox) fails the activity for good.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.calendar.port import Calendar, EventQuery
+from activities.mail.port import Mailer
+from activities.mail.smtp import MailRejected
+from activities.records import enforcement as records
+from learningday.db.engine import session_scope
+from learningday.db.models import ExpenseClaim, Flag, LearningDay, Person
+from learningday.mail_render import render_email
+from learningday.web.excuse import excuse_url
+from policies.enforcement import escalation_recipients, summary_followed_plan
+from policies.policy import Policy
+from policies.spillover import local_day
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FlagNotice:
+    flag_id: int
+
+
+@dataclass(frozen=True)
+class FlagNotified:
+    recipient_ids: list[int] = field(default_factory=list)  # who the email went (or had gone) to
+    levels: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why nobody was mailed (excused, no manager)
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    person: Person
+    level: str
+
+
+class MailActivities:
+    """Enforcement emails. Takes the mailer (port) and the calendar (for the day's events)."""
+
+    def __init__(
+        self, mailer: Mailer, policy_loader: Callable[[], Policy], calendar: Calendar | None = None
+    ) -> None:
+        self._mailer = mailer
+        self._policy_loader = policy_loader
+        self._calendar = calendar
+
+    @activity.defn(name="notify_flag")
+    def notify_flag(self, notice: FlagNotice) -> FlagNotified:
+        policy = self._policy_loader()
+        with session_scope() as session:
+            flag = session.get(Flag, notice.flag_id)
+            if flag is None:
+                raise ApplicationError(f"flag {notice.flag_id} does not exist", non_retryable=True)
+            if flag.excused_at is not None:
+                return FlagNotified(skipped="excused")
+            person = session.get(Person, flag.person_id)
+            assert person is not None
+            manager = person.manager
+            if manager is None:
+                log.warning("flag %s: person %s has no manager; nobody to tell", flag.id, person.id)
+                return FlagNotified(skipped="no manager")
+            in_a_row = records.missed_in_a_row(session, person.id, flag.date)
+            levels = escalation_recipients(in_a_row, policy)
+            recipients = [_Recipient(manager, "manager")]
+            if "manager_of_manager" in levels and manager.manager is not None:
+                recipients.append(_Recipient(manager.manager, "manager_of_manager"))
+            if "person" in levels:
+                recipients.append(_Recipient(person, "person"))
+            shared = self._shared_context(session, flag, person, in_a_row, levels)
+            emails = [self._flag_email(flag, person, r, shared) for r in recipients]
+        for email in emails:
+            _send(self._mailer, email)
+        return FlagNotified(recipient_ids=[r.person.id for r in recipients], levels=[r.level for r in recipients])
+
+    # --- pieces ------------------------------------------------------------------------------
+
+    def _shared_context(self, session: Any, flag: Flag, person: Person, in_a_row: int, levels: list[str]) -> dict[str, Any]:
+        ins = records.check_ins(session, flag.learning_day_id)
+        plan, summary = ins.get("plan"), ins.get("summary")
+        followed = summary_followed_plan(plan.text if plan else None, summary.text if summary else None)
+        return {
+            "person_name": person.name,
+            "flag_label": records.LABELS.get(flag.kind.value, flag.kind.value),
+            "date": flag.date,
+            "reason": flag.reason,
+            "plan": plan.text if plan else None,
+            "summary": summary.text if summary else None,
+            "followed": followed if plan and summary else None,
+            "events": records.evidence_events(flag) or self._day_events(person, flag.date),
+            "history": records.weekly_history(session, person.id, flag.date),
+            "missed_in_a_row": in_a_row,
+            "escalated": "manager_of_manager" in levels,
+        }
+
+    def _day_events(self, person: Person, date: dt.date) -> list[dict[str, Any]]:
+        """The person's calendar that day, for context; an unreachable calendar costs the email
+        nothing but this section."""
+        if self._calendar is None:
+            return []
+        start, end = local_day(date, person.timezone)
+        try:
+            events = self._calendar.list_events(EventQuery(person.email, start, end, person.timezone))
+        except Exception:  # noqa: BLE001 - context only; the flag email must still go out
+            log.warning("calendar unavailable for person %s; flag email sent without events", person.id)
+            return []
+        return [{"title": e.title, "start": e.starts_at, "end": e.ends_at} for e in events]
+
+    def _flag_email(self, flag: Flag, person: Person, recipient: _Recipient, shared: dict[str, Any]):  # type: ignore[no-untyped-def]
+        reader = recipient.person
+        manages = recipient.level != "person"
+        context = dict(
+            shared,
+            manager_name=reader.name,
+            manager_timezone=reader.timezone,
+            evidence=records.evidence_lines(flag, reader.timezone),
+            excuse_url=excuse_url(flag.id, reader.id) if manages else None,
+            audience=recipient.level,
+        )
+        # Short subjects: a Subject longer than one header line is folded, and some readers
+        # then show it with a leading space.
+        subject = f"{person.name}: {shared['flag_label']} ({flag.date:%a %d %b})"
+        if shared["escalated"] and recipient.level == "manager_of_manager":
+            subject = f"Escalated: {subject}, {shared['missed_in_a_row']} in a row"
+        key = f"flag:{flag.id}:{reader.id}"
+        return render_email("flag", context, key=key, to=[reader.email], subject=subject)
+
+
+# --- the weekly digest -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestPage:
+    week_start: dt.date  # the Monday of the week reported
+    after_manager_id: int = 0
+    limit: int = 200
+
+
+@dataclass(frozen=True)
+class DigestPageResult:
+    manager_ids: list[int] = field(default_factory=list)
+    last_manager_id: int = 0
+    done: bool = True
+
+
+class DigestActivities:
+    """One digest email per manager per week (key `digest:<manager id>:<iso week>`)."""
+
+    def __init__(self, mailer: Mailer) -> None:
+        self._mailer = mailer
+
+    @activity.defn(name="send_digests_page")
+    def send_digests_page(self, page: DigestPage) -> DigestPageResult:
+        after = page.after_manager_id
+        resumed = activity.info().heartbeat_details
+        if resumed:
+            after = int(resumed[0])
+        with session_scope() as session:
+            manager_ids = list(
+                session.scalars(
+                    select(Person.manager_id)
+                    .where(Person.active.is_(True), Person.manager_id.is_not(None), Person.manager_id > after)
+                    .group_by(Person.manager_id)
+                    .order_by(Person.manager_id)
+                    .limit(page.limit + 1)
+                )
+            )
+        more = len(manager_ids) > page.limit
+        manager_ids = manager_ids[: page.limit]
+        for manager_id in manager_ids:
+            with session_scope() as session:
+                email = digest_email(session, manager_id, page.week_start)
+            if email is not None:
+                _send(self._mailer, email)
+            activity.heartbeat(manager_id)
+        return DigestPageResult(manager_ids, manager_ids[-1] if manager_ids else after, done=not more)
+
+
+def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
+    """The digest for `manager_id` about the week starting `monday`: each person's days (✓ ✗ !),
+    the week's flags, what people learned (plans) and their expense claims."""
+    manager = session.get(Person, manager_id)
+    if manager is None:
+        return None
+    sunday = monday + dt.timedelta(days=6)
+    days = [monday + dt.timedelta(days=i) for i in range(5)]
+    people = list(
+        session.scalars(
+            select(Person).where(Person.manager_id == manager_id, Person.active.is_(True)).order_by(Person.name)
+        )
+    )
+    rows, flags, topics, claims = [], [], [], []
+    for person in people:
+        person_days = {
+            d.date: d
+            for d in session.scalars(
+                select(LearningDay).where(
+                    LearningDay.person_id == person.id, LearningDay.date >= monday, LearningDay.date <= sunday
+                )
+            )
+        }
+        person_flags = list(
+            session.scalars(
+                select(Flag).where(
+                    Flag.person_id == person.id, Flag.date >= monday, Flag.date <= sunday, Flag.excused_at.is_(None)
+                ).order_by(Flag.date, Flag.id)
+            )
+        )
+        spill_dates = {
+            dt.datetime.fromisoformat(e["start"]).astimezone(ZoneInfo(person.timezone)).date()
+            for f in person_flags
+            if f.kind.value == "spillover"
+            for e in (f.evidence or {}).get("events", [])
+        }
+        cells = []
+        for date in days:
+            if date in person_days:
+                cells.append(records.day_status(person_days[date], [f for f in person_flags if f.date == date]))
+            else:
+                cells.append("spillover" if date in spill_dates else None)
+        rows.append({"name": person.name, "cells": cells})
+        flags += [
+            {"person_name": person.name, "label": records.LABELS.get(f.kind.value, f.kind.value), "date": f.date, "reason": f.reason}
+            for f in person_flags
+        ]
+        for day in person_days.values():
+            plan = records.check_ins(session, day.id).get("plan")
+            if plan:
+                topics.append({"person_name": person.name, "topic": plan.text[:200]})
+        claims += [
+            {"person_name": person.name, "description": c.description, "amount": c.amount, "currency": c.currency, "state": c.state.value}
+            for c in session.scalars(
+                select(ExpenseClaim).where(
+                    ExpenseClaim.person_id == person.id,
+                    ExpenseClaim.submitted_at >= dt.datetime.combine(monday, dt.time(), dt.timezone.utc),
+                    ExpenseClaim.submitted_at < dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time(), dt.timezone.utc),
+                )
+            )
+        ]
+    year, week, _ = monday.isocalendar()
+    context = {
+        "manager_name": manager.name, "week_of": monday, "days": days, "rows": rows,
+        "flags": flags, "topics": topics, "claims": claims,
+    }  # fmt: skip
+    return render_email(
+        "digest", context, key=f"digest:{manager.id}:{year}-W{week:02d}", to=[manager.email],
+        subject=f"Learning Day digest, week of {monday:%d %b}: {len(flags)} flag{'s' if len(flags) != 1 else ''}",
+    )  # fmt: skip
+
+
+def _send(mailer: Mailer, email: Any) -> None:
+    try:
+        mailer.send(email)
+    except MailRejected as error:
+        raise ApplicationError(str(error), type="MailRejected", non_retryable=True) from error

@@ -1,0 +1,127 @@
+"""Claim emails: the approval link to each approver, and every step to the claimant.
+
+Each email has an outbox key built from ids only (`claim:<id>:approval:<level>:<approver id>:<n>`,
+`claim:<id>:update:<event>`), so a retried activity sends nothing twice. A relay refusing an
+address for good (5xx) is reported back instead of retried forever: a claim waits for its timers,
+it never fails because one email bounced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from temporalio import activity
+
+from activities.mail.port import Mailer
+from activities.mail.smtp import MailRejected
+from activities.records.claims import ClaimSummary
+from learningday.claims.tokens import ApprovalLink
+from learningday.mail_render import money, render_email
+from policies.reimbursement import Approver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    claim: ClaimSummary
+    approver: Approver
+    level: int
+    reason: str
+    token_id: str
+    expires_at: dt.datetime
+    n: int  # 1 for the first email of this approver at this level, 2 for a reminder…
+    reminder: bool = False
+    on_behalf_of: str | None = None  # the absent approver's name, for a delegate
+
+
+@dataclass(frozen=True)
+class ClaimNotice:
+    claim: ClaimSummary
+    event: str  # e.g. "submitted", "approved-1", "approved", "rejected", "expired", "escalated-1"
+    decision: str  # what the template says: pending | approved | rejected | expired
+    decided_by: str | None = None
+    comment: str | None = None
+    next_step: str | None = None
+
+
+def _claim_context(claim: ClaimSummary) -> dict[str, object]:
+    return {
+        "amount": claim.amount,
+        "currency": claim.currency,
+        "category": claim.category,
+        "description": claim.description,
+        "link": claim.link,
+        "topic": claim.topic,
+        "submitted_at": claim.submitted_at,
+    }
+
+
+class ClaimMail:
+    def __init__(self, mailer: Mailer, approval_url: Callable[[ApprovalLink], str]) -> None:
+        self._mailer = mailer
+        self._approval_url = approval_url
+
+    @activity.defn(name="send_claim_approval_request")
+    def send_approval_request(self, request: ApprovalRequest) -> bool:
+        """Email the approver their link; False when the relay refused the address for good."""
+        claim = request.claim
+        kind = "reminder" if request.reminder else "approval"
+        key = f"claim:{claim.claim_id}:{kind}:{request.level}:{request.approver.person_id}:{request.n}"
+        url = self._approval_url(
+            ApprovalLink(claim.claim_id, request.approver.person_id, request.level, request.token_id, request.expires_at)
+        )
+        subject = f"Approve {claim.claimant_name}'s claim: {money(claim.amount, claim.currency)}"
+        if request.reminder:
+            subject = "Reminder: " + subject
+        reason = request.reason
+        approver_name = request.approver.name
+        if request.on_behalf_of:
+            # The template names the reason only above level 1: say it in the greeting instead.
+            approver_name = f"{approver_name} (you stand in for {request.on_behalf_of}, who is out of office)"
+        email = render_email(
+            "claim_approval",
+            {
+                "approver_name": approver_name,
+                "claimant_name": claim.claimant_name,
+                "claim": _claim_context(claim),
+                "level": request.level,
+                "level_reason": reason,
+                "approve_url": url,
+                "expires_at": request.expires_at,
+            },
+            key=key,
+            to=[request.approver.email],
+            subject=subject,
+        )
+        return self._send(email)
+
+    @activity.defn(name="send_claim_update")
+    def send_update(self, notice: ClaimNotice) -> bool:
+        claim = notice.claim
+        email = render_email(
+            "claim_update",
+            {
+                "claimant_name": claim.claimant_name,
+                "claim": _claim_context(claim),
+                "decision": notice.decision,
+                "decided_by": notice.decided_by,
+                "comment": notice.comment,
+                "next_step": notice.next_step,
+            },
+            key=f"claim:{claim.claim_id}:update:{notice.event}",
+            to=[claim.claimant_email],
+            subject=f"Your claim {money(claim.amount, claim.currency)}: {notice.decision}",
+        )
+        return self._send(email)
+
+    def _send(self, email) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            self._mailer.send(email)
+        except MailRejected as error:
+            log.warning("claim email %s refused for good (%s): not retried", email.key, error.code)
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""Database side effects: everything a workflow records as it happens."""

@@ -1,0 +1,229 @@
+"""Database activities for one Learning Day: load its context, record state, check-ins and flags.
+
+Every write is an upsert on a natural key (person+date, day+kind, person+kind+date), so an
+activity retried after a crash converges on the same rows instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from temporalio import activity
+
+from learningday import metrics
+from learningday.db.engine import session_scope
+from learningday.db.models import (
+    Absence,
+    AuditEntry,
+    CheckIn,
+    CheckInKind,
+    DayState,
+    Flag,
+    FlagKind,
+    LearningDay,
+    Person,
+)
+from policies.policy import Policy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DayKey:
+    person_id: int
+    date: dt.date
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class DayContext:
+    """Everything the workflow needs to know about the person and the program for the day."""
+
+    learning_day_id: int
+    person_id: int
+    person_email: str
+    person_name: str
+    timezone: str
+    slack_user_id: str | None
+    policy: Policy
+    recorded_absence: str | None
+    checkin_url: str
+    channel_task_queue: str
+
+
+@dataclass(frozen=True)
+class DayStateChange:
+    learning_day_id: int
+    state: str
+    skip_reason: str | None = None
+    hold_event_id: str | None = None
+    channel_thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckInRecord:
+    learning_day_id: int
+    kind: str
+    text: str
+    source: str
+    at: dt.datetime
+    why: str | None = None
+    category: str | None = None
+    resources: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckInSaved:
+    check_in_id: int
+    edited: bool
+
+
+@dataclass(frozen=True)
+class FlagRecord:
+    person_id: int
+    learning_day_id: int | None
+    kind: str
+    date: dt.date
+    reason: str
+    at: dt.datetime
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _audit(session: Any, actor: str, action: str, subject: str, subject_id: object, **details: Any) -> None:
+    session.add(
+        AuditEntry(
+            actor=actor, action=action, subject_type=subject, subject_id=str(subject_id), details=details
+        )
+    )
+
+
+class DayRecords:
+    """Activities writing a Learning Day to the database. Stateless apart from its settings."""
+
+    def __init__(self, policy_loader: Any, checkin_url: Any, channel_task_queue: str) -> None:
+        self._policy_loader = policy_loader
+        self._checkin_url = checkin_url
+        self._channel_task_queue = channel_task_queue
+
+    @activity.defn(name="load_day_context")
+    def load_day_context(self, key: DayKey) -> DayContext:
+        with session_scope() as session:
+            person = session.get(Person, key.person_id)
+            if person is None:
+                raise ValueError(f"person {key.person_id} does not exist")
+            day = session.scalar(
+                select(LearningDay).where(
+                    LearningDay.person_id == person.id, LearningDay.date == key.date
+                )
+            )
+            if day is None:
+                day = LearningDay(person_id=person.id, date=key.date, workflow_id=key.workflow_id)
+                session.add(day)
+                session.flush()
+                _audit(session, f"workflow:{key.workflow_id}", "day_scheduled", "learning_day", day.id)
+                metrics.days_started.inc()
+            absence = session.scalar(
+                select(Absence).where(
+                    Absence.person_id == person.id,
+                    Absence.start_date <= key.date,
+                    Absence.end_date >= key.date,
+                )
+            )
+            return DayContext(
+                learning_day_id=day.id,
+                person_id=person.id,
+                person_email=person.email,
+                person_name=person.name,
+                timezone=person.timezone,
+                slack_user_id=person.slack_user_id,
+                policy=self._policy_loader(),
+                recorded_absence=absence.reason if absence else None,
+                checkin_url=self._checkin_url(person.id, key.date),
+                channel_task_queue=self._channel_task_queue,
+            )
+
+    @activity.defn(name="record_day_state")
+    def record_day_state(self, change: DayStateChange) -> None:
+        with session_scope() as session:
+            day = session.get(LearningDay, change.learning_day_id)
+            if day is None:
+                raise ValueError(f"learning day {change.learning_day_id} does not exist")
+            previous = day.state
+            day.state = DayState(change.state)
+            if change.skip_reason is not None:
+                day.skip_reason = change.skip_reason
+            if change.hold_event_id is not None:
+                day.hold_event_id = change.hold_event_id
+            if change.channel_thread_ts is not None:
+                day.channel_thread_ts = change.channel_thread_ts
+            if previous != day.state:
+                _audit(session, "system", f"day_{day.state.value}", "learning_day", day.id)
+
+    @activity.defn(name="record_check_in")
+    def record_check_in(self, record: CheckInRecord) -> CheckInSaved:
+        with session_scope() as session:
+            existing = session.scalar(
+                select(CheckIn).where(
+                    CheckIn.learning_day_id == record.learning_day_id,
+                    CheckIn.kind == CheckInKind(record.kind),
+                )
+            )
+            if existing is None:
+                check_in = CheckIn(
+                    learning_day_id=record.learning_day_id,
+                    kind=CheckInKind(record.kind),
+                    submitted_at=record.at,
+                )
+                session.add(check_in)
+                edited = False
+            else:
+                check_in = existing
+                # A retry of the same submission is not an edit.
+                edited = _as_utc(existing.submitted_at) != record.at
+                if edited:
+                    check_in.edited_at = record.at
+            check_in.text = record.text
+            check_in.why = record.why
+            check_in.category = record.category
+            check_in.resources = record.resources
+            check_in.source = record.source
+            session.flush()
+            action = f"{record.kind}_edited" if edited else f"{record.kind}_submitted"
+            _audit(session, "system", action, "check_in", check_in.id, source=record.source)
+            metrics.check_ins.labels(record.kind, str(edited).lower()).inc()
+            return CheckInSaved(check_in_id=check_in.id, edited=edited)
+
+    @activity.defn(name="record_flag")
+    def record_flag(self, record: FlagRecord) -> int:
+        with session_scope() as session:
+            flag = session.scalar(
+                select(Flag).where(
+                    Flag.person_id == record.person_id,
+                    Flag.kind == FlagKind(record.kind),
+                    Flag.date == record.date,
+                )
+            )
+            if flag is None:
+                flag = Flag(
+                    person_id=record.person_id,
+                    learning_day_id=record.learning_day_id,
+                    kind=FlagKind(record.kind),
+                    date=record.date,
+                    reason=record.reason,
+                    evidence=record.evidence,
+                    raised_at=record.at,
+                )
+                session.add(flag)
+                session.flush()
+                _audit(session, "system", "flag_raised", "flag", flag.id, kind=record.kind)
+                metrics.flags.labels(record.kind).inc()
+            return flag.id
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns.
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,1 @@
+"""Local servers that speak the real wire protocols of Slack, Google and SMTP, for tests."""
