@@ -1,0 +1,1 @@
+"""Self-study expense claims: submission, receipts, approval links, export and balances."""

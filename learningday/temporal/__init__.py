@@ -1,0 +1,1 @@
+"""Temporal wiring: the embedded dev server, the client, the worker and the weekly Schedule."""

@@ -1,0 +1,51 @@
+"""Connecting to Temporal: the embedded dev server or a cluster / Temporal Cloud from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from learningday.settings import Settings
+
+log = logging.getLogger(__name__)
+_connected = False
+# A server that has just started (the embedded dev server, a cluster rolling out) opens its
+# port before its frontend is healthy and answers "Unavailable": wait for it this long.
+CONNECT_PATIENCE_SECONDS = 30.0
+
+
+def connected_in_this_process() -> bool:
+    return _connected
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    """A client using the pydantic data converter (workflow payloads include pydantic models)."""
+    global _connected
+    _connected = True
+    target = address or settings.temporal_address or f"127.0.0.1:{settings.temporal_dev_port}"
+    tls: TLSConfig | bool = False
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONNECT_PATIENCE_SECONDS
+    while True:
+        try:
+            return await Client.connect(
+                target,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+                tls=tls or bool(api_key),
+                api_key=api_key,
+            )
+        except RuntimeError as error:
+            if "Unavailable" not in str(error) or loop.time() > deadline:
+                raise
+            log.info("Temporal at %s is not ready yet; retrying", target)
+            await asyncio.sleep(0.25)

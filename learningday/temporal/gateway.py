@@ -1,0 +1,129 @@
+"""The check-in gateway over Temporal: an answer from Slack or the web becomes an update on
+the person's running Learning Day workflow, whose reply (accepted, edited, refused) is shown."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import select
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError
+
+from learningday.checkins import CheckInResult, CheckInSubmission, DayStatus
+from learningday.db.engine import session_scope
+from learningday.db.models import DayState, LearningDay, Person
+from workflows.learning_day import (
+    CheckInAccepted,
+    CheckInUpdate,
+    DayView,
+    LearningDayWorkflow,
+    SkipRequest,
+)
+
+_CLOSED = (DayState.completed, DayState.skipped, DayState.cancelled)
+NO_DAY = "No Learning Day is running for you right now."
+BUSY = "The service is busy and has not saved this yet: please send it again in a minute."
+
+
+def find_day(person_email: str, date: dt.date | None) -> LearningDay | None:
+    """The day an answer is meant for: the given date, else the earliest one still open."""
+    with session_scope() as session:
+        query = (
+            select(LearningDay)
+            .join(Person, LearningDay.person_id == Person.id)
+            .where(Person.email == person_email.lower(), LearningDay.workflow_id.is_not(None))
+        )
+        if date is not None:
+            return session.scalar(query.where(LearningDay.date == date))
+        open_day = session.scalar(
+            query.where(LearningDay.state.not_in(_CLOSED)).order_by(LearningDay.date)
+        )
+        return open_day or session.scalar(query.order_by(LearningDay.date.desc()))
+
+
+def _failure_message(error: WorkflowUpdateFailedError) -> str:
+    cause = error.cause
+    while getattr(cause, "cause", None) is not None and not getattr(cause, "message", ""):
+        cause = cause.cause  # type: ignore[union-attr]
+    return getattr(cause, "message", None) or str(error)
+
+
+class TemporalCheckInGateway:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def submit(self, submission: CheckInSubmission) -> CheckInResult:
+        day = await asyncio.to_thread(find_day, submission.person_email, submission.date)
+        if day is None or day.workflow_id is None:
+            return CheckInResult(accepted=False, message=NO_DAY)
+        handle = self._client.get_workflow_handle(day.workflow_id)
+        try:
+            accepted: CheckInAccepted = await handle.execute_update(
+                LearningDayWorkflow.submit_check_in,
+                CheckInUpdate(
+                    kind=submission.kind,
+                    text=submission.text,
+                    source=submission.source,
+                    why=submission.why,
+                    category=submission.category,
+                    resources=submission.resources,
+                ),
+            )
+        except WorkflowUpdateFailedError as error:
+            return CheckInResult(accepted=False, message=_failure_message(error))
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # Temporal is overloaded (seen in the fan-out benchmark): nothing was decided.
+            return CheckInResult(accepted=False, message=BUSY)
+        except RPCError:
+            return CheckInResult(accepted=False, message="This Learning Day has ended.")
+        noun = submission.kind.capitalize()
+        message = f"{noun} updated." if accepted.edited else f"{noun} saved."
+        if accepted.late:
+            message += " It came after the deadline, within the grace period."
+        return CheckInResult(accepted=True, message=message, edited=accepted.edited)
+
+    async def status(self, person_email: str) -> DayStatus:
+        day = await asyncio.to_thread(find_day, person_email, None)
+        if day is None or day.workflow_id is None:
+            return DayStatus(person_email=person_email, date=None, state="none")
+        try:
+            view: DayView = await self._client.get_workflow_handle(day.workflow_id).query(
+                LearningDayWorkflow.status
+            )
+        except RPCError:
+            return DayStatus(person_email=person_email, date=day.date, state=day.state.value)
+        return DayStatus(
+            person_email=person_email,
+            date=day.date,
+            state=view.state,
+            plan=view.plan,
+            summary=view.summary,
+            next_step=_next_step(view),
+        )
+
+    async def skip(self, person_email: str, reason: str) -> CheckInResult:
+        day = await asyncio.to_thread(find_day, person_email, None)
+        if day is None or day.workflow_id is None or day.state in _CLOSED:
+            return CheckInResult(accepted=False, message=NO_DAY)
+        try:
+            recorded = await self._client.get_workflow_handle(day.workflow_id).execute_update(
+                LearningDayWorkflow.skip, SkipRequest(reason=reason)
+            )
+        except WorkflowUpdateFailedError as error:
+            return CheckInResult(accepted=False, message=_failure_message(error))
+        return CheckInResult(accepted=True, message=f"Learning Day on {day.date} skipped: {recorded}")
+
+
+def _next_step(view: DayView) -> str | None:
+    if view.state in ("skipped", "completed", "cancelled") or view.instants is None:
+        return None
+    if view.plan is None:
+        return f"Plan due by {view.instants.plan_deadline:%H:%M} UTC"
+    if view.summary is None:
+        return f"Summary due by {view.instants.summary_deadline:%H:%M} UTC"
+    return "All done: you can still edit until the day closes."

@@ -1,0 +1,179 @@
+"""The worker: which implementation of each port to use, and the two task queues.
+
+The main queue runs the workflows and every activity but channel posts; channel posts have a
+queue of their own whose rate limit the Temporal server enforces across all workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.worker import Interceptor, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.calendar.activities import CalendarActivities
+from activities.calendar.port import Calendar
+from activities.chat.activities import ChatActivities
+from activities.chat.flag_dm import FlagDmActivities
+from activities.channel_queue import ChannelQueue
+from activities.chat.port import Chat
+from activities.kickoff import Kickoff
+from activities.mail.activities import DigestActivities, MailActivities
+from activities.mail.factory import mailer_from_settings
+from activities.mail.port import Mailer
+from activities.records.day import DayRecords
+from activities.records.enforcement import AuditActivities
+from learningday.policy_source import current_policy
+from learningday.settings import Settings
+from learningday.temporal.retry_metrics import CountRetries
+from learningday.web.links import checkin_url
+from policies.policy import Policy
+from workflows.channel_poster import ChannelPosterWorkflow
+from workflows.learning_day import LearningDayWorkflow
+from workflows.reimbursement import ReimbursementWorkflow
+from workflows.weekly_audit import WeeklyAuditWorkflow
+from workflows.weekly_kickoff import WeeklyKickoffWorkflow
+
+log = logging.getLogger(__name__)
+
+# policies/ is pure and deterministic, and so are the payload dataclasses in activities/:
+# loading them once, outside the per-workflow sandbox, is both safe and much cheaper.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "policies", "activities", "holidays",
+        # Process-wide metrics: importing them again inside a sandbox would be refused
+        # (prometheus_client touches urllib) and would register every counter twice.
+        "prometheus_client", "learningday.metrics",
+    )
+)
+
+
+@dataclass
+class Ports:
+    calendar: Calendar
+    chat: Chat
+    mailer: Mailer | None = None  # None: from settings (SMTP, Gmail or the local Maildir)
+
+
+def ports_from_settings(settings: Settings) -> Ports:
+    """Vendor implementations where configured, the local ones otherwise (never a crash)."""
+    if settings.google_configured:
+        from activities.calendar.google import GoogleCalendar
+
+        calendar: Calendar = GoogleCalendar(
+            service_account_file=settings.google_service_account_file,
+            api_endpoint=settings.google_api_endpoint,
+        )
+    else:
+        from activities.calendar.local import LocalCalendar
+
+        calendar = LocalCalendar()
+    if settings.slack_configured:
+        from activities.chat.slack import SlackChat
+
+        assert settings.slack_bot_token is not None
+        chat: Chat = SlackChat(
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url
+        )
+    else:
+        from activities.chat.local import LocalChat
+
+        chat = LocalChat()
+    return Ports(calendar=calendar, chat=chat)
+
+
+def build_workers(
+    client: Client,
+    settings: Settings,
+    ports: Ports | None = None,
+    policy_loader: Callable[[], Policy] = current_policy,
+    channel_posts_per_second: float | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> list[Worker]:
+    """The main and channel-post workers, tuned from settings (concurrency, sticky cache,
+    threads, channel rate, graceful shutdown); `channel_posts_per_second` overrides the setting."""
+    ports = ports or ports_from_settings(settings)
+    interceptors = [CountRetries(), *interceptors]
+    shutdown = dt.timedelta(seconds=settings.graceful_shutdown_seconds)
+    records = DayRecords(policy_loader, checkin_url, settings.temporal_channel_task_queue)
+    calendar = CalendarActivities(ports.calendar)
+    chat = ChatActivities(ports.chat)
+    kickoff = Kickoff(client, settings.temporal_task_queue, policy_loader)
+    mailer = ports.mailer or mailer_from_settings(settings)
+    mail = MailActivities(mailer, policy_loader, ports.calendar)
+    digests = DigestActivities(mailer)
+    audit = AuditActivities(ports.calendar, policy_loader)
+    channel_queue = ChannelQueue(
+        client, settings.temporal_task_queue, settings.temporal_channel_task_queue,
+        channel_posts_per_second or settings.channel_posts_per_second,
+    )
+    executor = concurrent.futures.ThreadPoolExecutor(
+        max_workers=settings.worker_activity_threads or settings.worker_max_concurrent_activities,
+        thread_name_prefix="activity",
+    )
+    main = Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[LearningDayWorkflow, ChannelPosterWorkflow, WeeklyKickoffWorkflow, ReimbursementWorkflow, WeeklyAuditWorkflow],
+        workflow_runner=WORKFLOW_RUNNER,
+        interceptors=interceptors,
+        activities=[
+            records.load_day_context,
+            records.record_day_state,
+            records.record_check_in,
+            records.record_flag,
+            calendar.place_hold,
+            calendar.remove_hold,
+            calendar.find_out_of_office,
+            chat.send_prompt,
+            channel_queue.enqueue_channel_post,
+            kickoff.start_learning_days,
+            *claim_activities(settings, policy_loader),
+            mail.notify_flag,
+            FlagDmActivities(ports.chat, policy_loader).dm_managers_about_flag,
+            digests.send_digests_page,
+            audit.audit_people_page,
+        ],
+        activity_executor=executor,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        graceful_shutdown_timeout=shutdown,
+    )
+    channel = Worker(
+        client,
+        task_queue=settings.temporal_channel_task_queue,
+        activities=[chat.post_to_channel],
+        interceptors=interceptors,
+        activity_executor=executor,
+        # Pacing and order per channel are the sequencer's (workflows/channel_poster.py).
+        max_concurrent_activities=1,
+        graceful_shutdown_timeout=shutdown,
+    )
+    return [main, channel]
+
+
+def claim_activities(
+    settings: Settings, policy_loader: Callable[[], Policy], mailer: object | None = None
+) -> list[Callable[..., object]]:
+    """Expense-claim activities: the records and the emails (mailer from settings unless given)."""
+    from activities.mail.claim_mail import ClaimMail
+    from activities.mail.factory import mailer_from_settings
+    from activities.records.claims import ClaimRecords
+    from learningday.claims.tokens import approval_url
+
+    records = ClaimRecords(policy_loader)
+    mail = ClaimMail(mailer or mailer_from_settings(settings), approval_url)  # type: ignore[arg-type]
+    return [records.load_claim_context, records.record_decision, records.record_event,
+            mail.send_approval_request, mail.send_update]  # fmt: skip
+
+
+async def run_workers(workers: list[Worker]) -> None:
+    """Run until cancelled; then shut down gracefully, letting in-flight activities finish."""
+    await asyncio.gather(*(worker.run() for worker in workers))

@@ -1,0 +1,117 @@
+"""A real, uncompressed Learning Day in the person's own timezone, across DST changes.
+
+Runs on the time-skipping test server: the workflow sleeps until 09:00 local on a Thursday in
+2027 and the server skips ahead, so the instants it acted on are the policy's, to the minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from learningday.cli import app
+from learningday.db.models import Person
+from policies.policy import Policy
+from tests.conftest import reset_caches
+from tests.waiting import eventually
+from tests.workflows.conftest import Harness
+from workflows.learning_day import (
+    DayView,
+    LearningDayInput,
+    LearningDayWorkflow,
+    workflow_id_for,
+)
+
+UTC = dt.timezone.utc
+
+
+async def run_day(h: Harness, session: Session, timezone: str, date: dt.date) -> DayView:
+    person = Person(email=f"p{date:%m%d}@example.com", name="P", timezone=timezone)
+    session.add(person)
+    session.commit()
+    return await h.client.execute_workflow(
+        LearningDayWorkflow.run,
+        LearningDayInput(person_id=person.id, date=date),
+        id=workflow_id_for(person.id, date),
+        task_queue=h.settings.temporal_task_queue,
+        result_type=DayView,
+    )
+
+
+@pytest.mark.parametrize(
+    ("timezone", "date", "hold_start_utc", "plan_prompt_utc"),
+    [
+        # US DST starts Sunday 2027-03-14: 09:00 PST is 17:00 UTC, then 09:00 PDT is 16:00 UTC.
+        ("America/Los_Angeles", dt.date(2027, 3, 11), dt.datetime(2027, 3, 11, 17, 0, tzinfo=UTC), "17:00"),
+        ("America/Los_Angeles", dt.date(2027, 3, 18), dt.datetime(2027, 3, 18, 16, 0, tzinfo=UTC), "16:00"),
+        # EU DST starts Sunday 2027-03-28: 09:00 CET is 08:00 UTC, then 09:00 CEST is 07:00 UTC.
+        ("Europe/Berlin", dt.date(2027, 3, 25), dt.datetime(2027, 3, 25, 8, 0, tzinfo=UTC), "08:00"),
+        ("Europe/Berlin", dt.date(2027, 4, 1), dt.datetime(2027, 4, 1, 7, 0, tzinfo=UTC), "07:00"),
+        # UTC+13: Thursday 09:00 in Tonga is Wednesday 20:00 UTC.
+        ("Pacific/Tongatapu", dt.date(2027, 3, 11), dt.datetime(2027, 3, 10, 20, 0, tzinfo=UTC), "20:00"),
+    ],
+)
+async def test_the_day_follows_local_time_through_dst(
+    skipping_harness: Harness,
+    session: Session,
+    timezone: str,
+    date: dt.date,
+    hold_start_utc: dt.datetime,
+    plan_prompt_utc: str,
+) -> None:
+    view = await run_day(skipping_harness, session, timezone, date)
+
+    (hold,) = skipping_harness.calendar.holds.values()
+    assert hold.starts_at == hold_start_utc
+    assert hold.ends_at - hold.starts_at == dt.timedelta(hours=8, minutes=30)
+    assert hold.timezone == timezone and hold.date == date
+    assert view.instants is not None
+    assert f"{view.instants.plan_prompt:%H:%M}" == plan_prompt_utc
+    # Nobody answered: both prompts, both reminders, both misses, in that order.
+    assert view.prompts_sent == ["plan:prompt:0", "plan:reminder:1", "summary:prompt:0", "summary:reminder:1"]
+    assert view.flags == ["missed_plan", "missed_summary"]
+
+
+async def test_day_refresh_after_a_policy_change_moves_the_hold_in_place_and_the_prompts(
+    skipping_harness: Harness, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = Person(email="mover@example.com", name="M", timezone="Europe/Berlin")
+    session.add(person)
+    session.commit()
+    date = dt.date(2027, 3, 25)  # 09:00 CET is 08:00 UTC
+    handle = await skipping_harness.client.start_workflow(
+        LearningDayWorkflow.run,
+        LearningDayInput(person_id=person.id, date=date),
+        id=workflow_id_for(person.id, date),
+        task_queue=skipping_harness.settings.temporal_task_queue,
+    )
+
+    async def held() -> bool:
+        return (await handle.query(LearningDayWorkflow.status)).hold_event_id is not None
+
+    await eventually(held, what="the hold")
+    skipping_harness.policy = Policy.model_validate(
+        {"working_hours": {"start": "10:00", "end": "16:00"}, "checkins": {"plan_prompt": "10:00"}}
+    )
+    monkeypatch.setenv("LEARNINGDAY_TEMPORAL_ADDRESS", skipping_harness.client.service_client.config.target_host)
+    reset_caches()
+    try:
+        refreshed = await asyncio.to_thread(CliRunner().invoke, app, ["day", "refresh"])
+    finally:
+        monkeypatch.delenv("LEARNINGDAY_TEMPORAL_ADDRESS")
+        reset_caches()
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "1 open Learning Day(s) re-read the policy" in refreshed.output
+    view = await handle.result()
+
+    (hold,) = skipping_harness.calendar.holds.values()
+    assert skipping_harness.calendar.inserts == 1  # updated in place, never re-created
+    assert (hold.starts_at, hold.ends_at) == (
+        dt.datetime(2027, 3, 25, 9, 0, tzinfo=UTC),
+        dt.datetime(2027, 3, 25, 15, 0, tzinfo=UTC),
+    )
+    assert view.instants is not None and view.instants.plan_prompt == dt.datetime(2027, 3, 25, 9, 0, tzinfo=UTC)

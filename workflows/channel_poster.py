@@ -1,0 +1,132 @@
+"""One sequencer per Slack channel: posts leave in the order they were shared, at most the
+channel's rate, and each Learning Day is told the message's `ts` (to thread its summary).
+
+Why not a rate-limited task queue alone: Temporal's queue rate limiter neither keeps order nor
+paces smoothly (30 posts at a 1/s limit took 71 s with gaps up to 4 s here). A workflow per
+channel is the single place that decides when the next post may leave, across every worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import deque
+from dataclasses import dataclass, field
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.chat.port import ChannelPost, MessageRef
+
+IDLE_BEFORE_CLOSING = dt.timedelta(minutes=10)
+POSTS_BEFORE_CONTINUE_AS_NEW = 1000
+RECENT_KEYS = 2000
+
+
+def poster_workflow_id(channel: str, task_queue: str) -> str:
+    """One sequencer per channel (per deployment's task queue); the id names no channel."""
+    return "channel-poster-" + hashlib.sha256(f"{task_queue}\n{channel}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class QueuedPost:
+    post: ChannelPost
+    reply_to_workflow_id: str
+
+
+@dataclass(frozen=True)
+class ChannelPosted:
+    """Sent back to the Learning Day that asked for the post."""
+
+    kind: str
+    ts: str
+
+
+@dataclass
+class ChannelPosterInput:
+    channel: str
+    posts_per_second: float = 1.0
+    task_queue: str = ""  # where post_to_channel runs; empty: this workflow's own queue
+    pending: list[QueuedPost] = field(default_factory=list)  # carried over continue-as-new
+    recent_keys: list[str] = field(default_factory=list)
+    last_post_at: dt.datetime | None = None
+
+
+@workflow.defn
+class ChannelPosterWorkflow:
+    def __init__(self) -> None:
+        self._queue: deque[QueuedPost] = deque()
+        self._known: set[str] = set()
+        self._recent: deque[str] = deque(maxlen=RECENT_KEYS)
+
+    @workflow.signal
+    def enqueue(self, item: QueuedPost) -> None:
+        # A retried enqueue activity signals twice; the post leaves once.
+        if item.post.key not in self._known:
+            self._known.add(item.post.key)
+            self._queue.append(item)
+
+    @workflow.run
+    async def run(self, state: ChannelPosterInput) -> None:
+        for item in state.pending:
+            self.enqueue(item)
+        for key in state.recent_keys:
+            self._remember(key)
+        interval = dt.timedelta(seconds=1 / state.posts_per_second)
+        last = state.last_post_at
+        posted = 0
+        while True:
+            if not await self._wait_for_work():
+                return  # idle: the next enqueue starts a new run (signal-with-start)
+            if last is not None:
+                wait = (last + interval - workflow.now()).total_seconds()
+                if wait > 0:
+                    await workflow.sleep(wait)
+            item = self._queue.popleft()
+            ref = await workflow.execute_activity(
+                "post_to_channel",
+                item.post,
+                result_type=MessageRef,
+                task_queue=state.task_queue or None,
+                start_to_close_timeout=dt.timedelta(minutes=2),
+                retry_policy=RetryPolicy(maximum_interval=dt.timedelta(seconds=30)),
+            )
+            last = workflow.now()
+            self._remember(item.post.key)
+            await self._tell(item, ref.ts)
+            posted += 1
+            if posted >= POSTS_BEFORE_CONTINUE_AS_NEW or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    ChannelPosterInput(
+                        channel=state.channel,
+                        posts_per_second=state.posts_per_second,
+                        task_queue=state.task_queue,
+                        pending=list(self._queue),
+                        recent_keys=list(self._recent),
+                        last_post_at=last,
+                    )
+                )
+
+    async def _wait_for_work(self) -> bool:
+        try:
+            await workflow.wait_condition(lambda: bool(self._queue), timeout=IDLE_BEFORE_CLOSING)
+            return True
+        except TimeoutError:
+            return False
+
+    async def _tell(self, item: QueuedPost, ts: str) -> None:
+        """Tell the day its post is out; a day that has ended meanwhile needs no answer."""
+        try:
+            await workflow.get_external_workflow_handle(item.reply_to_workflow_id).signal(
+                "channel_posted", ChannelPosted(kind=item.post.kind, ts=ts)
+            )
+        except Exception:  # noqa: BLE001 - the post is made; only the courtesy reply failed
+            workflow.logger.info("day %s had ended before its post went out", item.reply_to_workflow_id)
+
+    def _remember(self, key: str) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            self._known.discard(self._recent[0])
+        self._recent.append(key)
+        self._known.add(key)

@@ -1,0 +1,287 @@
+"""One expense claim, from submission to approved, rejected or expired, as a durable workflow.
+
+Its id is `claim-<claim id>`. It asks each approval level in turn (policies.reimbursement decides
+who), emails each approver a single-use link, reminds them, escalates to the next person up, and
+lets the claim expire — all by timers, so a claim nobody answers ends as "expired", never as a
+failed workflow. Decisions arrive as the `decide` update; its validator refuses anyone who is not
+a current approver (so the claimant never approves their own claim) and anything already decided,
+and the handler runs one decision at a time, so two approvers clicking at once give one decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.mail.claim_mail import ApprovalRequest, ClaimNotice
+    from activities.records.claims import ClaimContext, ClaimEvent, DecisionRecord
+    from policies.reimbursement import (
+        ApprovalStep,
+        Approver,
+        NoApprover,
+        approval_chain,
+        level_timers,
+    )
+
+ACTIVITY_TIMEOUT = dt.timedelta(seconds=60)
+RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
+
+
+def workflow_id_for(claim_id: int) -> str:
+    return f"claim-{claim_id}"
+
+
+@dataclass(frozen=True)
+class ReimbursementInput:
+    claim_id: int
+    # >1 makes every policy day shorter by this factor (tests, demos): 86400 = a day per second.
+    time_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    approver_id: int
+    token_id: str
+    approve: bool
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    state: str  # the claim's state after the decision: pending (next level) | approved | rejected
+    level: int
+    message: str
+
+
+@dataclass
+class ClaimView:
+    """What `status` shows and `run` returns: the claim's state and how it got there."""
+
+    state: str = "pending"
+    level: int = 0
+    levels: int = 0
+    approvers: dict[int, str] = field(default_factory=dict)  # current approver id -> token id
+    decisions: list[str] = field(default_factory=list)  # "1:approved:<approver id>", …
+    reminders: int = 0
+    escalations: int = 0
+    expires_at: dt.datetime | None = None
+
+
+@workflow.defn
+class ReimbursementWorkflow:
+    def __init__(self) -> None:
+        self._view = ClaimView()
+        self._ctx: ClaimContext | None = None
+        self._people: dict[int, Approver] = {}
+        self._level_result: tuple[Decision, str] | None = None
+        self._busy = False
+        self._closed = False
+        # Updates interleave at every await: the lock makes decisions strictly one at a time.
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, claim: ReimbursementInput) -> ClaimView:
+        ctx = self._ctx = await self._activity("load_claim_context", claim.claim_id, ClaimContext)
+        started = workflow.now()
+        self._view.expires_at = level_timers(ctx.policy, started, started, claim.time_scale).expiry
+        try:
+            chain = approval_chain(
+                ctx.policy, ctx.claim.base_amount, ctx.claimant, ctx.manager, ctx.managers_manager, ctx.finance
+            )
+        except NoApprover as problem:
+            await self._finish("expired", "no_approver", {"problem": str(problem)})
+            await self._tell("expired", "expired", next_step=str(problem))
+            return self._view
+        self._view.levels = len(chain)
+        if not chain:
+            await self._record(DecisionRecord(claim.claim_id, 0, "auto_approved", workflow.now(), final_state="approved"))
+            self._view.state = "approved"
+            await self._tell("approved", "approved", next_step="Claims of this size are approved automatically.")
+            return self._view
+        await self._tell("submitted", "pending", next_step=f"{chain[0].approver.name} approves it next.")
+        for step in chain:
+            outcome = await self._run_level(step, chain, started, claim.time_scale)
+            if outcome != "approved":
+                break
+        self._closed = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view
+
+    async def _run_level(self, step: ApprovalStep, chain: list[ApprovalStep], started: dt.datetime, scale: float) -> str:
+        """Ask one level; remind, escalate and expire on the policy's timers. Returns the outcome."""
+        assert self._ctx is not None
+        self._view.level, self._level_result, self._view.approvers = step.level, None, {}
+        timers = level_timers(self._ctx.policy, started, workflow.now(), scale)
+        await self._ask(step, step.approver, timers.expiry)
+        reminded = escalated = False
+        while True:
+            due = [(timers.expiry, "expire")]
+            if not reminded:
+                due.append((timers.reminder, "remind"))
+            if not escalated:
+                due.append((timers.escalation, "escalate"))
+            at, what = min(due)
+            if await self._wait_until(lambda: self._level_result is not None, at):
+                return await self._after_decision(step, chain)
+            if what == "remind":
+                reminded = True
+                self._view.reminders += 1
+                for person_id in list(self._view.approvers):
+                    await self._ask(step, self._people[person_id], timers.expiry, reminder=True)
+                await self._event("claim_reminded", f"remind-{step.level}", {"level": step.level})
+            elif what == "escalate":
+                escalated = True
+                target = step.escalate_to
+                if target is not None and target.person_id not in self._view.approvers:
+                    self._view.escalations += 1
+                    await self._ask(step, target, timers.expiry)
+                    await self._event("claim_escalated", f"escalate-{step.level}", {"level": step.level, "to": target.person_id})
+                    await self._tell(f"escalated-{step.level}", "pending", next_step=f"Nobody answered in time, so {target.name} can now decide it too.")
+            else:
+                self._closed = True  # no new decision from here on; let one in flight finish
+                await workflow.wait_condition(lambda: not self._busy)
+                if self._level_result is not None:
+                    return await self._after_decision(step, chain)
+                await self._finish("expired", "claim_expired", {"level": step.level})
+                await self._tell("expired", "expired", next_step="Nobody decided it in time. You may file it again.")
+                return "expired"
+
+    async def _after_decision(self, step: ApprovalStep, chain: list[ApprovalStep]) -> str:
+        assert self._level_result is not None
+        decision, name = self._level_result
+        if not decision.approve:
+            await self._tell("rejected", "rejected", decided_by=name, comment=decision.comment)
+            return "rejected"
+        if step.level == len(chain):
+            await self._tell("approved", "approved", decided_by=name, comment=decision.comment)
+        else:
+            after = chain[step.level]
+            await self._tell(
+                f"approved-{step.level}", "pending", decided_by=name, comment=decision.comment,
+                next_step=f"{name} approved it; {after.approver.name} approves it next ({after.reason}).",
+            )  # fmt: skip
+        return "approved"
+
+    # --- the decision ------------------------------------------------------------------------
+
+    @workflow.update
+    async def decide(self, decision: Decision) -> DecisionOutcome:
+        # One decision at a time: a second one waits here, then is refused by the re-check.
+        async with self._lock:
+            self._refuse_unless_current(decision)
+            assert self._ctx is not None
+            self._busy = True
+            try:
+                level, last = self._view.level, self._view.level == self._view.levels
+                final = "rejected" if not decision.approve else ("approved" if last else None)
+                verdict = "approved" if decision.approve else "rejected"
+                await self._record(
+                    DecisionRecord(
+                        claim_id=self._ctx.claim.claim_id, level=level, decision=verdict, at=workflow.now(),
+                        approver_id=decision.approver_id, token_id=decision.token_id,
+                        comment=decision.comment, final_state=final,
+                    )
+                )  # fmt: skip
+                self._view.decisions.append(f"{level}:{verdict}:{decision.approver_id}")
+                self._view.state = final or "pending"
+                self._view.approvers = {}
+                self._level_result = (decision, self._people[decision.approver_id].name)
+            except ActivityError as error:
+                raise ApplicationError(_message(error), type="Refused") from None
+            finally:
+                self._busy = False
+        if final is None:
+            return DecisionOutcome("pending", level, "Approved. The claim now goes to the next approver.")
+        return DecisionOutcome(final, level, f"The claim is {final}. The claimant has been told.")
+
+    @decide.validator
+    def _validate(self, decision: Decision) -> None:
+        self._refuse_unless_current(decision)
+
+    def _refuse_unless_current(self, decision: Decision) -> None:
+        if self._ctx is None:
+            raise ApplicationError("The claim is still being set up: try again in a moment.", type="NotReady")
+        if decision.approver_id == self._ctx.claimant.person_id:
+            raise ApplicationError("Nobody approves their own claim: nothing was changed.", type="SelfApproval")
+        if self._view.state != "pending" or self._closed:
+            raise ApplicationError(f"This claim is already {self._view.state}: nothing was changed.", type="Decided")
+        if self._level_result is not None:
+            raise ApplicationError("This step was already decided: nothing was changed.", type="Decided")
+        token = self._view.approvers.get(decision.approver_id)
+        if token is None:
+            raise ApplicationError("This link is not for the claim's current approval step: nothing was changed.", type="NotCurrent")
+        if token != decision.token_id:
+            raise ApplicationError("This link was replaced by a newer one: use the latest email.", type="NotCurrent")
+
+    @workflow.query
+    def status(self) -> ClaimView:
+        return self._view
+
+    # --- side effects ------------------------------------------------------------------------
+
+    async def _ask(self, step: ApprovalStep, approver: Approver, expires_at: dt.datetime, reminder: bool = False) -> None:
+        """Send `approver` their link for this level (a fresh token), or a reminder of it."""
+        assert self._ctx is not None
+        if not reminder:
+            self._view.approvers[approver.person_id] = str(workflow.uuid4()).replace("-", "")
+            self._people[approver.person_id] = approver
+        standing_in = step.on_behalf_of if approver == step.approver else None
+        request = ApprovalRequest(
+            claim=self._ctx.claim, approver=approver, level=step.level, reason=step.reason,
+            token_id=self._view.approvers[approver.person_id], expires_at=expires_at, n=1,
+            reminder=reminder, on_behalf_of=standing_in.name if standing_in else None,
+        )  # fmt: skip
+        await self._activity("send_claim_approval_request", request, bool)
+
+    async def _tell(self, event: str, decision: str, decided_by: str | None = None, comment: str | None = None, next_step: str | None = None) -> None:
+        assert self._ctx is not None
+        notice = ClaimNotice(self._ctx.claim, event, decision, decided_by, comment, next_step)
+        await self._activity("send_claim_update", notice, bool)
+
+    async def _record(self, record: DecisionRecord) -> None:
+        record = DecisionRecord(**{**record.__dict__, "workflow_id": workflow.info().workflow_id})
+        await self._activity("record_claim_decision", record, str)
+
+    async def _event(self, action: str, key: str, details: dict[str, object]) -> None:
+        assert self._ctx is not None
+        event = ClaimEvent(self._ctx.claim.claim_id, action, key, details, at=workflow.now(), workflow_id=workflow.info().workflow_id)
+        await self._activity("record_claim_event", event, type(None))
+
+    async def _finish(self, state: str, action: str, details: dict[str, object]) -> None:
+        assert self._ctx is not None
+        self._view.state, self._view.approvers = state, {}
+        event = ClaimEvent(self._ctx.claim.claim_id, action, action, details, state=state, at=workflow.now(), workflow_id=workflow.info().workflow_id)
+        await self._activity("record_claim_event", event, type(None))
+
+    async def _activity(self, name: str, arg: object, result_type: type):  # type: ignore[no-untyped-def]
+        return await workflow.execute_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+        )
+
+    async def _wait_until(self, condition, at: dt.datetime) -> bool:  # type: ignore[no-untyped-def]
+        """Wait for `condition` or the instant `at`; True when the condition came first."""
+        if condition():
+            return True
+        remaining = (at - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return False
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+            return True
+        except TimeoutError:
+            return False
+
+
+def _message(error: BaseException) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.message:
+            return cause.message
+        cause = cause.__cause__
+    return "The decision could not be recorded: try again."
