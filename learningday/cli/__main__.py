@@ -1,0 +1,3 @@
+from learningday.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""`learningday day start`: start Learning Days now, optionally compressed in time."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import typer
+from sqlalchemy import select
+
+from learningday.db.engine import session_scope
+from learningday.db.models import Person
+from learningday.policy_source import current_policy
+from learningday.settings import get_settings
+from learningday.temporal.client import connect
+from activities.kickoff import Kickoff, KickoffRequest, Participant, learning_date_for
+
+app = typer.Typer(no_args_is_help=True, help="Learning Days.")
+
+
+def _participants(emails: list[str], everyone: bool) -> list[Participant]:
+    with session_scope() as session:
+        query = select(Person.id, Person.timezone, Person.email).where(Person.active.is_(True))
+        if not everyone:
+            query = query.where(Person.email.in_([e.lower() for e in emails]))
+        rows = session.execute(query.order_by(Person.id)).all()
+    missing = {e.lower() for e in emails} - {r.email for r in rows}
+    if missing:
+        raise typer.BadParameter(f"no active person with email {', '.join(sorted(missing))}", param_hint="--person")
+    return [Participant(person_id=r.id, timezone=r.timezone) for r in rows]
+
+
+@app.command()
+def start(
+    person: list[str] = typer.Option([], "--person", "-p", help="Email of a person (repeatable)."),
+    everyone: bool = typer.Option(False, "--all", help="Every active person."),
+    date: dt.date | None = typer.Option(None, formats=["%Y-%m-%d"], help="Default: each person's next Learning Day."),
+    time_scale: float = typer.Option(1.0, min=1.0, help="Run the day this many times faster (720: a day in a minute)."),
+) -> None:
+    """Start Learning Days on the running service (needs `learningday serve`)."""
+    if not person and not everyone:
+        raise typer.BadParameter("name at least one --person, or --all")
+    participants = _participants(person, everyone)
+    settings = get_settings()
+    request = KickoffRequest(
+        reference=dt.datetime.now(dt.timezone.utc), time_scale=time_scale,
+        date=date.date() if isinstance(date, dt.datetime) else date,
+    )  # fmt: skip
+    policy = current_policy()
+
+    async def go() -> tuple[int, int]:
+        client = await connect(settings)
+        kickoff = Kickoff(client, settings.temporal_task_queue, lambda: policy)
+        outcomes = await asyncio.gather(
+            *(kickoff.start_day(p.person_id, learning_date_for(policy, p, request), time_scale) for p in participants)
+        )
+        return sum(outcomes), len(outcomes) - sum(outcomes)
+
+    started, existing = asyncio.run(go())
+    typer.echo(f"Started {started} Learning Day(s); {existing} already running or done.")
+
+
+@app.command()
+def refresh() -> None:
+    """After editing the policy file: every open Learning Day re-reads it, moving its calendar
+    hold in place and the prompts and deadlines still to come."""
+    from learningday.db.models import DayState, LearningDay
+    from workflows.learning_day import LearningDayWorkflow
+
+    closed = (DayState.completed, DayState.skipped, DayState.cancelled)
+    with session_scope() as session:
+        ids = session.scalars(
+            select(LearningDay.workflow_id).where(
+                LearningDay.state.not_in(closed), LearningDay.workflow_id.is_not(None)
+            )
+        ).all()
+
+    async def go() -> int:
+        client = await connect(get_settings())
+        outcomes = await asyncio.gather(
+            *(client.get_workflow_handle(i).signal(LearningDayWorkflow.policy_changed) for i in ids),
+            return_exceptions=True,
+        )
+        return sum(1 for o in outcomes if not isinstance(o, BaseException))
+
+    told = asyncio.run(go())
+    typer.echo(f"{told} open Learning Day(s) re-read the policy; {len(ids) - told} had already ended.")

@@ -1,0 +1,1 @@
+"""The demo organisation and a compressed Learning Day played by simulated learners."""

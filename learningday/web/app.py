@@ -1,0 +1,30 @@
+"""The web application: pages, sign-in, the ICS feed, the outbox, approval and excuse links,
+the claim form, health and metrics, and Slack's endpoints."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from learningday.checkins import CheckInGateway
+from learningday.settings import Settings
+
+
+def create_app(settings: Settings, gateway: CheckInGateway) -> FastAPI:
+    from learningday.web import approvals, claims, excuse, health, ics, outbox, pages
+
+    app = FastAPI(title="Learning Day", docs_url=None, redoc_url=None)
+    app.state.gateway = gateway
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.include_router(ics.router)
+    app.include_router(outbox.router)
+    app.include_router(approvals.router)  # expense approval links
+    app.include_router(claims.router)  # the claim form
+    app.include_router(excuse.router)  # flag excuse links
+    if settings.slack_configured:
+        from learningday.web.slack import build_slack_router
+
+        app.include_router(build_slack_router(lambda: gateway, settings))
+
+    return app

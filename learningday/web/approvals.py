@@ -1,0 +1,188 @@
+"""Approving a claim from email: `GET /approve/{token}` shows the claim, `POST` decides.
+
+Mail scanners open every link in an email before the person does, so the GET changes nothing: it
+checks the link and shows the claim with Approve / Reject buttons. The POST carries a CSRF token
+(double submit: a nonce cookie set by the GET, and an HMAC of nonce and link in the form) and
+sends the decision to the claim's workflow as the `decide` update; the workflow's validator and the
+`used_tokens` primary key make the link single-use, and the page shows what happened. A tampered,
+expired, foreign, replaced or already used link, or a claim already decided, gets a page that says
+so and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from learningday.claims.tokens import (
+    ApprovalLink,
+    LinkRefused,
+    csrf_ok,
+    csrf_token,
+    read_approval_token,
+)
+from learningday.db.engine import session_scope
+from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
+from workflows.reimbursement import (
+    ClaimView,
+    Decision,
+    ReimbursementWorkflow,
+    workflow_id_for,
+)
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter()
+NONCE_COOKIE = "ld_approval_nonce"
+COMMENT_MAX = 2000
+# The token is in the URL: keep it out of Referer headers, caches and frames.
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
+@dataclass(frozen=True)
+class ClaimPage:
+    claim: ExpenseClaim
+    claimant: Person
+    approver: Person | None
+    used: bool
+    level_decided: bool
+
+
+async def temporal_client(request: Request) -> Client:
+    """The app's Temporal client (set by tests or `serve`), else one connected from settings."""
+    client = getattr(request.app.state, "temporal_client", None)
+    if client is None:
+        from learningday.temporal.client import connect
+
+        client = request.app.state.temporal_client = await connect(request.app.state.settings)
+    return client  # type: ignore[no-any-return]
+
+
+def _load(link: ApprovalLink) -> ClaimPage | None:
+    with session_scope() as session:
+        claim = session.get(ExpenseClaim, link.claim_id)
+        if claim is None:
+            return None
+        page = ClaimPage(
+            claim=claim,
+            claimant=claim.person,
+            approver=session.get(Person, link.approver_id),
+            used=session.get(UsedToken, link.token_id) is not None,
+            level_decided=any(d.level == link.level for d in session.query(ClaimDecision).filter_by(claim_id=claim.id)),
+        )
+        session.expunge_all()
+        return page
+
+
+def _page(request: Request, status: int, **context: object) -> HTMLResponse:
+    return templates.TemplateResponse(request, "approve.html", context, status_code=status, headers=HEADERS)
+
+
+def _refused(request: Request, message: str, status: int = 409, page: ClaimPage | None = None) -> HTMLResponse:
+    return _page(request, status, refused=message, page=page)
+
+
+def _stale(link: ApprovalLink, page: ClaimPage) -> str | None:
+    """Why this link can no longer decide anything, from the database alone."""
+    if page.approver is None:
+        return "This approval link is not valid."
+    if page.claim.person_id == link.approver_id:
+        return "Nobody approves their own claim."
+    if page.claim.state.value != "pending":
+        return f"This claim is already {page.claim.state.value}. Nothing was changed."
+    if page.used:
+        return "This approval link was already used. Nothing was changed."
+    if page.level_decided:
+        return "This step of the claim was already decided. Nothing was changed."
+    return None
+
+
+async def _current(request: Request, link: ApprovalLink) -> str | None:
+    """Whether the workflow still waits for this very link (a replaced or foreign one is refused)."""
+    try:
+        handle = (await temporal_client(request)).get_workflow_handle(workflow_id_for(link.claim_id))
+        view: ClaimView = await handle.query(ReimbursementWorkflow.status)
+    except RPCError:
+        return None  # the POST's update decides; the page can still be shown
+    if view.approvers.get(link.approver_id) != link.token_id:
+        return "This link is not for the claim's current approval step (it may have been replaced by a newer email). Nothing was changed."
+    return None
+
+
+@router.get("/approve/{token}", response_class=HTMLResponse)
+async def review(request: Request, token: str) -> HTMLResponse:
+    try:
+        link = read_approval_token(token)
+    except LinkRefused as refusal:
+        return _refused(request, str(refusal), status=400)
+    page = await asyncio.to_thread(_load, link)
+    if page is None:
+        return _refused(request, "This claim no longer exists.", status=404)
+    problem = _stale(link, page) or await _current(request, link)
+    if problem:
+        return _refused(request, problem, page=page)
+    nonce = secrets.token_urlsafe(24)
+    response = _page(request, 200, page=page, token=token, csrf=csrf_token(token, nonce), level=link.level)
+    response.set_cookie(
+        NONCE_COOKIE, nonce, httponly=True, samesite="strict", path="/approve",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
+
+
+@router.post("/approve/{token}", response_class=HTMLResponse)
+async def decide(
+    request: Request,
+    token: str,
+    csrf: str = Form(""),
+    decision: str = Form(""),
+    comment: str = Form(""),
+) -> HTMLResponse:
+    if not csrf_ok(token, request.cookies.get(NONCE_COOKIE), csrf):
+        return _refused(
+            request, "This form could not be verified (it is stale or came from another site). "
+            "Open the link from your email again. Nothing was changed.", status=403,
+        )  # fmt: skip
+    try:
+        link = read_approval_token(token)
+    except LinkRefused as refusal:
+        return _refused(request, str(refusal), status=400)
+    if decision not in ("approve", "reject"):
+        return _refused(request, "Choose Approve or Reject. Nothing was changed.", status=400)
+    if len(comment) > COMMENT_MAX:
+        return _refused(request, f"Keep the comment under {COMMENT_MAX} characters. Nothing was changed.", status=400)
+    page = await asyncio.to_thread(_load, link)
+    if page is None:
+        return _refused(request, "This claim no longer exists.", status=404)
+    problem = _stale(link, page)
+    if problem:
+        return _refused(request, problem, page=page)
+    handle = (await temporal_client(request)).get_workflow_handle(workflow_id_for(link.claim_id))
+    try:
+        outcome = await handle.execute_update(
+            ReimbursementWorkflow.decide,
+            Decision(approver_id=link.approver_id, token_id=link.token_id, approve=decision == "approve",
+                     comment=comment.strip() or None),
+        )  # fmt: skip
+    except WorkflowUpdateFailedError as error:
+        return _refused(request, _reason(error), page=page)
+    except RPCError:
+        return _refused(request, "This claim is closed. Nothing was changed.", page=page)
+    return _page(request, 200, page=page, outcome=outcome)
+
+
+def _reason(error: WorkflowUpdateFailedError) -> str:
+    cause: BaseException | None = error.cause
+    while cause is not None:
+        message = getattr(cause, "message", "")
+        if message:
+            return str(message)
+        cause = getattr(cause, "cause", None)
+    return "The decision could not be recorded. Nothing was changed."

@@ -1,0 +1,117 @@
+"""The claim form: `GET/POST /claims/new/{token}`, reached by a signed per-person link.
+
+Who is claiming comes from `claimant_for(request, token)` — today the signed link (like the
+check-in links), later a sign-in: swap that one function. The form shows the person's remaining
+budget; a refusal shows every problem next to its field and saves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from activities.records.claims import spent_this_year
+from learningday.claims.receipts import MAX_RECEIPT_BYTES
+from learningday.claims.service import ClaimSubmission, submit_claim
+from learningday.db.engine import session_scope
+from learningday.db.models import Person
+from learningday.policy_source import current_policy
+from learningday.settings import get_settings
+from learningday.web.approvals import temporal_client
+from policies.reimbursement import remaining_budget
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter()
+_SALT = "learningday.claim-form"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(get_settings().secret_key.get_secret_value(), salt=_SALT)
+
+
+def claim_form_url(person_id: int) -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/claims/new/{_serializer().dumps(person_id)}"
+
+
+def claimant_for(request: Request, token: str) -> Person | None:
+    """The person filing the claim: the one the signed link names, if active."""
+    try:
+        person_id = int(_serializer().loads(token))
+    except (BadSignature, ValueError, TypeError):
+        return None
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        if person is None or not person.active:
+            return None
+        session.expunge(person)
+        return person
+
+
+def _context(person: Person, token: str) -> dict[str, object]:
+    policy = current_policy()
+    with session_scope() as session:
+        spent = spent_this_year(session, person.id, dt.datetime.now(dt.UTC).year)
+    rules = policy.reimbursement
+    return {
+        "person": person, "token": token, "categories": rules.categories,
+        "currencies": sorted({rules.currency, *rules.accepted_currencies}), "base": rules.currency,
+        "remaining": remaining_budget(policy, spent), "budget": rules.annual_budget, "draft": {}, "problems": {},
+    }  # fmt: skip
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "claim_form.html", {"invalid": True}, status_code=404
+    )
+
+
+@router.get("/claims/new/{token}", response_class=HTMLResponse)
+async def claim_form(request: Request, token: str) -> HTMLResponse:
+    person = await asyncio.to_thread(claimant_for, request, token)
+    if person is None:
+        return _not_found(request)
+    context = await asyncio.to_thread(_context, person, token)
+    return templates.TemplateResponse(request, "claim_form.html", context)
+
+
+@router.post("/claims/new/{token}", response_class=HTMLResponse)
+async def file_claim(
+    request: Request,
+    token: str,
+    amount: str = Form(""),
+    currency: str = Form(""),
+    category: str = Form(""),
+    description: str = Form(""),
+    link: str = Form(""),
+    topic: str = Form(""),
+    receipt: UploadFile | None = None,
+) -> HTMLResponse:
+    person = await asyncio.to_thread(claimant_for, request, token)
+    if person is None:
+        return _not_found(request)
+    data = await receipt.read(MAX_RECEIPT_BYTES + 1) if receipt is not None and receipt.filename else None
+    settings = request.app.state.settings
+    result = await submit_claim(
+        await temporal_client(request), settings.temporal_task_queue,
+        ClaimSubmission(person_email=person.email, amount=amount, currency=currency, category=category,
+                        description=description, link=link or None, topic=topic or None, receipt=data or None),
+        current_policy(), settings.data_dir,
+    )  # fmt: skip
+    context = await asyncio.to_thread(_context, person, token)
+    if not result.ok:
+        context.update(problems=result.problems, draft={
+            "amount": amount, "currency": currency, "category": category,
+            "description": description, "link": link, "topic": topic,
+        })  # fmt: skip
+        return templates.TemplateResponse(request, "claim_form.html", context, status_code=422)
+    context["filed"] = result.claim_id
+    return templates.TemplateResponse(request, "claim_form.html", context, status_code=201)
+
+
+

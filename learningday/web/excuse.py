@@ -1,0 +1,153 @@
+"""Excusing a flag from the manager's email: a signed, expiring link bound to (flag, manager).
+
+Mail scanners open links before people do, so GET only shows the flag and a form; the excuse is
+a POST carrying a CSRF token minted for that page and that link. The link is single use: the
+first excuse spends it (`used_tokens`), and a replayed, tampered, expired or foreign link gets a
+clear page and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from learningday.db.engine import session_scope
+from learningday.db.models import AuditEntry, Flag, Person, UsedToken
+from learningday.settings import get_settings
+
+_SALT = "learningday.excuse"
+MAX_AGE = dt.timedelta(days=30)
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter()
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret_key.get_secret_value(), salt=_SALT)
+
+
+def excuse_token(flag_id: int, manager_id: int) -> str:
+    return str(_serializer().dumps([flag_id, manager_id]))
+
+
+def excuse_url(flag_id: int, manager_id: int) -> str:
+    base = get_settings().public_base_url.rstrip("/")
+    return f"{base}/excuse/{excuse_token(flag_id, manager_id)}"
+
+
+@dataclass(frozen=True)
+class ExcuseLink:
+    flag_id: int
+    manager_id: int
+
+    @property
+    def token_id(self) -> str:
+        return f"excuse:{self.flag_id}:{self.manager_id}"
+
+
+def read_excuse_token(token: str, max_age: dt.timedelta = MAX_AGE) -> ExcuseLink | str:
+    """The link's (flag, manager), or why it cannot be used."""
+    try:
+        flag_id, manager_id = _serializer().loads(token, max_age=int(max_age.total_seconds()))
+        return ExcuseLink(int(flag_id), int(manager_id))
+    except SignatureExpired:
+        return "This link has expired. Excuse the flag from a newer email, or ask the program owner."
+    except (BadSignature, ValueError, TypeError):
+        return "This link is not valid. Use the link exactly as it arrived in the email."
+
+
+def csrf_token(token: str) -> str:
+    """Bound to the link: a form posted from another site, or for another link, is refused."""
+    key = get_settings().secret_key.get_secret_value().encode()
+    return hmac.new(key, f"excuse-csrf:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def _load(session, link: ExcuseLink) -> tuple[Flag, Person] | str:  # type: ignore[no-untyped-def]
+    flag = session.get(Flag, link.flag_id)
+    manager = session.get(Person, link.manager_id)
+    if flag is None or manager is None:
+        return "This flag no longer exists."
+    person = session.get(Person, flag.person_id)
+    allowed = {person.manager_id} if person else set()
+    if person and person.manager is not None and person.manager.manager_id is not None:
+        allowed.add(person.manager.manager_id)  # the skip-level manager receives escalations
+    if manager.id not in allowed:
+        return "This link is for someone who no longer manages this person."
+    return flag, person
+
+
+def _page(request: Request, status: int, **context: object) -> HTMLResponse:
+    return templates.TemplateResponse(request, "excuse.html", context, status_code=status)
+
+
+@router.get("/excuse/{token}", response_class=HTMLResponse)
+def show_flag(request: Request, token: str) -> HTMLResponse:
+    """Show the flag and the form. Changes nothing (mail scanners open links too)."""
+    link = read_excuse_token(token)
+    if isinstance(link, str):
+        return _page(request, 400, problem=link)
+    with session_scope() as session:
+        loaded = _load(session, link)
+        if isinstance(loaded, str):
+            return _page(request, 404, problem=loaded)
+        flag, person = loaded
+        return _page(
+            request, 200, flag=flag, person=person, token=token, csrf=csrf_token(token),
+            label=_label(flag),
+        )  # fmt: skip
+
+
+@router.post("/excuse/{token}", response_class=HTMLResponse)
+def excuse_flag(request: Request, token: str, csrf: str = Form(""), reason: str = Form("")) -> HTMLResponse:
+    """Record the excuse once: excused_at/by/reason on the flag and an audit entry."""
+    link = read_excuse_token(token)
+    if isinstance(link, str):
+        return _page(request, 400, problem=link)
+    if not hmac.compare_digest(csrf, csrf_token(token)):
+        return _page(request, 403, problem="This form has expired or was not sent from our page. Open the link again.")
+    reason = reason.strip()
+    with session_scope() as session:
+        loaded = _load(session, link)
+        if isinstance(loaded, str):
+            return _page(request, 404, problem=loaded)
+        flag, person = loaded
+        if not reason:
+            return _page(
+                request, 422, flag=flag, person=person, token=token, csrf=csrf, label=_label(flag),
+                error="Say in a few words why this flag is excused.",
+            )  # fmt: skip
+        if flag.excused_at is not None:
+            return _page(request, 409, problem="This flag was already excused.", flag=flag, person=person, label=_label(flag))
+        now = dt.datetime.now(dt.timezone.utc)
+        try:
+            with session.begin_nested():
+                session.add(UsedToken(token_id=link.token_id, used_at=now))
+        except IntegrityError:
+            return _page(request, 409, problem="This link was already used.")
+        flag.excused_at = now
+        flag.excused_by_id = link.manager_id
+        flag.excuse_reason = reason[:2000]
+        manager = session.get(Person, link.manager_id)
+        session.add(
+            AuditEntry(
+                actor=manager.email if manager else f"person:{link.manager_id}",
+                action="flag_excused", subject_type="flag", subject_id=str(flag.id),
+                details={"kind": flag.kind.value},
+            )
+        )  # fmt: skip
+        return _page(request, 200, done=True, flag=flag, person=person, label=_label(flag))
+
+
+def _label(flag: Flag) -> str:
+    from activities.records.enforcement import LABELS
+
+    return LABELS.get(flag.kind.value, flag.kind.value)

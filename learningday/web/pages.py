@@ -1,0 +1,267 @@
+"""The web pages people use: Me, Team, a person's page, the days overview (admins), the local
+channel, and the check-in page reached by the signed link in a prompt or calendar hold.
+
+Every page but the check-in link asks `auth.signed_in` who is looking and `access` what they
+may see; a person outside the viewer's scope is a 404, like one who does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from starlette.responses import Response
+
+from learningday.checkins import CheckInGateway, CheckInResult, CheckInSubmission
+from learningday.db.engine import session_scope
+from learningday.db.models import CheckIn, Flag, LearningDay, OutboxMessage, Person
+from learningday.policy_source import current_policy
+from learningday.settings import get_settings
+from learningday.web import archive, oidc, program, reports, signin
+from learningday.web.access import (
+    Viewer,
+    require_visible,
+    team_scope,
+    visible_person_ids,
+)
+from learningday.web.actions import approval_link, excuse_link
+from learningday.web.auth import require_csrf, signed_in
+from learningday.web.ics import feed_url
+from learningday.web.links import checkin_token, read_checkin_token
+from learningday.web.render import render, templates
+from policies.schedule import next_learning_day
+
+__all__ = ["router", "templates"]
+
+router = APIRouter()
+for _sub in (signin.router, oidc.router, program.router, archive.router):
+    router.include_router(_sub)
+
+
+def _gateway(request: Request) -> CheckInGateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+def _today(person: Person) -> dt.date:
+    return dt.datetime.now(ZoneInfo(person.timezone)).date()
+
+
+@router.get("/")
+def home(request: Request, date: dt.date | None = None, viewer: Viewer = Depends(signed_in)) -> Response:
+    """Admins get every person's day for a date; everyone else their own page."""
+    if not viewer.is_admin:
+        return RedirectResponse("/me", status_code=303)
+    with session_scope() as session:
+        dates = session.scalars(
+            select(LearningDay.date).group_by(LearningDay.date).order_by(LearningDay.date.desc()).limit(12)
+        ).all()
+        shown = date or (dates[0] if dates else None)
+        days = session.scalars(
+            select(LearningDay).where(LearningDay.date == shown).join(Person).order_by(Person.team, Person.name)
+        ).all()
+        rows = reports.day_rows(session, sorted({d.person_id for d in days}), since=shown) if shown else []
+        rows = [r for r in rows if r.day.date == shown]
+        people = reports.count_people(session)
+    return render(request, "days.html", {"rows": rows, "dates": dates, "shown": shown, "people": people}, viewer)
+
+
+def _me_context(viewer: Viewer) -> dict[str, object]:
+    policy = current_policy()
+    with session_scope() as session:
+        person = session.get(Person, viewer.person_id)
+        assert person is not None
+        today = _today(person)
+        upcoming = next_learning_day(policy, today)
+        upcoming_day = session.scalar(
+            select(LearningDay).where(LearningDay.person_id == person.id, LearningDay.date == upcoming)
+        )
+        day = reports.open_day(session, person.id, today)
+        history = reports.day_rows(session, [person.id], limit=52)
+        claims = reports.claims_of(session, person.id)
+        budget = reports.budget_for(
+            claims, today.year, policy.reimbursement.annual_budget, policy.reimbursement.currency
+        )
+        current = next((r for r in history if day is not None and r.day.id == day.id), None)
+        session.expunge_all()
+    return {
+        "person": person,
+        "today": today,
+        "upcoming": upcoming,
+        "upcoming_day": upcoming_day,
+        "current": current,
+        "day": day,
+        "history": history,
+        "streak": reports.streak(history),
+        "topics": reports.topics(history),
+        "claims": claims,
+        "budget": budget,
+        "feed_url": feed_url(person.id),
+        "categories": policy.checkins.categories,
+        "checkin_link": f"/checkin/{checkin_token(person.id, day.date)}" if day else None,
+    }
+
+
+@router.get("/me")
+def me(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
+    return render(request, "me.html", _me_context(viewer), viewer)
+
+
+@router.post("/me/checkin/{kind}")
+async def me_checkin(
+    request: Request,
+    kind: str,
+    viewer: Viewer = Depends(signed_in),
+    text: str = Form(""),
+    why: str | None = Form(None),
+    category: str | None = Form(None),
+    resources: str | None = Form(None),
+    date: dt.date | None = Form(None),
+) -> Response:
+    """Today's check-in from the Me page: the same update as Slack or the check-in link."""
+    await require_csrf(request, viewer)
+    if kind not in ("plan", "summary"):
+        raise HTTPException(status_code=404)
+    result: CheckInResult = await _gateway(request).submit(
+        CheckInSubmission(
+            person_email=viewer.email, kind=kind, text=text, source="web",  # type: ignore[arg-type]
+            why=why or None, category=category or None, resources=resources or None, date=date,
+        )
+    )  # fmt: skip
+    context = _me_context(viewer)
+    context["result"] = result
+    context["draft"] = {"kind": kind, "text": text, "why": why, "category": category, "resources": resources}
+    return render(request, "me.html", context, viewer, status_code=200 if result.accepted else 422)
+
+
+@router.get("/team")
+def team(request: Request, team: str | None = None, viewer: Viewer = Depends(signed_in)) -> Response:
+    """Everyone below the viewer: eight weeks at a glance, open flags, claims awaiting them."""
+    with session_scope() as session:
+        scope = team_scope(session, viewer)
+        me_person = session.get(Person, viewer.person_id)
+        today = _today(me_person) if me_person else dt.date.today()
+        people = reports.people_in(session, scope, team=team)
+        weeks = reports.weeks_ending(today, 8)
+        grid = reports.team_grid(session, people, weeks)
+        flags = reports.open_flags(session, scope, exclude=viewer.person_id)
+        claims = reports.pending_claims(session, scope, exclude=viewer.person_id)
+        teams = reports.teams_in(session, scope)
+        flag_links = {f.id: excuse_link(session, f, viewer.person_id) for f in flags}
+        claim_links = {c.id: approval_link(session, c, viewer.person_id) for c in claims}
+        session.expunge_all()
+    context = {
+        "people": people, "weeks": weeks, "grid": grid, "flags": flags, "claims": claims,
+        "teams": teams, "team": team, "flag_links": flag_links, "claim_links": claim_links,
+    }  # fmt: skip
+    return render(request, "team.html", context, viewer)
+
+
+@router.get("/people/{person_id}")
+def person_page(request: Request, person_id: int, viewer: Viewer = Depends(signed_in)) -> Response:
+    with session_scope() as session:
+        require_visible(visible_person_ids(session, viewer), person_id)
+        person = session.get(Person, person_id)
+        if person is None:
+            raise HTTPException(status_code=404, detail="Not found.")
+        history = reports.day_rows(session, [person_id], limit=52)
+        claims = reports.claims_of(session, person_id)
+        flags = session.scalars(select(Flag).where(Flag.person_id == person_id).order_by(Flag.date.desc())).all()
+        manager = session.get(Person, person.manager_id) if person.manager_id else None
+        session.expunge_all()
+    context = {
+        "person": person, "manager": manager, "history": history, "claims": claims, "flags": flags,
+        "streak": reports.streak(history), "topics": reports.topics(history),
+        "categories": current_policy().checkins.categories,
+    }  # fmt: skip
+    return render(request, "person.html", context, viewer)
+
+
+# --- the check-in link: the signed token is the authority, no sign-in needed ----------------
+
+
+def _checkin_context(token: str) -> dict[str, object]:
+    parsed = read_checkin_token(token)
+    if parsed is None:
+        raise HTTPException(status_code=404, detail="This link is not valid.")
+    person_id, date = parsed
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise HTTPException(status_code=404, detail="This link is not valid.")
+        day = session.scalar(
+            select(LearningDay).where(LearningDay.person_id == person_id, LearningDay.date == date)
+        )
+        check_ins = (
+            {c.kind.value: c for c in session.scalars(select(CheckIn).where(CheckIn.learning_day_id == day.id))}
+            if day
+            else {}
+        )
+        session.expunge_all()
+    return {
+        "token": token,
+        "person": person,
+        "date": date,
+        "day": day,
+        "plan": check_ins.get("plan"),
+        "summary": check_ins.get("summary"),
+        "categories": current_policy().checkins.categories,
+    }
+
+
+@router.get("/checkin/{token}")
+def checkin_page(request: Request, token: str) -> Response:
+    return render(request, "checkin.html", _checkin_context(token))
+
+
+@router.post("/checkin/{token}/{kind}")
+async def submit_checkin(
+    request: Request,
+    token: str,
+    kind: str,
+    text: str = Form(""),
+    why: str | None = Form(None),
+    category: str | None = Form(None),
+    resources: str | None = Form(None),
+) -> Response:
+    """No CSRF token here: the signed link in the URL is the credential, and a forger has none."""
+    context = _checkin_context(token)
+    if kind not in ("plan", "summary"):
+        raise HTTPException(status_code=404)
+    person: Person = context["person"]  # type: ignore[assignment]
+    result = await _gateway(request).submit(
+        CheckInSubmission(
+            person_email=person.email,
+            kind=kind,  # type: ignore[arg-type]
+            text=text,
+            source="web",
+            why=why or None,
+            category=category or None,
+            resources=resources or None,
+            date=context["date"],  # type: ignore[arg-type]
+        )
+    )
+    context = _checkin_context(token)
+    context["result"] = result
+    context["draft"] = {"kind": kind, "text": text, "why": why, "category": category, "resources": resources}
+    return render(request, "checkin.html", context, status_code=200 if result.accepted else 422)
+
+
+@router.get("/channel")
+def local_channel(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
+    """The shared channel of the embedded default: plans and summaries posted without Slack.
+
+    Its posts name no person id to scope by, so with archive_visibility=scope only admins see it."""
+    if get_settings().archive_visibility != "company" and not viewer.is_admin:
+        raise HTTPException(status_code=404, detail="Not found.")
+    with session_scope() as session:
+        posts = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == "local_channel")
+            .order_by(OutboxMessage.id.desc())
+            .limit(200)
+        ).all()
+        session.expunge_all()
+    return render(request, "channel.html", {"posts": posts}, viewer)

@@ -1,0 +1,187 @@
+"""Web fixtures: an org with every role in one line, the app on a fake check-in gateway, and
+signing in the way a person does (a sign-in link, pressed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from learningday.checkins import CheckInResult, CheckInSubmission, DayStatus
+from learningday.db.engine import session_scope
+from learningday.db.models import (
+    CheckIn,
+    CheckInKind,
+    ClaimState,
+    DayState,
+    ExpenseClaim,
+    Flag,
+    FlagKind,
+    LearningDay,
+    Person,
+    Role,
+)
+from learningday.settings import get_settings
+from learningday.web.app import create_app
+from learningday.web.auth import login_token
+
+TODAY = dt.date.today()
+# The latest Thursday up to today: pages show recent weeks, so the data is recent too.
+THURSDAY = TODAY - dt.timedelta(days=(TODAY.weekday() - 3) % 7)
+NOW = dt.datetime.combine(THURSDAY, dt.time(9, 30), dt.timezone.utc)
+WEEK = dt.timedelta(weeks=1)
+# A Program date range covering the last eight weeks of data.
+RANGE = {"start": (THURSDAY - 8 * WEEK).isoformat(), "end": TODAY.isoformat()}
+
+
+@dataclass
+class FakeGateway:
+    """Stands in for the workflow: records the check-in as the workflow's activity would."""
+
+    submissions: list[CheckInSubmission] = field(default_factory=list)
+
+    async def submit(self, submission: CheckInSubmission) -> CheckInResult:
+        self.submissions.append(submission)
+        with session_scope() as session:
+            person = session.scalar(select(Person).where(Person.email == submission.person_email))
+            assert person is not None
+            query = select(LearningDay).where(LearningDay.person_id == person.id)
+            if submission.date is not None:
+                query = query.where(LearningDay.date == submission.date)
+            day = session.scalar(query.order_by(LearningDay.date.desc()))
+            if day is None:
+                return CheckInResult(accepted=False, message="No Learning Day is running for you right now.")
+            existing = session.scalar(
+                select(CheckIn).where(CheckIn.learning_day_id == day.id, CheckIn.kind == CheckInKind(submission.kind))
+            )
+            if existing is None:
+                session.add(
+                    CheckIn(
+                        learning_day_id=day.id, kind=CheckInKind(submission.kind), text=submission.text,
+                        why=submission.why, category=submission.category, resources=submission.resources,
+                        source="web", submitted_at=dt.datetime.now(dt.timezone.utc),
+                    )
+                )  # fmt: skip
+            else:
+                existing.text = submission.text
+                existing.edited_at = dt.datetime.now(dt.timezone.utc)
+        noun = submission.kind.capitalize()
+        return CheckInResult(accepted=True, message=f"{noun} {'updated' if existing else 'saved'}.", edited=existing is not None)
+
+    async def status(self, person_email: str) -> DayStatus:
+        return DayStatus(person_email=person_email, date=None, state="none")
+
+    async def skip(self, person_email: str, reason: str) -> CheckInResult:
+        return CheckInResult(accepted=False, message="not supported here")
+
+
+@dataclass
+class Org:
+    """ada (admin) · grace → margaret → alan (Research) · barbara → linus (Platform)."""
+
+    ada: Person
+    grace: Person
+    margaret: Person
+    alan: Person
+    barbara: Person
+    linus: Person
+
+    def everyone(self) -> list[Person]:
+        return [self.ada, self.grace, self.margaret, self.alan, self.barbara, self.linus]
+
+
+def add_person(session: Session, email: str, name: str, team: str | None, manager: Person | None = None, role: Role = Role.learner) -> Person:
+    person = Person(email=email, name=name, timezone="Europe/London", team=team, role=role, manager_id=manager.id if manager else None)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def add_day(
+    session: Session, person: Person, date: dt.date, plan: str | None = None, summary: str | None = None,
+    category: str = "papers", state: DayState = DayState.completed,
+) -> LearningDay:  # fmt: skip
+    day = LearningDay(person_id=person.id, date=date, state=state, workflow_id=f"learning-day-{person.id}-{date}")
+    session.add(day)
+    session.flush()
+    if plan:
+        session.add(CheckIn(learning_day_id=day.id, kind=CheckInKind.plan, text=plan, category=category, submitted_at=NOW))
+    if summary:
+        session.add(CheckIn(learning_day_id=day.id, kind=CheckInKind.summary, text=summary, submitted_at=NOW))
+    session.flush()
+    return day
+
+
+def add_flag(session: Session, day: LearningDay, kind: FlagKind = FlagKind.missed_summary) -> Flag:
+    flag = Flag(
+        person_id=day.person_id, learning_day_id=day.id, kind=kind, date=day.date,
+        reason="No summary by the deadline", evidence={"deadline": "20:00"}, raised_at=NOW,
+    )  # fmt: skip
+    session.add(flag)
+    session.flush()
+    return flag
+
+
+def add_claim(session: Session, person: Person, amount: str, state: ClaimState = ClaimState.pending, category: str = "books") -> ExpenseClaim:
+    claim = ExpenseClaim(
+        person_id=person.id, amount=Decimal(amount), currency="USD", category=category,
+        description=f"A {category} purchase", state=state, submitted_at=NOW,
+    )  # fmt: skip
+    session.add(claim)
+    session.flush()
+    return claim
+
+
+@pytest.fixture
+def org(session: Session) -> Org:
+    ada = add_person(session, "ada@example.com", "Ada Admin", "Ops", role=Role.admin)
+    grace = add_person(session, "grace@example.com", "Grace Head", "Research")
+    margaret = add_person(session, "margaret@example.com", "Margaret Lead", "Research", grace)
+    alan = add_person(session, "alan@example.com", "Alan Learner", "Research", margaret)
+    barbara = add_person(session, "barbara@example.com", "Barbara Head", "Platform")
+    linus = add_person(session, "linus@example.com", "Linus Learner", "Platform", barbara)
+    session.commit()
+    return Org(ada, grace, margaret, alan, barbara, linus)
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+def app(engine: Engine, gateway: FakeGateway) -> FastAPI:
+    return create_app(get_settings(), gateway)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://127.0.0.1:8000", follow_redirects=False) as client:
+        yield client
+
+
+def sign_in(client: TestClient, person: Person) -> TestClient:
+    """Use a fresh sign-in link as the person would: open it, press the button."""
+    response = client.post(f"/auth/link/{login_token(person.id)}", data={"next": "/me"})
+    assert response.status_code == 303, response.text
+    return client
+
+
+@pytest.fixture
+def auth_mode(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Switch `LEARNINGDAY_AUTH_MODE` (and related settings) for one test."""
+
+    def switch(**values: str) -> None:
+        for key, value in values.items():
+            monkeypatch.setenv(f"LEARNINGDAY_{key.upper()}", value)
+        get_settings.cache_clear()
+
+    yield switch
+    get_settings.cache_clear()  # monkeypatch then restores the environment
