@@ -87,8 +87,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server per test: its one global clock only moves forward, so a
+    shared server would leave the next test's day already in the past (it starts in 0.3 s)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
         data_converter=pydantic_data_converter,

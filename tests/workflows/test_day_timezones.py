@@ -11,6 +11,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy.orm import Session
+from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from learningday.cli import app
@@ -77,12 +78,17 @@ async def test_the_day_follows_local_time_through_dst(
 
 
 async def test_day_refresh_after_a_policy_change_moves_the_hold_in_place_and_the_prompts(
-    skipping_harness: Harness, session: Session, monkeypatch: pytest.MonkeyPatch
+    skipping_env: WorkflowEnvironment,
+    skipping_harness: Harness,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     person = Person(email="mover@example.com", name="M", timezone="Europe/Berlin")
     session.add(person)
     session.commit()
     date = dt.date(2027, 3, 25)  # 09:00 CET is 08:00 UTC
+    now = await skipping_env.get_current_time()
+    assert now.date() < date, "precondition: the day is still to come on this server's clock"
     handle = await skipping_harness.client.start_workflow(
         LearningDayWorkflow.run,
         LearningDayInput(person_id=person.id, date=date),
