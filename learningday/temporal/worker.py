@@ -131,6 +131,7 @@ def build_workers(
             calendar.place_hold,
             calendar.remove_hold,
             calendar.find_out_of_office,
+            calendar.hold_unless_out_of_office,
             chat.send_prompt,
             channel_queue.enqueue_channel_post,
             kickoff.start_learning_days,
