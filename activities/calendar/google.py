@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import httplib2
 from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from activities.calendar.port import CalendarEvent, EventQuery, HoldRef, HoldRequest, hold_event_id
+from activities.google_client import SharedCollection
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class DelegatedCredentials:
 
 
 class GoogleCalendar:
-    """The Calendar port on Google Calendar. Thread-safe: each call builds its own HTTP client."""
+    """The Calendar port on Google Calendar. Thread-safe: each call sends over its own HTTP client."""
 
     def __init__(
         self,
@@ -90,6 +90,7 @@ class GoogleCalendar:
     ):
         self._credentials = DelegatedCredentials(load_credentials(service_account_file, credentials_info, SCOPES))
         self._endpoint = service_endpoint(api_endpoint, CALENDAR_SERVICE_PATH)
+        self._collection = SharedCollection("calendar", "v3", ("events",), self._endpoint)
         self._num_retries = num_retries
         self._timeout = timeout
         self._page_size = page_size
@@ -99,15 +100,7 @@ class GoogleCalendar:
         # httplib2.Http is not thread-safe, so every call gets its own, with a bounded timeout
         # (googleapiclient's default is 60 s, or none at all if a socket default is set).
         http = AuthorizedHttp(self._credentials.for_subject(person_email), http=httplib2.Http(timeout=self._timeout))
-        service = build(
-            "calendar",
-            "v3",
-            http=http,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": self._endpoint} if self._endpoint else None,
-        )
-        return service.events()
+        return self._collection.over(http)
 
     def _run(self, request: Any) -> Any:
         """Execute with retries: 429, 5xx and 403 rate-limit answers back off and try again."""

@@ -17,10 +17,10 @@ from typing import Any
 import httplib2
 from google.auth.exceptions import RefreshError
 from google_auth_httplib2 import AuthorizedHttp
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from activities.calendar.google import load_credentials, service_endpoint
+from activities.google_client import SharedCollection
 from activities.mail.message import build_message, message_id_for
 from activities.mail.outbox import already_sent, record_sent
 from activities.mail.port import Email, Sent
@@ -54,6 +54,7 @@ class GmailMailer:
         self.from_header = from_header or sender
         self._credentials = load_credentials(service_account_file, credentials_info, SCOPES).with_subject(sender)
         self._endpoint = service_endpoint(api_endpoint, "")
+        self._messages = SharedCollection("gmail", "v1", ("users", "messages"), self._endpoint)
         self._num_retries = num_retries
         self._timeout = timeout
         self._sessions = sessions
@@ -96,15 +97,7 @@ class GmailMailer:
 
     def _deliver(self, key: str, raw: str) -> str:
         http = AuthorizedHttp(self._credentials, http=httplib2.Http(timeout=self._timeout))
-        service = build(
-            "gmail",
-            "v1",
-            http=http,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": self._endpoint} if self._endpoint else None,
-        )
-        request = service.users().messages().send(userId="me", body={"raw": raw})
+        request = self._messages.over(http).send(userId="me", body={"raw": raw})
         try:
             # Retries 429, 5xx and 403 rate-limit answers with back-off before giving up.
             response = request.execute(num_retries=self._num_retries)

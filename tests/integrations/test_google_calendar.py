@@ -326,3 +326,17 @@ def test_peer_filters_listings_by_event_type_and_time_window(peer: GooglePeer, k
 
     assert [e["summary"] for e in away] == ["Away"]
     assert sorted(e["summary"] for e in thursday) == ["Away", "Standup"]
+
+
+def test_threads_sharing_one_client_each_act_as_their_own_person(calendar: GoogleCalendar, peer: GooglePeer) -> None:
+    # The Calendar collection is built once per process; each call's requests must still go
+    # out over that call's own connection, with that person's delegated token.
+    from concurrent.futures import ThreadPoolExecutor
+
+    people = [f"person{n}@example.com" for n in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda email: calendar.place_hold(hold(person_email=email)), people))
+
+    for email in people:
+        [event] = peer.events(email)
+        assert event["id"] == hold_event_id(email, THURSDAY)
