@@ -41,9 +41,10 @@ class Settings(BaseSettings):
     # post rate is enforced by the Temporal server for the whole queue, across every worker.
     worker_max_concurrent_activities: int = Field(default=32, ge=1)
     worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
+    worker_max_concurrent_local_activities: int = Field(default=32, ge=1)
     worker_max_cached_workflows: int = Field(default=1000, ge=0, description="sticky cache size")
     worker_activity_threads: int | None = Field(
-        default=None, ge=1, description="threads for sync activities; default: max concurrent activities"
+        default=None, ge=1, description="threads for sync activities; default: activity + local activity slots + 1"
     )
     channel_posts_per_second: float = Field(default=1.0, gt=0)
     graceful_shutdown_seconds: float = Field(default=20.0, ge=0)

@@ -50,6 +50,8 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
         # Process-wide metrics: importing them again inside a sandbox would be refused
         # (prometheus_client touches urllib) and would register every counter twice.
         "prometheus_client", "learningday.metrics",
+        # One cache of type adapters for every workflow instance (see the module).
+        "learningday.temporal.converter",
     )
 )
 
@@ -113,8 +115,11 @@ def build_workers(
         client, settings.temporal_task_queue, settings.temporal_channel_task_queue,
         channel_posts_per_second or settings.channel_posts_per_second,
     )
+    # Local activities (the database writes) share the threads: enough for every slot, so a
+    # database write never waits behind emails for a thread, plus one for the channel post.
+    threads = settings.worker_max_concurrent_activities + settings.worker_max_concurrent_local_activities + 1
     executor = concurrent.futures.ThreadPoolExecutor(
-        max_workers=settings.worker_activity_threads or settings.worker_max_concurrent_activities,
+        max_workers=settings.worker_activity_threads or threads,
         thread_name_prefix="activity",
     )
     main = Worker(
@@ -143,6 +148,7 @@ def build_workers(
         ],
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=shutdown,
