@@ -6,9 +6,9 @@ import asyncio
 import logging
 
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from learningday.settings import Settings
+from learningday.temporal.converter import data_converter
 
 log = logging.getLogger(__name__)
 _connected = False
@@ -40,7 +40,7 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
             return await Client.connect(
                 target,
                 namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter,
                 tls=tls or bool(api_key),
                 api_key=api_key,
             )
