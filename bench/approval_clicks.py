@@ -49,6 +49,7 @@ from policies.policy import Policy
 APPROVE_LINK = re.compile(r"/approve/([A-Za-z0-9_\-.]+)")
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 PDF = b"%PDF-1.4\n% a receipt\n"
+FLOOR_QUEUE = "bench-update-floor"
 
 
 def seed(approvers: int) -> list[tuple[str, str]]:
@@ -116,6 +117,39 @@ async def main(args: argparse.Namespace) -> None:
             port = free_port()
             with worker_process("day", env) as worker, web_process(base.env, port, base.data_dir / "web.log") as web:
                 await clicks(args, base, peers, pairs, policy, worker, web, port)
+        if args.floor:
+            # A queue of its own: the claims' last emails may still be on the day worker's queue.
+            with worker_process("floor", {**base.env, "LEARNINGDAY_TEMPORAL_TASK_QUEUE": FLOOR_QUEUE}):
+                await update_floor(base.client, args)
+
+
+async def update_floor(client, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    """The engine's own figure on this machine: the same number of updates at once, each to its
+    own workflow whose handler does nothing (no web, no database), through a Python worker."""
+    from bench.floor import FloorInput, FloorWorkflow
+
+    queue = FLOOR_QUEUE
+    latencies: list[float] = []
+    for round_ in range(args.rounds):
+        handles = [
+            await client.start_workflow(
+                FloorWorkflow.run, FloorInput(activities=0, updates=1, signals=0),
+                id=f"update-floor-{round_}-{i}", task_queue=queue,
+            )
+            for i in range(args.approvers)
+        ]  # fmt: skip
+        for handle in handles:  # every workflow has run its first task, as a claim has
+            await handle.query("__stack_trace")
+
+        async def poke(handle) -> None:  # type: ignore[no-untyped-def]
+            began = time.perf_counter()
+            await handle.execute_update(FloorWorkflow.poke, 1)
+            latencies.append(time.perf_counter() - began)
+
+        await asyncio.gather(*(poke(h) for h in handles))
+        await asyncio.gather(*(h.result() for h in handles))
+    print(f"floor: bare update, same concurrency: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+          f"p99 {percentile(latencies, 99) * 1000:.0f} ms ({len(latencies)} updates, {args.approvers} at once)")
 
 
 async def clicks(args, base, peers, pairs, policy, worker, web, port) -> None:  # type: ignore[no-untyped-def]
@@ -180,6 +214,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--approvers", type=int, default=50, help="approvers clicking at once (default 50)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds of simultaneous clicks (default 4)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per SMTP message (default 0.05)")
+    parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the bare-update floor")
     return parser.parse_args(argv)
 
 
