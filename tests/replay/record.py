@@ -61,6 +61,32 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
         "tests/reimbursement/test_claim_workflow.py::test_an_unanswered_claim_is_reminded_then_escalated_then_expires_without_failing",
         ["ReimbursementWorkflow"],
     ),
+    # Recorded after workflow.patched("lean-history") / ("local-claim-records"): the same
+    # scenarios on the local-activity paths (the histories above keep the paths before them).
+    "lean-day-on-time": (
+        "tests/workflows/test_learning_day.py::test_on_time_day_holds_prompts_records_and_shares_in_a_thread",
+        ["LearningDayWorkflow"],
+    ),
+    "lean-day-no-plan": (
+        "tests/workflows/test_learning_day.py::test_no_plan_is_reminded_then_flagged_once",
+        ["LearningDayWorkflow"],
+    ),
+    "lean-day-out-of-office": (
+        "tests/workflows/test_learning_day.py::test_out_of_office_on_the_calendar_skips_the_day",
+        ["LearningDayWorkflow"],
+    ),
+    "lean-day-skipped-mid-day": (
+        "tests/workflows/test_learning_day.py::test_skipping_mid_day_removes_the_hold_and_is_not_a_miss",
+        ["LearningDayWorkflow"],
+    ),
+    "local-claim-two-level": (
+        "tests/reimbursement/test_claim_workflow.py::test_a_large_claim_needs_the_manager_then_the_managers_manager",
+        ["ReimbursementWorkflow"],
+    ),
+    "local-claim-expired": (
+        "tests/reimbursement/test_claim_workflow.py::test_an_unanswered_claim_is_reminded_then_escalated_then_expires_without_failing",
+        ["ReimbursementWorkflow"],
+    ),
     "weekly-audit": (
         "tests/enforcement/test_weekly_audit.py::test_the_audit_flags_work_and_spillover_and_sends_each_email_once",
         ["WeeklyAuditWorkflow"],
