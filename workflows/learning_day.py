@@ -38,11 +38,14 @@ with workflow.unsafe.imports_passed_through():
 DATABASE_TIMEOUT = dt.timedelta(seconds=15)
 VENDOR_TIMEOUT = dt.timedelta(seconds=60)
 VENDOR_ACTIVITIES = frozenset({"find_out_of_office", "place_hold", "hold_unless_out_of_office", "remove_hold", "send_prompt", "notify_flag", "dm_managers_about_flag"})
-# Quick, idempotent writes to our own database (and the hand-over to the channel's sequencer)
-# run as local activities: one marker in the workflow task already under way instead of a round
-# trip through the task queue (~6 history events and two workflow tasks each). A worker that
-# dies mid-way loses the workflow task, and the next worker runs them again: still at least once.
-LOCAL_ACTIVITIES = frozenset({"load_day_context", "record_day_state", "record_check_in", "record_flag", "enqueue_channel_post"})
+# Short, idempotent steps run as local activities: one marker in the workflow task already under
+# way instead of a round trip through the task queue (~6 history events and a workflow task
+# each). That is our own database, the hand-over to the channel's sequencer, and the Slack
+# prompt: one DM of ~100 ms whose key makes a repeat a no-op, where the round trip cost more
+# than the call. A worker that dies mid-way loses the workflow task, and the next worker runs
+# them again: still at least once. Calendar calls and emails stay regular activities: they
+# page, back off for long, and are not on a prompt's clock.
+LOCAL_ACTIVITIES = frozenset({"load_day_context", "record_day_state", "record_check_in", "record_flag", "enqueue_channel_post", "send_prompt"})
 RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
 
 
@@ -467,18 +470,11 @@ class LearningDayWorkflow:
         )
 
     async def _activity(self, name: str, arg: object, result_type: type):  # type: ignore[no-untyped-def]
+        timeout = VENDOR_TIMEOUT if name in VENDOR_ACTIVITIES else DATABASE_TIMEOUT
         if self._lean and name in LOCAL_ACTIVITIES:
             return await workflow.execute_local_activity(
-                name,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=DATABASE_TIMEOUT,
-                retry_policy=RETRY,
+                name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=RETRY
             )
         return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=VENDOR_TIMEOUT if name in VENDOR_ACTIVITIES else DATABASE_TIMEOUT,
-            retry_policy=RETRY,
+            name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=RETRY
         )
