@@ -1,5 +1,5 @@
-"""The bare-Temporal floor: a workflow with the same number of activities, updates and signals
-as a Learning Day, each doing nothing. What Temporal itself costs on this machine, to compare
+"""The bare-Temporal floor: a workflow with the same number of activities (regular and local),
+updates and signals as a Learning Day, each doing nothing. What Temporal itself costs on this machine, to compare
 the real day against."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ class FloorInput:
     activities: int
     updates: int
     signals: int
+    local_activities: int = 0
 
 
 @activity.defn(name="floor_noop")
@@ -33,6 +34,10 @@ class FloorWorkflow:
         for step in range(spec.activities):
             await workflow.execute_activity(
                 "floor_noop", step, result_type=int, start_to_close_timeout=dt.timedelta(seconds=60)
+            )
+        for step in range(spec.local_activities):
+            await workflow.execute_local_activity(
+                "floor_noop", step, result_type=int, start_to_close_timeout=dt.timedelta(seconds=15)
             )
         await workflow.wait_condition(lambda: self._updates >= spec.updates and self._signals >= spec.signals)
         await workflow.wait_condition(workflow.all_handlers_finished)

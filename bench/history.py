@@ -16,11 +16,14 @@ async def event_counts(client: Client, workflow_id: str, run_id: str | None = No
         counts[EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")] += 1
         if event.HasField("activity_task_scheduled_event_attributes"):
             counts["activity:" + event.activity_task_scheduled_event_attributes.activity_type.name] += 1
+        if event.HasField("marker_recorded_event_attributes"):
+            # core_local_activity (a local activity's result) or core_patch (workflow.patched)
+            counts["marker:" + event.marker_recorded_event_attributes.marker_name] += 1
     return counts
 
 
 def events(counter: Counter[str]) -> int:
-    """History events (the `activity:<name>` tallies are a breakdown, not events)."""
+    """History events (the `activity:<name>` and `marker:<name>` tallies are a breakdown, not events)."""
     return sum(n for key, n in counter.items() if ":" not in key)
 
 
