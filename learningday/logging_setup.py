@@ -70,3 +70,6 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn's access log would put request paths (which carry signed tokens) in the logs.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # At DEBUG the SDK logs each activity's arguments and result (names, emails, check-in
+    # text): our own DEBUG lines are ids only, the SDK's stay at INFO and above.
+    logging.getLogger("temporalio").setLevel(max(logging.INFO, root.level))
