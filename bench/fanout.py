@@ -267,6 +267,7 @@ async def main(args: argparse.Namespace) -> None:
             spec = FloorInput(
                 activities=round(activities),
                 local_activities=round(history.mean(counts, "marker:core_local_activity")),
+                timers=round(history.mean(counts, "TIMER_STARTED")),
                 updates=round(history.mean(counts, "WORKFLOW_EXECUTION_UPDATE_ACCEPTED")),
                 signals=round(history.mean(counts, "WORKFLOW_EXECUTION_SIGNALED")),
             )
@@ -275,7 +276,7 @@ async def main(args: argparse.Namespace) -> None:
             ours_cost = (worker_cpu + server_cpu) / n
             floor_cost = (floor["worker_cpu"] + floor["server_cpu"]) / n
             print(f"\n== bare-Temporal floor: {n} workflows x ({spec.activities} no-op activities, "
-                  f"{spec.local_activities} no-op local activities, "
+                  f"{spec.local_activities} no-op local activities, {spec.timers} timers, "
                   f"{spec.updates} updates, {spec.signals} signals) ==")  # fmt: skip
             print(f"wall time           {floor['wall']:8.1f} s   ({n / floor['wall']:.1f} workflows/s)")
             print(f"worker CPU          {floor['worker_cpu']:8.1f} s   ({floor['worker_cpu'] / n * 1000:.1f} ms per workflow), peak RSS {floor['peak']:.0f} MB")

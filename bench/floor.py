@@ -1,5 +1,5 @@
 """The bare-Temporal floor: a workflow with the same number of activities (regular and local),
-updates and signals as a Learning Day, each doing nothing. What Temporal itself costs on this machine, to compare
+timers, updates and signals as a Learning Day, each doing nothing. What Temporal itself costs on this machine, to compare
 the real day against."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ class FloorInput:
     updates: int
     signals: int
     local_activities: int = 0
+    timers: int = 0
 
 
 @activity.defn(name="floor_noop")
@@ -35,6 +36,8 @@ class FloorWorkflow:
             await workflow.execute_activity(
                 "floor_noop", step, result_type=int, start_to_close_timeout=dt.timedelta(seconds=60)
             )
+        for _ in range(spec.timers):
+            await workflow.sleep(0.01)  # the dev server fires it on its next tick (~1 s)
         for step in range(spec.local_activities):
             await workflow.execute_local_activity(
                 "floor_noop", step, result_type=int, start_to_close_timeout=dt.timedelta(seconds=15)
