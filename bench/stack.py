@@ -15,8 +15,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import IO
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,11 +157,27 @@ def start_worker(mode: str, env: dict[str, str], timeout: float = 60.0) -> Worke
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if line.strip() == "ready":
+            _keep_draining(process.stdout, Path(env.get("LEARNINGDAY_DATA_DIR", tempfile.gettempdir())) / f"worker-{mode}.log")
             return WorkerProcess(process, ProcessMeter(process.pid))
         if not line and process.poll() is not None:
             break
     process.kill()
     raise RuntimeError(f"the bench worker ({mode}) did not start; exit code {process.poll()}")
+
+
+def _keep_draining(stdout: IO[str], log: Path) -> None:
+    """Copy the worker's stdout to `log` for as long as it runs. Temporal's core logs its
+    warnings to stdout (e.g. "Workflow task duration exceeded 5 seconds" under load): a pipe
+    nobody reads fills after 64 KB and the next warning blocks the worker for good, which
+    stalled a 2,000-learner run here."""
+
+    def copy() -> None:
+        with log.open("a") as sink:
+            for line in stdout:
+                sink.write(line)
+                sink.flush()
+
+    threading.Thread(target=copy, name="worker-stdout", daemon=True).start()
 
 
 @contextlib.contextmanager
