@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import typing
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -35,8 +36,15 @@ def _shared_adapter(type_hint: Any) -> TypeAdapter[Any]:
 
 
 def _is_shared(type_hint: Any) -> bool:
+    """From a passed-through module, and so is every argument (`list[X]` reports "builtins"
+    whatever X is, and an X from a workflow module would pin that instance's sandbox)."""
     module = getattr(type_hint, "__module__", None)
-    return isinstance(module, str) and module.startswith(SHARED_MODULES) and _hashable(type_hint)
+    return (
+        isinstance(module, str)
+        and module.startswith(SHARED_MODULES)
+        and _hashable(type_hint)
+        and all(_is_shared(argument) for argument in typing.get_args(type_hint))
+    )
 
 
 def _hashable(value: Any) -> bool:

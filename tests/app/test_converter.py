@@ -31,4 +31,7 @@ def test_an_activity_type_gets_one_adapter_per_process_and_a_workflow_type_none(
     # Workflow modules are imported afresh in every sandbox: their types are never kept here.
     day = LearningDayInput(person_id=1, date=dt.date(2026, 12, 3))
     assert decode(day, LearningDayInput) == day
+    assert decode([day], list[LearningDayInput]) == [day]  # "builtins", but not shareable
     assert converter._shared_adapter.cache_info().currsize == 1
+    assert decode([key], list[DayKey]) == [key]
+    assert converter._shared_adapter.cache_info().currsize == 2
