@@ -117,6 +117,7 @@ async def test_worker_tuning_comes_from_settings(dev_server: DevServer) -> None:
     settings = Settings(
         worker_max_concurrent_activities=7,
         worker_max_concurrent_workflow_tasks=9,
+        worker_max_concurrent_local_activities=5,
         worker_max_cached_workflows=11,
         channel_posts_per_second=3.5,
         graceful_shutdown_seconds=42,
@@ -125,7 +126,9 @@ async def test_worker_tuning_comes_from_settings(dev_server: DevServer) -> None:
     assert main.config()["max_concurrent_activities"] == 7
     assert main.config()["max_concurrent_workflow_tasks"] == 9
     assert main.config()["max_cached_workflows"] == 11
-    assert main.config()["activity_executor"]._max_workers == 7  # type: ignore[attr-defined]
+    assert main.config()["max_concurrent_local_activities"] == 5
+    # A thread for every activity and local activity slot, and one for the channel post.
+    assert main.config()["activity_executor"]._max_workers == 7 + 5 + 1  # type: ignore[attr-defined]
     assert main.config()["graceful_shutdown_timeout"].total_seconds() == 42
     assert channel.config()["graceful_shutdown_timeout"].total_seconds() == 42
     assert channel.config()["task_queue"] == settings.temporal_channel_task_queue
