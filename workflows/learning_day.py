@@ -120,8 +120,8 @@ class LearningDayWorkflow:
     @workflow.run
     async def run(self, day: LearningDayInput) -> DayView:
         self._view.date = day.date
-        # Local database activities and one calendar activity: see LOCAL_ACTIVITIES. Days
-        # started before this change replay with the regular activities they recorded.
+        # Local activities (LOCAL_ACTIVITIES) and one calendar activity. Days started before
+        # this change replay with the regular activities they recorded.
         lean = self._lean = workflow.patched("lean-history")
         ctx = self._ctx = await self._activity(
             "load_day_context",
