@@ -70,7 +70,8 @@ class Service:
         """Start and return the seconds until the web answers."""
         began = time.monotonic()
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([*CLI, "serve"], env=self.env, stdout=log, stderr=log)
+            # A session of its own, so teardown can reach the dev server it starts as well.
+            self.process = subprocess.Popen([*CLI, "serve"], env=self.env, stdout=log, stderr=log, start_new_session=True)
 
         async def healthy() -> bool:
             assert self.process is not None
@@ -103,8 +104,12 @@ def service(tmp_path: Path, engine: object) -> Iterator[Service]:
     service = Service(tmp_path, policy)
     yield service
     if service.process is not None:
-        service.process.kill()
-        service.process.wait()
+        # SIGTERM first: serve stops its dev server. A SIGKILL alone would orphan it.
+        try:
+            service.stop()
+        except subprocess.TimeoutExpired:
+            os.killpg(service.process.pid, signal.SIGKILL)
+            service.process.wait()
 
 
 async def test_serve_survives_a_restart_and_takes_a_web_check_in(service: Service, session: Session) -> None:
