@@ -14,18 +14,16 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
-from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from learningday.db import engine as db_engine
 from learningday.db.models import CheckIn, DayState, Flag, LearningDay
 from tests.conftest import reset_caches
+from tests.faults.failures import RecordFailures
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
 from policies.policy import Policy
@@ -34,26 +32,6 @@ from tests.workflows.test_learning_day import add_person, plan, prompted, start_
 from workflows.learning_day import LearningDayWorkflow
 
 pytestmark = pytest.mark.slow
-
-
-class CountFailures(Interceptor):
-    """Counts activity attempts that failed (nothing injected: the database does the failing)."""
-
-    def __init__(self) -> None:
-        self.failed: list[str] = []
-
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        outer = self
-
-        class Inbound(ActivityInboundInterceptor):
-            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-                try:
-                    return await super().execute_activity(input)
-                except Exception:
-                    outer.failed.append(activity.info().activity_type)
-                    raise
-
-        return Inbound(next)
 
 
 @pytest.fixture
@@ -93,7 +71,7 @@ async def test_connections_killed_throughout_a_day_lose_and_double_nothing(
     temporal_env: WorkflowEnvironment, tagged_database: str, session: Session
 ) -> None:
     person = add_person(session)
-    failures = CountFailures()
+    failures = RecordFailures()
     terminated: list[int] = []
     queue = f"pg-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_task_queue=queue, temporal_channel_task_queue=f"{queue}-channel")

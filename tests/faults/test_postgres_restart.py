@@ -27,18 +27,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy.exc
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from learningday import metrics
 from learningday.db import engine as db_engine
@@ -48,6 +44,7 @@ from learningday.logging_setup import JsonFormatter
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
 from tests.conftest import reset_caches
+from tests.faults.failures import RecordFailures
 from tests.faults.private_postgres import PrivatePostgres, find_server_binaries, private_postgres
 from tests.waiting import eventually
 from tests.workflows.conftest import FakeCalendar, FakeChat, Harness
@@ -63,40 +60,6 @@ DATABASE_ACTIVITIES = {"load_day_context", "record_day_state", "record_check_in"
                        "notify_flag", "dm_managers_about_flag"}  # fmt: skip
 # The environment the app reads its database and data directory from (restored afterwards).
 APP_ENV = ("LEARNINGDAY_DATABASE_URL", "LEARNINGDAY_DATA_DIR", "LEARNINGDAY_SECRET_KEY")
-
-
-@dataclass(frozen=True)
-class Failure:
-    activity_type: str
-    workflow_id: str
-    attempt: int
-    error: BaseException
-    at: float  # time.monotonic()
-
-
-class RecordFailures(Interceptor):
-    """Every activity attempt that raised (nothing is injected: the database does the failing)."""
-
-    def __init__(self) -> None:
-        self.failed: list[Failure] = []
-
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        outer = self
-
-        class Inbound(ActivityInboundInterceptor):
-            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-                try:
-                    return await super().execute_activity(input)
-                except Exception as error:
-                    info = activity.info()
-                    outer.failed.append(Failure(info.activity_type, info.workflow_id or "", info.attempt,
-                                                error, time.monotonic()))  # fmt: skip
-                    raise
-
-        return Inbound(next)
-
-    def per_workflow(self) -> Counter[str]:
-        return Counter(f.workflow_id for f in self.failed)
 
 
 @pytest.fixture
