@@ -26,3 +26,8 @@ emails_sent = Counter("learningday_emails_sent", "Emails recorded as sent in the
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+delivery_problems = Counter(
+    "learningday_delivery_problems",
+    "Steps outside a day's core that failed for good (recorded on /problems), by step.",
+    ["step"],
+)

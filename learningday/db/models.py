@@ -158,6 +158,9 @@ class CheckIn(Base):
     source: Mapped[str] = mapped_column(String(16), default="web")
     submitted_at: Mapped[dt.datetime] = mapped_column()
     edited_at: Mapped[dt.datetime | None] = mapped_column()
+    # Which of the workflow's accepted versions this row holds (1 = first submission): a write
+    # of another text under the same revision is two truths, and refused.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     learning_day: Mapped[LearningDay] = relationship(back_populates="check_ins")
 
@@ -217,6 +220,9 @@ class ExpenseClaim(Base):
     topic: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[ClaimState] = mapped_column(_enum(ClaimState), default=ClaimState.pending)
     workflow_id: Mapped[str | None] = mapped_column(String(200))
+    # The front door's idempotency key (Slack `view.id`, a web form's nonce): a redelivered
+    # submission finds this claim instead of filing a second one.
+    submission_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     submitted_at: Mapped[dt.datetime] = mapped_column()
     decided_at: Mapped[dt.datetime | None] = mapped_column()
 
@@ -277,3 +283,34 @@ class AuditEntry(Base):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DeliveryProblem(Base):
+    """A step outside a day's core (a prompt, an email, a channel post, a digest) that failed for
+    good: what was tried, for whom, why, and what was done instead. Shown to admins on
+    /problems and counted in /metrics; one row per step key, so a retry never adds a second."""
+
+    __tablename__ = "delivery_problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the failed step's idempotency key
+    step: Mapped[str] = mapped_column(String(32), index=True)  # prompt | flag_email | channel_post | …
+    subject_type: Mapped[str] = mapped_column(String(32))  # learning_day | flag | expense_claim | week
+    subject_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)  # who missed out
+    reason: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)  # what happened instead: "emailed instead", "not sent"
+    at: Mapped[dt.datetime] = mapped_column()
+
+    person: Mapped[Person | None] = relationship()
+
+
+class Installation(Base):
+    """This installation's random id, made on first use: it keeps the Message-IDs of two
+    installations (or of one reinstalled on a fresh database) from ever colliding."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    install_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

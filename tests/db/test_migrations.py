@@ -19,7 +19,7 @@ from tests.conftest import reset_caches
 
 TABLES = {
     "people", "absences", "learning_days", "check_ins", "calendar_holds", "flags",
-    "expense_claims", "claim_decisions", "used_tokens", "outbox", "audit_log",
+    "expense_claims", "claim_decisions", "used_tokens", "outbox", "audit_log", "delivery_problems", "installation",
 }  # fmt: skip
 
 
