@@ -8,12 +8,19 @@ exceptions are never misses.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
 
+from policies.enforcement import away_at, check_in_missed, subtract
 from policies.holidays import company_holiday
 from policies.policy import Policy
+from policies.schedule import DayInstants
 
 MAX_CHECK_IN_CHARS = 3000  # a Slack section's limit: the post must fit in the channel
+
+CheckInTiming = Literal["too_early", "on_time", "late", "too_late"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,97 @@ def skip_before_start(policy: Policy, date: dt.date, recorded_absence: str | Non
     return None
 
 
-def skip_for_calendar(out_of_office_title: str | None) -> Skip | None:
-    """An out-of-office event on the person's calendar during the day skips it."""
-    if out_of_office_title is None:
+@dataclass(frozen=True)
+class OutOfOffice:
+    """An out-of-office event on the person's calendar, clipped to nothing: as the calendar has it."""
+
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def skip_for_calendar(away: Sequence[OutOfOffice], day: DayInstants) -> Skip | None:
+    """Out of office for the whole working day skips it; a shorter absence does not.
+
+    Rule: "personal out-of-office [is] not a miss". A *whole-day* absence covers every minute of
+    the policy's working hours (day_start to day_end, in the person's zone), alone or with other
+    out-of-office events; then there is no day to hold and nothing to ask. Anything shorter (a
+    morning at the doctor's, a 30-minute errand) is a *partial* absence: the day is held and
+    prompted as usual, and the absence excuses only the check-in whose deadline it covers
+    (`missed_check_in`).
+    """
+    intervals = [(event.starts_at, event.ends_at) for event in away]
+    if not away or subtract([(day.day_start, day.day_end)], intervals):
         return None
-    return Skip("out_of_office", f"Out of office on the calendar ({out_of_office_title or 'no title'})")
+    titles = ", ".join(dict.fromkeys(event.title or "no title" for event in away))
+    return Skip("out_of_office", f"Out of office on the calendar ({titles})")
+
+
+def missed_check_in(kind: str, day: DayInstants, away: Sequence[OutOfOffice]) -> Literal["missed", "excused"]:
+    """What an unanswered check-in is at its cutoff: a miss to flag, or excused by an absence.
+
+    Rule (policies.enforcement.check_in_missed): a partial absence excuses the check-in whose
+    deadline falls inside it, and nothing else. `day` holds the day's real (uncompressed) times.
+    """
+    deadline, cutoff = (day.plan_deadline, day.plan_cutoff) if kind == "plan" else (day.summary_deadline, day.summary_cutoff)
+    intervals = [(event.starts_at, event.ends_at) for event in away]
+    return "missed" if check_in_missed(None, deadline, cutoff - deadline, cutoff, intervals) else "excused"
+
+
+def excusing_absence(kind: str, day: DayInstants, away: Sequence[OutOfOffice]) -> OutOfOffice | None:
+    """The out-of-office event that covers the check-in's deadline, if any (for the record)."""
+    deadline = day.plan_deadline if kind == "plan" else day.summary_deadline
+    return next((event for event in away if away_at(deadline, [(event.starts_at, event.ends_at)])), None)
+
+
+def day_opens(date: dt.date, timezone: str) -> dt.datetime:
+    """The first instant of the Learning Day's date in the person's zone, in UTC."""
+    return dt.datetime.combine(date, dt.time(), tzinfo=ZoneInfo(timezone)).astimezone(dt.timezone.utc)
+
+
+def check_in_timing(kind: str, at: dt.datetime, opens_at: dt.datetime, day: DayInstants) -> CheckInTiming:
+    """When a check-in arrives relative to its Learning Day, and so what becomes of it.
+
+    - too early: before the day starts in the person's zone (a plan written on Sunday belongs to
+      no Learning Day yet): refused, saying when it opens;
+    - on time: up to the deadline (a check-in at the deadline itself is on time);
+    - late: after the deadline, up to the deadline plus grace: accepted and shared, reported as
+      late to the person, never flagged;
+    - too late: after the deadline plus grace. The miss is already recorded and the manager told,
+      so the check-in is refused with a clear message rather than accepted beside a standing
+      flag: one truth about the day. (The summary's cutoff ends the day: nothing arrives after.)
+    """
+    deadline, cutoff = (day.plan_deadline, day.plan_cutoff) if kind == "plan" else (day.summary_deadline, day.summary_cutoff)
+    if at < opens_at:
+        return "too_early"
+    if at <= deadline:
+        return "on_time"
+    if at <= cutoff:
+        return "late"
+    return "too_late"
+
+
+def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal["plan", "summary"]:
+    """Which check-in a plain reply is ("reply to my DM: the first is your plan, the next your
+    summary"): the plan while it is missing and still open, otherwise the summary."""
+    return "plan" if not has_plan and at <= day.plan_cutoff else "summary"
+
+
+def timing_refusal(kind: str, timing: CheckInTiming, day_label: str, day: DayInstants, timezone: str) -> str | None:
+    """What the person is told when a check-in is refused for its timing; None when accepted."""
+    local = ZoneInfo(timezone)
+    if timing == "too_early":
+        return f"Your next Learning Day is {day_label}: its {kind} opens that day. Nothing was saved."
+    if timing == "too_late":
+        cutoff = day.plan_cutoff if kind == "plan" else day.summary_cutoff
+        message = (
+            f"The {kind} for {day_label} closed at {cutoff.astimezone(local):%H:%M} (deadline plus grace) "
+            "and was recorded as missed, so this one was not saved."
+        )
+        if kind == "plan":
+            message += f" Your summary is still due by {day.summary_deadline.astimezone(local):%H:%M}."
+        return message
+    return None
 
 
 def check_in_problems(

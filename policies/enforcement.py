@@ -200,3 +200,44 @@ def escalation_recipients(consecutive: int, policy: Policy) -> list[str]:
     if policy.escalation.notify_person:
         levels.append("person")
     return levels
+
+
+@dataclass(frozen=True)
+class FlagReader:
+    """Someone who hears about a flag, and in which capacity (what their email says)."""
+
+    person_id: int
+    level: str  # manager | manager_of_manager | person
+
+
+def flag_recipients(
+    policy: Policy, missed_in_a_row: int, person_id: int, manager_id: int | None, managers_manager_id: int | None
+) -> list[FlagReader]:
+    """Who is told about one flag, in order (`escalation_recipients` applied to real people).
+
+    Nobody when the person has no manager: a flag is a message to a manager, and the person is
+    told only alongside them. The manager's manager only when there is one.
+    """
+    if manager_id is None:
+        return []
+    levels = escalation_recipients(missed_in_a_row, policy)
+    readers = [FlagReader(manager_id, "manager")]
+    if "manager_of_manager" in levels and managers_manager_id is not None:
+        readers.append(FlagReader(managers_manager_id, "manager_of_manager"))
+    if "person" in levels:
+        readers.append(FlagReader(person_id, "person"))
+    return readers
+
+
+MISSING_FLAGS = frozenset({"missed_plan", "missed_summary", "used_for_work"})
+
+
+def day_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | None:
+    """How a Learning Day counts in a person's record: "missed" (a missed check-in or a day used
+    for work, not excused), "kept" (completed), or None (skipped, not held, not over yet).
+
+    Seed: the failure modes "used for leisure" and "used for work" are what a manager hears
+    about; a holiday or an absence is neither kept nor missed."""
+    if any(kind in MISSING_FLAGS for kind in unexcused_flag_kinds):
+        return "missed"
+    return "kept" if state == "completed" else None

@@ -84,7 +84,7 @@ def compress(instants: DayInstants, origin: dt.datetime, time_scale: float) -> D
     base = instants.day_start
 
     def move(t: dt.datetime) -> dt.datetime:
-        return origin + (t - base) / time_scale
+        return compress_instant(t, base, origin, time_scale)
 
     return replace(
         instants,
@@ -99,6 +99,11 @@ def compress(instants: DayInstants, origin: dt.datetime, time_scale: float) -> D
         summary_deadline=move(instants.summary_deadline),
         summary_cutoff=move(instants.summary_cutoff),
     )
+
+
+def compress_instant(t: dt.datetime, day_start: dt.datetime, origin: dt.datetime, time_scale: float) -> dt.datetime:
+    """One instant of a compressed day (see `compress`): `origin + (t - day_start) / time_scale`."""
+    return origin + (t - day_start) / time_scale
 
 
 def next_learning_day(policy: Policy, today: dt.date) -> dt.date:
