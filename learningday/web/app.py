@@ -10,7 +10,7 @@ from learningday.settings import Settings
 
 
 def create_app(settings: Settings, gateway: CheckInGateway) -> FastAPI:
-    from learningday.web import approvals, claims, excuse, health, ics, outbox, pages
+    from learningday.web import approvals, claims, excuse, health, ics, outbox, pages, problems
 
     app = FastAPI(title="Learning Day", docs_url=None, redoc_url=None)
     app.state.gateway = gateway
@@ -19,6 +19,7 @@ def create_app(settings: Settings, gateway: CheckInGateway) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(ics.router)
     app.include_router(outbox.router)
+    app.include_router(problems.router)  # delivery problems, for admins
     app.include_router(approvals.router)  # expense approval links
     app.include_router(claims.router)  # the claim form
     app.include_router(excuse.router)  # flag excuse links

@@ -18,12 +18,13 @@ from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from learningday import metrics
+from learningday import metrics, problem_metrics
 from learningday.db.engine import get_engine
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
 router = APIRouter(include_in_schema=False)
+problem_metrics.register()
 
 
 def _select_one() -> None:
