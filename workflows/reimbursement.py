@@ -6,12 +6,19 @@ lets the claim expire — all by timers, so a claim nobody answers ends as "expi
 failed workflow. Decisions arrive as the `decide` update; its validator refuses anyone who is not
 a current approver (so the claimant never approves their own claim) and anything already decided,
 and the handler runs one decision at a time, so two approvers clicking at once give one decision.
+
+One truth: the decision is made here, and only then written to the database by a regular
+activity (scheduled once the update's acceptance is in the history), so the database, the audit
+log, the claimant's email and the payroll export can only ever follow the workflow. The same
+link clicked again with the same answer (its update id is the link's token and the answer)
+answers like the first; with the other answer it is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from temporalio import workflow
@@ -19,8 +26,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.mail.claim_mail import ApprovalRequest, ClaimNotice
-    from activities.records.claims import ClaimContext, ClaimEvent, DecisionRecord
+    from activities.mail.claim_mail import ApprovalRequest, ClaimMail, ClaimNotice
+    from activities.records.claims import ClaimContext, ClaimEvent, ClaimRecords, DecisionRecord
+    from activities.records.problems import ProblemReport, record_delivery_problem
     from policies.reimbursement import (
         ApprovalStep,
         Approver,
@@ -28,14 +36,11 @@ with workflow.unsafe.imports_passed_through():
         approval_chain,
         level_timers,
     )
+    from workflows.failures import reason_of
 
 ACTIVITY_TIMEOUT = dt.timedelta(seconds=60)
 DATABASE_TIMEOUT = dt.timedelta(seconds=15)
-# Our own database, read and written in milliseconds: local activities, so a decision is recorded
-# inside the workflow task that received it instead of queueing behind emails for an activity
-# slot (the approval-click benchmark's p99 at 50 clicks at once). Still at least once: a worker
-# lost mid-task runs them again, and each is idempotent.
-LOCAL_ACTIVITIES = frozenset({"load_claim_context", "record_claim_decision", "record_claim_event"})
+MAIL_BUDGET = dt.timedelta(hours=6)  # an email not out by then is recorded; the claim goes on
 RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
 
 
@@ -56,6 +61,11 @@ class Decision:
     token_id: str
     approve: bool
     comment: str | None = None
+
+
+def decision_key(decision: Decision) -> str:
+    """The decision's idempotency key and update id: one link, one answer."""
+    return f"decide:{decision.token_id}:{'approve' if decision.approve else 'reject'}"
 
 
 @dataclass(frozen=True)
@@ -86,17 +96,18 @@ class ReimbursementWorkflow:
         self._ctx: ClaimContext | None = None
         self._people: dict[int, Approver] = {}
         self._level_result: tuple[Decision, str] | None = None
-        self._busy = False
+        self._busy = False  # a decision is made and being written
         self._closed = False
         # Updates interleave at every await: the lock makes decisions strictly one at a time.
         self._lock = asyncio.Lock()
-        self._local_records = False
+        self._answers: dict[str, DecisionOutcome] = {}  # decision key -> the first answer
+        self._spent: dict[str, str] = {}  # token id -> the verdict it gave
 
     @workflow.run
     async def run(self, claim: ReimbursementInput) -> ClaimView:
-        # Claims opened before local activities replay the regular ones they recorded.
-        self._local_records = workflow.patched("local-claim-records")
-        ctx = self._ctx = await self._activity("load_claim_context", claim.claim_id, ClaimContext)
+        ctx = self._ctx = await workflow.execute_local_activity_method(
+            ClaimRecords.load_claim_context, claim.claim_id, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+        )
         started = workflow.now()
         self._view.expires_at = level_timers(ctx.policy, started, started, claim.time_scale).expiry
         try:
@@ -181,36 +192,50 @@ class ReimbursementWorkflow:
 
     @workflow.update
     async def decide(self, decision: Decision) -> DecisionOutcome:
+        key = decision_key(decision)
+        if key in self._answers:
+            return self._answers[key]  # the same click again: answered like the first
         # One decision at a time: a second one waits here, then is refused by the re-check.
         async with self._lock:
+            if key in self._answers:
+                return self._answers[key]
             self._refuse_unless_current(decision)
             assert self._ctx is not None
+            # The decision, made here; the database follows below.
+            level, last = self._view.level, self._view.level == self._view.levels
+            final = "rejected" if not decision.approve else ("approved" if last else None)
+            verdict = "approved" if decision.approve else "rejected"
             self._busy = True
+            self._spent[decision.token_id] = verdict
+            self._view.decisions.append(f"{level}:{verdict}:{decision.approver_id}")
+            self._view.state = final or "pending"
+            self._view.approvers = {}
+            if final is None:
+                outcome = DecisionOutcome("pending", level, "Approved. The claim now goes to the next approver.")
+            else:
+                outcome = DecisionOutcome(final, level, f"The claim is {final}. The claimant has been told.")
+            self._answers[key] = outcome
+            record = DecisionRecord(
+                claim_id=self._ctx.claim.claim_id, level=level, decision=verdict, at=workflow.now(),
+                approver_id=decision.approver_id, token_id=decision.token_id, comment=decision.comment,
+                final_state=final, workflow_id=workflow.info().workflow_id,
+            )  # fmt: skip
             try:
-                level, last = self._view.level, self._view.level == self._view.levels
-                final = "rejected" if not decision.approve else ("approved" if last else None)
-                verdict = "approved" if decision.approve else "rejected"
-                await self._record(
-                    DecisionRecord(
-                        claim_id=self._ctx.claim.claim_id, level=level, decision=verdict, at=workflow.now(),
-                        approver_id=decision.approver_id, token_id=decision.token_id,
-                        comment=decision.comment, final_state=final,
-                    )
-                )  # fmt: skip
-                self._view.decisions.append(f"{level}:{verdict}:{decision.approver_id}")
-                self._view.state = final or "pending"
-                self._view.approvers = {}
-                self._level_result = (decision, self._people[decision.approver_id].name)
+                # A regular activity: it runs only once the decision is in the history.
+                await workflow.execute_activity_method(
+                    ClaimRecords.record_decision, record, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+                )
             except ActivityError as error:
-                raise ApplicationError(_message(error), type="Refused") from None
-            finally:
-                self._busy = False
-        if final is None:
-            return DecisionOutcome("pending", level, "Approved. The claim now goes to the next approver.")
-        return DecisionOutcome(final, level, f"The claim is {final}. The claimant has been told.")
+                # Only a bug gets here (the database holds another decision): stop, loudly.
+                raise RuntimeError(f"claim decision at level {level} could not be recorded: {reason_of(error)}") from error
+            self._level_result = (decision, self._people[decision.approver_id].name)
+            self._busy = False
+        return outcome
 
     @decide.validator
     def _validate(self, decision: Decision) -> None:
+        if decision_key(decision) in self._answers:
+            return
         self._refuse_unless_current(decision)
 
     def _refuse_unless_current(self, decision: Decision) -> None:
@@ -218,9 +243,14 @@ class ReimbursementWorkflow:
             raise ApplicationError("The claim is still being set up: try again in a moment.", type="NotReady")
         if decision.approver_id == self._ctx.claimant.person_id:
             raise ApplicationError("Nobody approves their own claim: nothing was changed.", type="SelfApproval")
+        if decision.token_id in self._spent:
+            raise ApplicationError(
+                f"This approval link was already used (the answer was: {self._spent[decision.token_id]}): nothing was changed.",
+                type="Decided",
+            )
         if self._view.state != "pending" or self._closed:
             raise ApplicationError(f"This claim is already {self._view.state}: nothing was changed.", type="Decided")
-        if self._level_result is not None:
+        if self._level_result is not None or self._busy:
             raise ApplicationError("This step was already decided: nothing was changed.", type="Decided")
         token = self._view.approvers.get(decision.approver_id)
         if token is None:
@@ -246,35 +276,63 @@ class ReimbursementWorkflow:
             token_id=self._view.approvers[approver.person_id], expires_at=expires_at, n=1,
             reminder=reminder, on_behalf_of=standing_in.name if standing_in else None,
         )  # fmt: skip
-        await self._activity("send_claim_approval_request", request, bool)
+        kind = "reminder" if reminder else "approval"
+        await self._mail(
+            lambda: workflow.execute_activity_method(
+                ClaimMail.send_approval_request, request, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=MAIL_BUDGET, retry_policy=RETRY,
+            ),
+            f"claim:{self._ctx.claim.claim_id}:{kind}:{step.level}:{approver.person_id}:1", approver.person_id,
+            "the approver was not emailed their link",
+        )  # fmt: skip
 
     async def _tell(self, event: str, decision: str, decided_by: str | None = None, comment: str | None = None, next_step: str | None = None) -> None:
         assert self._ctx is not None
         notice = ClaimNotice(self._ctx.claim, event, decision, decided_by, comment, next_step)
-        await self._activity("send_claim_update", notice, bool)
+        await self._mail(
+            lambda: workflow.execute_activity_method(
+                ClaimMail.send_update, notice, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=MAIL_BUDGET, retry_policy=RETRY,
+            ),
+            f"claim:{self._ctx.claim.claim_id}:update:{event}", self._ctx.claim.person_id,
+            f"the claimant was not told ({event})",
+        )  # fmt: skip
+
+    async def _mail(self, send: Callable[[], Awaitable[bool]], key: str, person_id: int, outcome: str) -> None:
+        """An email beside the claim: past its retry budget it is recorded, and the claim goes on
+        (a refused address is recorded by the mail activity itself)."""
+        assert self._ctx is not None
+        try:
+            await send()
+        except ActivityError as error:
+            await workflow.execute_local_activity(
+                record_delivery_problem,
+                ProblemReport(
+                    key=key, step="claim_email", subject_type="expense_claim", subject_id=str(self._ctx.claim.claim_id),
+                    person_id=person_id, reason=reason_of(error), outcome=outcome, at=workflow.now(),
+                ),
+                start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
+            )  # fmt: skip
 
     async def _record(self, record: DecisionRecord) -> None:
         record = DecisionRecord(**{**record.__dict__, "workflow_id": workflow.info().workflow_id})
-        await self._activity("record_claim_decision", record, str)
+        await workflow.execute_activity_method(
+            ClaimRecords.record_decision, record, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+        )
 
     async def _event(self, action: str, key: str, details: dict[str, object]) -> None:
         assert self._ctx is not None
         event = ClaimEvent(self._ctx.claim.claim_id, action, key, details, at=workflow.now(), workflow_id=workflow.info().workflow_id)
-        await self._activity("record_claim_event", event, type(None))
+        await workflow.execute_local_activity_method(
+            ClaimRecords.record_event, event, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+        )
 
     async def _finish(self, state: str, action: str, details: dict[str, object]) -> None:
         assert self._ctx is not None
         self._view.state, self._view.approvers = state, {}
         event = ClaimEvent(self._ctx.claim.claim_id, action, action, details, state=state, at=workflow.now(), workflow_id=workflow.info().workflow_id)
-        await self._activity("record_claim_event", event, type(None))
-
-    async def _activity(self, name: str, arg: object, result_type: type):  # type: ignore[no-untyped-def]
-        if self._local_records and name in LOCAL_ACTIVITIES:
-            return await workflow.execute_local_activity(
-                name, arg, result_type=result_type, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
-            )
-        return await workflow.execute_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+        await workflow.execute_local_activity_method(
+            ClaimRecords.record_event, event, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
         )
 
     async def _wait_until(self, condition, at: dt.datetime) -> bool:  # type: ignore[no-untyped-def]
@@ -290,11 +348,3 @@ class ReimbursementWorkflow:
         except TimeoutError:
             return False
 
-
-def _message(error: BaseException) -> str:
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.message:
-            return cause.message
-        cause = cause.__cause__
-    return "The decision could not be recorded: try again."

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from temporalio import activity
 
-from activities.mail.port import Mailer
+from activities.mail.port import Email, Mailer
 from activities.mail.smtp import MailRejected
 from activities.records.claims import ClaimSummary
+from activities.records.problems import ProblemReport, record_problem_now
 from learningday.claims.tokens import ApprovalLink
 from learningday.mail_render import money, render_email
 from policies.reimbursement import Approver
@@ -97,7 +98,7 @@ class ClaimMail:
             to=[request.approver.email],
             subject=subject,
         )
-        return self._send(email)
+        return self._send(email, claim, request.approver.person_id, "the approver was not emailed their link")
 
     @activity.defn(name="send_claim_update")
     def send_update(self, notice: ClaimNotice) -> bool:
@@ -116,12 +117,17 @@ class ClaimMail:
             to=[claim.claimant_email],
             subject=f"Your claim {money(claim.amount, claim.currency)}: {notice.decision}",
         )
-        return self._send(email)
+        return self._send(email, claim, claim.person_id, f"the claimant was not told ({notice.event})")
 
-    def _send(self, email) -> bool:  # type: ignore[no-untyped-def]
+    def _send(self, email: Email, claim: ClaimSummary, person_id: int, outcome: str) -> bool:
+        """Send; a refusal for good is a recorded delivery problem, and the claim goes on."""
         try:
             self._mailer.send(email)
         except MailRejected as error:
             log.warning("claim email %s refused for good (%s): not retried", email.key, error.code)
+            record_problem_now(ProblemReport(
+                key=email.key, step="claim_email", subject_type="expense_claim", subject_id=str(claim.claim_id),
+                person_id=person_id, reason=str(error), outcome=outcome,
+            ))  # fmt: skip
             return False
         return True

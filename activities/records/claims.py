@@ -1,9 +1,10 @@
 """Database activities for an expense claim: who is involved, every decision, every step.
 
-A decision and the approval link it spends are one transaction: the link's token id goes into
-`used_tokens` (its primary key refuses a second use) together with the `claim_decisions` row (one
-per claim and level) and the audit entry. A retry of the same decision finds its own row and
-converges; anyone else's second attempt is refused.
+The claim's workflow decides; these rows follow. A decision and the approval link it spends are
+one transaction: the link's token id goes into `used_tokens` (its primary key refuses a second
+use) together with the `claim_decisions` row (one per claim and level) and the audit entry. A
+retry of the same decision finds its own row and converges; a *different* decision for a level
+already recorded is two truths and refused, never "already recorded".
 """
 
 from __future__ import annotations
@@ -186,9 +187,14 @@ def _record(session: Session, record: DecisionRecord) -> str:
         select(ClaimDecision).where(ClaimDecision.claim_id == record.claim_id, ClaimDecision.level == record.level)
     )
     if existing is not None:
-        if existing.token_id == record.token_id and existing.approver_id == record.approver_id:
+        if (existing.token_id, existing.approver_id, existing.decision) == (record.token_id, record.approver_id, record.decision):
             return "already recorded"  # our own earlier attempt committed: a retry
-        raise IntegrityError("claim_decisions", None, Exception("level already decided"))
+        raise ApplicationError(
+            f"claim {record.claim_id} level {record.level}: the database holds '{existing.decision}' "
+            f"by approver {existing.approver_id}, the workflow decided '{record.decision}' by approver {record.approver_id}",
+            type="TwoTruths",
+            non_retryable=True,
+        )
     if record.token_id is not None:
         try:
             with session.begin_nested():

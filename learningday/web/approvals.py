@@ -7,6 +7,10 @@ sends the decision to the claim's workflow as the `decide` update; the workflow'
 `used_tokens` primary key make the link single-use, and the page shows what happened. A tampered,
 expired, foreign, replaced or already used link, or a claim already decided, gets a page that says
 so and changes nothing.
+
+The update id is the link's token and the answer (`decision_key`): the same POST twice, on one
+replica or two, twenty at once, is one decision, and each repeat answers like the first. The
+other answer on a spent link is refused with what the link decided.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from pathlib import Path
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from learningday.claims.tokens import (
     ApprovalLink,
@@ -34,7 +38,9 @@ from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
 from workflows.reimbursement import (
     ClaimView,
     Decision,
+    DecisionOutcome,
     ReimbursementWorkflow,
+    decision_key,
     workflow_id_for,
 )
 
@@ -53,6 +59,7 @@ class ClaimPage:
     approver: Person | None
     used: bool
     level_decided: bool
+    token_verdict: str | None = None  # what this very link decided, if it did
 
 
 async def temporal_client(request: Request) -> Client:
@@ -70,12 +77,17 @@ def _load(link: ApprovalLink) -> ClaimPage | None:
         claim = session.get(ExpenseClaim, link.claim_id)
         if claim is None:
             return None
+        # The spent token first, its decision after: read in that order (SQLite reads are not
+        # one snapshot here), a link seen as used always comes with what it decided.
+        used = session.get(UsedToken, link.token_id) is not None
+        decisions = list(session.query(ClaimDecision).filter_by(claim_id=claim.id))
         page = ClaimPage(
             claim=claim,
             claimant=claim.person,
             approver=session.get(Person, link.approver_id),
-            used=session.get(UsedToken, link.token_id) is not None,
-            level_decided=any(d.level == link.level for d in session.query(ClaimDecision).filter_by(claim_id=claim.id)),
+            used=used,
+            level_decided=any(d.level == link.level for d in decisions),
+            token_verdict=next((d.decision for d in decisions if d.token_id == link.token_id), None),
         )
         session.expunge_all()
         return page
@@ -161,21 +173,44 @@ async def decide(
     page = await asyncio.to_thread(_load, link)
     if page is None:
         return _refused(request, "This claim no longer exists.", status=404)
+    verdict = "approved" if decision == "approve" else "rejected"
+    if page.token_verdict == verdict:
+        return _page(request, 200, page=page, outcome=_recorded_outcome(page, link))  # a repeat
+    if page.token_verdict is not None:
+        return _refused(request, f"This approval link was already used (the answer was: {page.token_verdict}). Nothing was changed.", page=page)
     problem = _stale(link, page)
     if problem:
         return _refused(request, problem, page=page)
     handle = (await temporal_client(request)).get_workflow_handle(workflow_id_for(link.claim_id))
+    choice = Decision(approver_id=link.approver_id, token_id=link.token_id, approve=decision == "approve",
+                      comment=comment.strip() or None)  # fmt: skip
     try:
-        outcome = await handle.execute_update(
-            ReimbursementWorkflow.decide,
-            Decision(approver_id=link.approver_id, token_id=link.token_id, approve=decision == "approve",
-                     comment=comment.strip() or None),
-        )  # fmt: skip
+        outcome = await handle.execute_update(ReimbursementWorkflow.decide, choice, id=decision_key(choice))
     except WorkflowUpdateFailedError as error:
         return _refused(request, _reason(error), page=page)
-    except RPCError:
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        return _refused(request, BUSY, status=503, page=page)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            return _refused(request, BUSY, status=503, page=page)
+        # The claim closed between our read and the update: a click deciding it as it closed
+        # (the same link, the same answer, a moment earlier) is answered like that one.
+        page = await asyncio.to_thread(_load, link) or page
+        if page.token_verdict == verdict:
+            return _page(request, 200, page=page, outcome=_recorded_outcome(page, link))
         return _refused(request, "This claim is closed. Nothing was changed.", page=page)
     return _page(request, 200, page=page, outcome=outcome)
+
+
+BUSY = "The approval service is busy and did not record this yet. Nothing was changed: please try again in a minute."
+
+
+def _recorded_outcome(page: ClaimPage, link: ApprovalLink) -> DecisionOutcome:
+    """What the first POST of this link was told, from the decision the database recorded."""
+    state = page.claim.state.value
+    if state == "pending":
+        return DecisionOutcome("pending", link.level, "Approved. The claim now goes to the next approver.")
+    return DecisionOutcome(state, link.level, f"The claim is {state}. The claimant has been told.")
 
 
 def _reason(error: WorkflowUpdateFailedError) -> str:
