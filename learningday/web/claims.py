@@ -3,12 +3,19 @@
 Who is claiming comes from `claimant_for(request, token)` — today the signed link (like the
 check-in links), later a sign-in: swap that one function. The form shows the person's remaining
 budget; a refusal shows every problem next to its field and saves nothing.
+
+Each rendered form carries a random nonce, the claim's idempotency key: a form posted twice
+(a double click, a browser retry, two replicas behind the load balancer) files one claim and
+answers both posts with it. Every form shown, refused or blank after a filing, has a new nonce,
+so what is posted from it next is a new claim.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
+import secrets
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -29,6 +36,7 @@ from policies.reimbursement import remaining_budget
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
 _SALT = "learningday.claim-form"
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _serializer() -> URLSafeSerializer:
@@ -53,6 +61,11 @@ def claimant_for(request: Request, token: str) -> Person | None:
         return person
 
 
+def _submission_key(nonce: str) -> str | None:
+    """The claim's idempotency key from the form's nonce; none for a form without a sound one."""
+    return f"web-form:{nonce}" if _NONCE.fullmatch(nonce) else None
+
+
 def _context(person: Person, token: str) -> dict[str, object]:
     policy = current_policy()
     with session_scope() as session:
@@ -62,6 +75,7 @@ def _context(person: Person, token: str) -> dict[str, object]:
         "person": person, "token": token, "categories": rules.categories,
         "currencies": sorted({rules.currency, *rules.accepted_currencies}), "base": rules.currency,
         "remaining": remaining_budget(policy, spent), "budget": rules.annual_budget, "draft": {}, "problems": {},
+        "nonce": secrets.token_urlsafe(18),
     }  # fmt: skip
 
 
@@ -90,6 +104,7 @@ async def file_claim(
     description: str = Form(""),
     link: str = Form(""),
     topic: str = Form(""),
+    nonce: str = Form(""),
     receipt: UploadFile | None = None,
 ) -> HTMLResponse:
     person = await asyncio.to_thread(claimant_for, request, token)
@@ -100,7 +115,8 @@ async def file_claim(
     result = await submit_claim(
         await temporal_client(request), settings.temporal_task_queue,
         ClaimSubmission(person_email=person.email, amount=amount, currency=currency, category=category,
-                        description=description, link=link or None, topic=topic or None, receipt=data or None),
+                        description=description, link=link or None, topic=topic or None, receipt=data or None,
+                        idempotency_key=_submission_key(nonce)),
         current_policy(), settings.data_dir,
     )  # fmt: skip
     context = await asyncio.to_thread(_context, person, token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.peers.slack import BOT_TOKEN, SlackPeer, slack_peer  # noqa: F401
 from tests.peers.slack_requests import SECRET, command, interact
 from tests.reimbursement.conftest import Claims, claims, smtp  # noqa: F401
 from tests.waiting import eventually
+from workflows.reimbursement import workflow_id_for
 
 ADA, ZED = "UADA00001", "UZED00009"  # Zed has a Slack account but is not in our people table
 POLICY = Policy(reimbursement=ReimbursementPolicy(currency="EUR", accepted_currencies=["EUR", "USD"],
@@ -80,7 +82,7 @@ async def slack(slack_peer: SlackPeer, submitter: FakeSubmitter, ada: Person) ->
         yield client
 
 
-def claim_submission(user: str, amount: str = "39.90", category: str = "books") -> dict[str, Any]:
+def claim_submission(user: str, amount: str = "39.90", category: str = "books", view_id: str = "V1") -> dict[str, Any]:
     def text(value: str | None) -> dict[str, Any]:
         return {"value": {"type": "plain_text_input", "value": value}}
 
@@ -90,7 +92,7 @@ def claim_submission(user: str, amount: str = "39.90", category: str = "books") 
     values = {"amount": text(amount), "currency": select("USD"), "category": select(category),
               "description": text("Designing Data-Intensive Applications"), "link": text(None)}
     return {"type": "view_submission", "user": {"id": user}, "team": {"id": "TTEAM0001"},
-            "view": {"id": "V1", "type": "modal", "callback_id": "claim", "state": {"values": values}}}
+            "view": {"id": view_id, "type": "modal", "callback_id": "claim", "state": {"values": values}}}
 
 
 async def peer_sees(peer: SlackPeer, predicate: Callable[[], bool]) -> None:
@@ -128,6 +130,7 @@ async def test_valid_claim_reaches_the_submitter_closes_the_modal_and_is_confirm
     [filed] = submitter.received
     assert (filed.person_email, parse_amount(filed.amount), filed.currency, filed.category, filed.link) == (
         "ada@example.com", Decimal("39.90"), "USD", "books", None)
+    assert filed.idempotency_key == "slack-view:V1"  # the view's id: a redelivery is the same claim
     await peer_sees(slack_peer, lambda: len(slack_peer.channel_messages(ADA)) == 1)
     assert slack_peer.channel_messages(ADA)[0].text == "Claim 42 filed; your approver has been emailed."
 
@@ -171,10 +174,11 @@ async def test_help_lists_the_claim_command(slack: httpx.AsyncClient) -> None:
     assert "/learning claim" in response.text
 
 
-async def test_a_slack_claim_is_filed_by_the_real_service_and_its_approver_emailed(
-    claims: Claims, slack_peer: SlackPeer, session: Session
-) -> None:
-    """The real claim service on the real Temporal dev server: the row, the workflow, the email."""
+@asynccontextmanager
+async def real_slack(claims: Claims, slack_peer: SlackPeer, session: Session,
+                     ack_budget: float = 2.0) -> AsyncIterator[httpx.AsyncClient]:
+    """Slack's front door (signed requests) on the real claim service, the claims harness's
+    Temporal worker and SMTP server; Ada has a Slack account and books need no receipt."""
     claims.org.ada.slack_user_id = ADA
     session.commit()
     slack_peer.add_user("ada@example.com", ADA)
@@ -183,10 +187,19 @@ async def test_a_slack_claim_is_filed_by_the_real_service_and_its_approver_email
         "slack_bot_token": SecretStr(BOT_TOKEN), "slack_signing_secret": SecretStr(SECRET),
         "slack_api_base_url": slack_peer.base_url, "data_dir": claims.data_dir})
     submitter = TemporalClaimSubmitter(settings, client=claims.client, policy=lambda: claims.policy)
-    front_door = SlackFrontDoor(lambda: None, submit_claim=submitter, policy=lambda: claims.policy)  # type: ignore[arg-type,return-value]
+    front_door = SlackFrontDoor(lambda: None, submit_claim=submitter, policy=lambda: claims.policy,  # type: ignore[arg-type,return-value]
+                                ack_budget=ack_budget)
     app = FastAPI()
     app.include_router(build_slack_router(lambda: None, settings, front_door=front_door))  # type: ignore[arg-type,return-value]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as slack:
+        yield slack
+
+
+async def test_a_slack_claim_is_filed_by_the_real_service_and_its_approver_emailed(
+    claims: Claims, slack_peer: SlackPeer, session: Session
+) -> None:
+    """The real claim service on the real Temporal dev server: the row, the workflow, the email."""
+    async with real_slack(claims, slack_peer, session) as slack:
         response = await interact(slack, claim_submission(ADA))
 
     assert response.status_code == 200 and response.content in (b"", b"{}")
@@ -200,3 +213,43 @@ async def test_a_slack_claim_is_filed_by_the_real_service_and_its_approver_email
         return bool(claims.mails_to(claims.org.maria))
 
     await eventually(maria_emailed, what="the approval email to Ada's manager")
+
+
+@pytest.mark.parametrize("at_once", [False, True], ids=["one_after_another", "at_once"])
+async def test_a_claim_form_delivered_three_times_files_one_claim_and_answers_the_same_each_time(
+    claims: Claims, slack_peer: SlackPeer, session: Session, at_once: bool
+) -> None:
+    """Slack redelivers a submission it thinks we missed, and a person clicks Submit again on a
+    slow form: the same `view.id` is one claim, one workflow, one approval email."""
+    form = claim_submission(ADA, view_id="VREPLAY01")
+    async with real_slack(claims, slack_peer, session) as slack:
+        if at_once:
+            responses = await asyncio.gather(*(interact(slack, form) for _ in range(3)))
+        else:
+            responses = [await interact(slack, form) for _ in range(3)]
+
+    assert [(r.status_code, r.content in (b"", b"{}")) for r in responses] == [(200, True)] * 3
+    [claim] = session.scalars(select(ExpenseClaim)).all()
+    claims.started.append(claim.id)
+    await peer_sees(slack_peer, lambda: len(slack_peer.channel_messages(ADA)) == 3)
+    assert {m.text for m in slack_peer.channel_messages(ADA)} == {f"Claim {claim.id} filed; your approver has been emailed."}
+
+    async def maria_emailed() -> bool:
+        return bool(claims.mails_to(claims.org.maria))
+
+    await eventually(maria_emailed, what="the approval email to Ada's manager")
+    assert await workflows_on(claims) == [workflow_id_for(claim.id)]
+    assert len(claims.mails_to(claims.org.maria)) == 1
+
+
+async def workflows_on(claims: Claims) -> list[str]:
+    """Ids of every workflow started on the harness's task queue, once visibility has them all."""
+    query = f"TaskQueue = '{claims.settings.temporal_task_queue}'"
+    ids: list[str] = []
+
+    async def listed() -> bool:
+        ids[:] = sorted([w.id async for w in claims.client.list_workflows(query)])
+        return bool(ids)
+
+    await eventually(listed, what="the claim workflows in Temporal's visibility")
+    return ids
