@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-CheckInKind = Literal["plan", "summary"]
+CheckInKind = Literal["plan", "summary", "next"]  # next: a plain reply, whichever is open now
 Source = Literal["slack_modal", "slack_dm", "slack_command", "web"]
 
 
@@ -24,6 +24,9 @@ class CheckInSubmission:
     category: str | None = None
     resources: str | None = None
     date: dt.date | None = None  # None: the person's current or most recent Learning Day
+    # The front door's idempotency key (Slack `event_id` / `view.id`, a form nonce): a
+    # redelivery of the same request, on any replica, answers like the first and saves nothing new.
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class CheckInResult:
     accepted: bool
     message: str  # shown to the person: "Plan saved", "No Learning Day is running for you"…
     edited: bool = False
+    kind: str | None = None  # which check-in it was saved as (a plain reply: plan or summary)
 
 
 @dataclass(frozen=True)
@@ -48,4 +52,4 @@ class CheckInGateway(Protocol):
 
     async def status(self, person_email: str) -> DayStatus: ...
 
-    async def skip(self, person_email: str, reason: str) -> CheckInResult: ...
+    async def skip(self, person_email: str, reason: str, key: str | None = None) -> CheckInResult: ...

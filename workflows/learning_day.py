@@ -3,50 +3,69 @@
 Its id is `learning-day-<person id>-<date>`, so the weekly Schedule and any manual start can
 never run the same day twice. The workflow decides (with policies/) and delegates every side
 effect to an activity; answers arrive as the `submit_check_in` update.
+
+One truth: a check-in is decided here (accepted, refused as too early or too late, which
+revision) before anything is written, and the database row is written afterwards by a regular
+activity, so it can only ever hold what this workflow accepted. Every request carries an
+idempotency key (Slack `event_id` / `view.id`, a form nonce) that is also its update id: a
+redelivery, on any replica, answers like the first and records nothing new.
+
+The day's core is the hold, the prompts' timers, the check-ins and the flags. Everything else
+(a prompt's delivery, flag emails, DMs to managers, channel posts) is a side road: it runs
+beside the day with a bounded retry budget, and when it fails for good it has a fallback (a
+prompt goes by email with the web check-in link, a summary is posted unthreaded) and is recorded
+as a delivery problem for the admins. A side road never ends the day.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.calendar.activities import HoldOrAway, HoldRemoval, HoldUnlessAway
+    from activities.calendar.activities import AwayEvents, CalendarActivities, HoldRemoval
     from activities.calendar.port import EventQuery, HoldRef, HoldRequest
-    from activities.channel_queue import EnqueueRequest
-    from activities.chat.port import ChannelPost, MessageRef, Prompt
-    from activities.mail.activities import FlagNotice, FlagNotified
+    from activities.channel_queue import ChannelQueue, EnqueueRequest
+    from activities.chat.activities import ChatActivities
+    from activities.chat.flag_dm import FlagDmActivities
+    from activities.chat.port import ChannelPost, Prompt
+    from activities.mail.activities import FlagNotice, MailActivities
+    from activities.mail.prompt_mail import PromptMail
     from activities.records.day import (
         CheckInRecord,
-        CheckInSaved,
         DayContext,
         DayKey,
+        DayRecords,
         DayStateChange,
+        ExcusedCheckIn,
         FlagRecord,
     )
+    from activities.records.problems import ProblemReport, record_delivery_problem
     from policies import checkins
+    from workflows.failures import FailureError, reason_of, refused_for_good
+    from policies.enforcement import flag_recipients
+    from policies.schedule import DayInstants, compress, compress_instant, day_instants
     from workflows.channel_poster import ChannelPosted
-    from policies.schedule import DayInstants, compress, day_instants
 
 # A database write takes milliseconds: if its worker dies, retry elsewhere soon. Calls to
 # Google and Slack back off on 429/5xx inside the client, so they get longer.
 DATABASE_TIMEOUT = dt.timedelta(seconds=15)
 VENDOR_TIMEOUT = dt.timedelta(seconds=60)
-VENDOR_ACTIVITIES = frozenset({"find_out_of_office", "place_hold", "hold_unless_out_of_office", "remove_hold", "send_prompt", "notify_flag", "dm_managers_about_flag"})
-# Short, idempotent steps run as local activities: one marker in the workflow task already under
-# way instead of a round trip through the task queue (~6 history events and a workflow task
-# each). That is our own database, the hand-over to the channel's sequencer, and the Slack
-# prompt: one DM of ~100 ms whose key makes a repeat a no-op, where the round trip cost more
-# than the call. A worker that dies mid-way loses the workflow task, and the next worker runs
-# them again: still at least once. Calendar calls and emails stay regular activities: they
-# page, back off for long, and are not on a prompt's clock.
-LOCAL_ACTIVITIES = frozenset({"load_day_context", "record_day_state", "record_check_in", "record_flag", "enqueue_channel_post", "send_prompt"})
 RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
+# Retry budgets of the side roads: past them the fallback runs and the problem is recorded.
+PROMPT_BUDGET = dt.timedelta(minutes=10)  # a prompt hours late is no prompt: email it instead
+NOTIFY_BUDGET = dt.timedelta(hours=6)  # flag emails and DMs: a relay down for an afternoon
+# Waits on the channel's sequencer (another workflow), with their fallbacks.
+PLAN_POST_WAIT = dt.timedelta(minutes=15)  # then the summary is posted unthreaded
+ALL_POSTS_WAIT = dt.timedelta(hours=2)  # then the day closes and records the post as unconfirmed
+CLOSED_STATES = ("completed", "skipped", "cancelled")
 
 
 def workflow_id_for(person_id: int, date: dt.date) -> str:
@@ -63,12 +82,14 @@ class LearningDayInput:
 
 @dataclass(frozen=True)
 class CheckInUpdate:
-    kind: str
+    kind: str  # plan | summary | next (a plain reply: whichever check-in is open now)
     text: str
     source: str
     why: str | None = None
     category: str | None = None
     resources: str | None = None
+    # The front door's idempotency key, also the update id: a redelivery answers like the first.
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,7 @@ class CheckInAccepted:
 @dataclass(frozen=True)
 class SkipRequest:
     reason: str
+    key: str | None = None
 
 
 @dataclass
@@ -99,6 +121,8 @@ class DayView:
     flags: list[str] = field(default_factory=list)
     posted: list[str] = field(default_factory=list)
     instants: DayInstants | None = None
+    excused: list[str] = field(default_factory=list)  # check-ins a partial absence excused
+    problems: list[str] = field(default_factory=list)  # side roads that failed, e.g. "prompt:slack"
 
 
 @workflow.defn
@@ -110,55 +134,59 @@ class LearningDayWorkflow:
         self._policy_changed = False
         self._time_scale = 1.0
         self._origin = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        self._calendar_day: DayInstants | None = None  # the real day's times (not compressed)
+        self._away: list[checkins.OutOfOffice] = []
         self._shared: list[str] = []  # kinds queued for the channel
         self._posted_ts: dict[str, str] = {}  # kind -> Slack ts, as the sequencer reports
+        self._post_failed: dict[str, str] = {}  # kind -> why the sequencer could not post it
         self._plan_category: str | None = None
-        self._lean = False
+        # Check-ins are decided one at a time, in the order they are accepted.
+        self._check_in_lock = asyncio.Lock()
+        self._revisions: dict[str, int] = {}
+        self._answers: dict[str, CheckInAccepted] = {}  # idempotency key -> the first answer
+        self._skip_answers: dict[str, str] = {}
+        self._closed: set[str] = set()  # check-ins whose cutoff passed unanswered
+        self._slack_unreachable = False
+        self._side_roads: list[asyncio.Task[None]] = []
 
     # --- the day -------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, day: LearningDayInput) -> DayView:
         self._view.date = day.date
-        # Local activities (LOCAL_ACTIVITIES) and one calendar activity. Days started before
-        # this change replay with the regular activities they recorded.
-        lean = self._lean = workflow.patched("lean-history")
-        ctx = self._ctx = await self._activity(
-            "load_day_context",
+        ctx = self._ctx = await workflow.execute_local_activity_method(
+            DayRecords.load_day_context,
             DayKey(person_id=day.person_id, date=day.date, workflow_id=workflow.info().workflow_id),
-            DayContext,
-        )
-        policy = ctx.policy
+            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
+        )  # fmt: skip
         self._time_scale, self._origin = day.time_scale, workflow.now()
         self._view.instants = self._instants_for(ctx)
         # The calendar always sees the real day; only the timers run compressed.
-        calendar_day = day_instants(policy, ctx.timezone, day.date)
+        calendar_day = self._calendar_day = day_instants(ctx.policy, ctx.timezone, day.date)
 
-        skip = checkins.skip_before_start(policy, day.date, ctx.recorded_absence)
-        hold: HoldRef | None = None
+        skip = checkins.skip_before_start(ctx.policy, day.date, ctx.recorded_absence)
         if skip is None:
-            away_query = EventQuery(
-                person_email=ctx.person_email,
-                starts_at=calendar_day.day_start,
-                ends_at=calendar_day.day_end,
-                timezone=ctx.timezone,
-            )
-            if lean:
-                held = await self._activity(
-                    "hold_unless_out_of_office",
-                    HoldUnlessAway(away_query=away_query, hold=self._hold_request(calendar_day)),
-                    HoldOrAway,
-                )
-                skip, hold = checkins.skip_for_calendar(held.out_of_office), held.hold
-            else:
-                ooo = await self._activity("find_out_of_office", away_query, str)
-                skip = checkins.skip_for_calendar(ooo)
+            away = await workflow.execute_activity_method(
+                CalendarActivities.find_out_of_office,
+                EventQuery(
+                    person_email=ctx.person_email,
+                    starts_at=calendar_day.day_start,
+                    # to the summary's cutoff: an absence may cover its deadline after hours
+                    ends_at=max(calendar_day.day_end, calendar_day.summary_cutoff),
+                    timezone=ctx.timezone,
+                ),
+                start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
+            )  # fmt: skip
+            self._away = away.events
+            skip = checkins.skip_for_calendar(self._away, calendar_day)
         if skip is not None:
             await self._record_skip(skip)
             return self._view
 
-        if hold is None:
-            hold = await self._activity("place_hold", self._hold_request(calendar_day), HoldRef)
+        hold = await workflow.execute_activity_method(
+            CalendarActivities.place_hold, self._hold_request(calendar_day),
+            start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
+        )  # fmt: skip
         self._view.hold_event_id = hold.event_id
         await self._set_state("held", hold_event_id=hold.event_id)
 
@@ -169,12 +197,15 @@ class LearningDayWorkflow:
         # Stay open until the cutoff even once answered, so the person can still edit.
         await self._wait_until(lambda: self._skip is not None, lambda i: i.summary_cutoff)
         if self._skip is not None:
-            await self._activity(
-                "remove_hold", HoldRemoval(person_email=ctx.person_email, date=day.date), bool
-            )
+            await workflow.execute_activity_method(
+                CalendarActivities.remove_hold, HoldRemoval(person_email=ctx.person_email, date=day.date),
+                start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
+            )  # fmt: skip
+            await self._side_roads_done()
             await self._record_skip(self._skip)
             return self._view
         await self._all_shared()
+        await self._side_roads_done()
         await self._set_state("completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view
@@ -201,19 +232,22 @@ class LearningDayWorkflow:
         prompt_at = (lambda i: i.plan_prompt) if kind == "plan" else (lambda i: i.summary_prompt)
         if not await self._wait_until(answered, prompt_at):
             await self._set_state("planning" if kind == "plan" else "summarising")
-            await self._prompt(kind, reminder=False, index=0)
+            self._prompt(kind, reminder=False, index=0)
             index = 1
             while index <= len(reminders(self._instants)):
                 if await self._wait_until(answered, reminder_at(index)):
                     break
                 if index <= len(reminders(self._instants)):
-                    await self._prompt(kind, reminder=True, index=index)
+                    self._prompt(kind, reminder=True, index=index)
                 index += 1
-        await self._wait_until(answered, cutoff)
+        if not await self._wait_until(answered, cutoff):
+            self._closed.add(kind)  # from here on a check-in of this kind is too late
         if self._skip is not None:
             return
         if self._submitted(kind):
             await self._share(kind)
+        elif checkins.missed_check_in(kind, self._real_day, self._away) == "excused":
+            await self._excuse(kind)
         else:
             await self._flag_missed(kind, cutoff(self._instants))
 
@@ -221,68 +255,95 @@ class LearningDayWorkflow:
 
     @workflow.update
     async def submit_check_in(self, update: CheckInUpdate) -> CheckInAccepted:
+        if update.key in self._answers:
+            return self._answers[update.key]  # type: ignore[index]
         await workflow.wait_condition(lambda: self._ctx is not None)
         assert self._ctx is not None
-        now = workflow.now()
-        saved = await self._activity(
-            "record_check_in",
-            CheckInRecord(
-                learning_day_id=self._ctx.learning_day_id,
-                kind=update.kind,
-                text=update.text.strip(),
-                source=update.source,
-                at=now,
-                why=update.why,
-                category=update.category,
-                resources=update.resources,
-            ),
-            CheckInSaved,
-        )
-        if update.kind == "plan":
-            self._view.plan, self._view.plan_at = update.text.strip(), now
-            self._plan_category = update.category
-        else:
-            self._view.summary, self._view.summary_at = update.text.strip(), now
-        instants = self._view.instants
-        deadline = None
-        if instants is not None:
-            deadline = instants.plan_deadline if update.kind == "plan" else instants.summary_deadline
-        return CheckInAccepted(
-            kind=update.kind,
-            edited=saved.edited,
-            late=deadline is not None and checkins.is_late(now, deadline),
-        )
+        async with self._check_in_lock:
+            if update.key in self._answers:  # the same request, accepted while we waited
+                return self._answers[update.key]  # type: ignore[index]
+            kind = self._kind_of(update)
+            timing = self._refuse_unless_acceptable(update, kind)
+            # The decision: made here, in memory and in history, before anything is written.
+            now, text = workflow.now(), update.text.strip()
+            edited = self._submitted(kind)
+            revision = self._revisions[kind] = self._revisions.get(kind, 0) + 1
+            if kind == "plan":
+                self._view.plan, self._view.plan_at = text, now
+                self._plan_category = update.category
+            else:
+                self._view.summary, self._view.summary_at = text, now
+            accepted = CheckInAccepted(kind=kind, edited=edited, late=timing == "late")
+            if update.key is not None:
+                self._answers[update.key] = accepted
+            record = CheckInRecord(
+                learning_day_id=self._ctx.learning_day_id, kind=kind, text=text, source=update.source, at=now,
+                why=update.why, category=update.category, resources=update.resources, revision=revision,
+            )  # fmt: skip
+            try:
+                # A regular activity: it runs only once the decision is in the history.
+                await workflow.execute_activity_method(
+                    DayRecords.record_check_in, record, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+                )
+            except ActivityError as error:
+                # Only a bug gets here (the row holds another truth): stop the day, loudly.
+                raise RuntimeError(f"check-in {kind} revision {revision} could not be recorded: {error.cause}") from error
+        return accepted
 
     @submit_check_in.validator
     def _validate_check_in(self, update: CheckInUpdate) -> None:
-        if self._view.state in ("completed", "skipped", "cancelled"):
-            raise ApplicationError(f"This Learning Day is {self._view.state}.")
+        if update.key in self._answers:
+            return  # a redelivery: answered like the first
+        if self._view.state in CLOSED_STATES:
+            raise ApplicationError(f"This Learning Day is {self._view.state}.", type="DayClosed")
         if self._ctx is not None:
-            problems = checkins.check_in_problems(
-                self._ctx.policy, update.kind, update.text, update.category
+            self._refuse_unless_acceptable(update, self._kind_of(update))
+
+    def _kind_of(self, update: CheckInUpdate) -> str:
+        if update.kind != "next":
+            return update.kind
+        return checkins.next_check_in(self._view.plan is not None, workflow.now(), self._instants)
+
+    def _refuse_unless_acceptable(self, update: CheckInUpdate, kind: str) -> checkins.CheckInTiming:
+        """Raise what the person is told when this check-in cannot be accepted now; else its timing."""
+        assert self._ctx is not None
+        if self._view.state in CLOSED_STATES:
+            raise ApplicationError(f"This Learning Day is {self._view.state}.", type="DayClosed")
+        problems = checkins.check_in_problems(self._ctx.policy, kind, update.text, update.category)
+        if problems:
+            raise ApplicationError(
+                "; ".join(f"{name}: {message}" for name, message in problems.items()), problems, type="InvalidCheckIn"
             )
-            if problems:
-                raise ApplicationError(
-                    "; ".join(f"{name}: {message}" for name, message in problems.items()),
-                    problems,
-                    type="InvalidCheckIn",
-                )
+        timing = checkins.check_in_timing(kind, workflow.now(), self._opens_at, self._instants)
+        if kind in self._closed:
+            timing = "too_late"  # the cutoff passed and the miss is recorded, whatever the clock says
+        refusal = checkins.timing_refusal(kind, timing, self._day_label(), self._instants, self._ctx.timezone)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="TooEarly" if timing == "too_early" else "TooLate")
+        return timing
 
     @workflow.update
     async def skip(self, request: SkipRequest) -> str:
-        self._skip = checkins.Skip("requested", request.reason.strip() or "Skipped by the person")
+        if request.key in self._skip_answers:
+            return self._skip_answers[request.key]  # type: ignore[index]
+        if self._skip is None:
+            self._skip = checkins.Skip("requested", request.reason.strip() or "Skipped by the person")
+        if request.key is not None:
+            self._skip_answers[request.key] = self._skip.reason
         return self._skip.reason
 
     @skip.validator
     def _validate_skip(self, request: SkipRequest) -> None:
-        if self._view.state in ("completed", "skipped", "cancelled"):
-            raise ApplicationError(f"This Learning Day is already {self._view.state}.")
+        if request.key in self._skip_answers:
+            return
+        if self._view.state in CLOSED_STATES or self._skip is not None:
+            raise ApplicationError(f"This Learning Day is already {self._view.state if self._skip is None else 'skipped'}.")
 
     @workflow.query
     def status(self) -> DayView:
         return self._view
 
-    # --- steps ---------------------------------------------------------------------------
+    # --- waiting ---------------------------------------------------------------------------
 
     def _submitted(self, kind: str) -> bool:
         return (self._view.plan if kind == "plan" else self._view.summary) is not None
@@ -318,20 +379,19 @@ class LearningDayWorkflow:
         if not self._policy_changed or self._ctx is None or self._view.date is None:
             return
         self._policy_changed = False
-        ctx = self._ctx = await self._activity(
-            "load_day_context",
-            DayKey(
-                person_id=self._ctx.person_id,
-                date=self._view.date,
-                workflow_id=workflow.info().workflow_id,
-            ),
-            DayContext,
-        )
+        ctx = self._ctx = await workflow.execute_local_activity_method(
+            DayRecords.load_day_context,
+            DayKey(person_id=self._ctx.person_id, date=self._view.date, workflow_id=workflow.info().workflow_id),
+            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
+        )  # fmt: skip
         self._view.instants = self._instants_for(ctx)
+        self._calendar_day = day_instants(ctx.policy, ctx.timezone, self._view.date)
         if self._view.hold_event_id is not None:
             # Same deterministic event id: the calendar updates the hold in place.
-            calendar_day = day_instants(ctx.policy, ctx.timezone, self._view.date)
-            await self._activity("place_hold", self._hold_request(calendar_day), HoldRef)
+            await workflow.execute_activity_method(
+                CalendarActivities.place_hold, self._hold_request(self._calendar_day),
+                start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
+            )  # fmt: skip
 
     def _instants_for(self, ctx: DayContext) -> DayInstants:
         assert self._view.date is not None
@@ -344,6 +404,20 @@ class LearningDayWorkflow:
     def _instants(self) -> DayInstants:
         assert self._view.instants is not None
         return self._view.instants
+
+    @property
+    def _real_day(self) -> DayInstants:
+        assert self._calendar_day is not None
+        return self._calendar_day
+
+    @property
+    def _opens_at(self) -> dt.datetime:
+        """When check-ins open: the day's first instant in the person's zone (on the day's clock)."""
+        assert self._ctx is not None and self._view.date is not None
+        opens = checkins.day_opens(self._view.date, self._ctx.timezone)
+        if self._time_scale == 1.0:
+            return opens
+        return compress_instant(opens, self._real_day.day_start, self._origin, self._time_scale)
 
     def _day_label(self) -> str:
         date = self._view.date
@@ -366,31 +440,90 @@ class LearningDayWorkflow:
             decline_message=calendar.decline_message,
         )
 
-    async def _prompt(self, kind: str, reminder: bool, index: int) -> None:
-        assert self._ctx is not None and self._view.date is not None
+    # --- side roads --------------------------------------------------------------------------
+
+    def _side_road(self, step: Awaitable[None]) -> None:
+        """Run `step` beside the day; it handles its own failure (see `_optional`)."""
+        self._side_roads.append(asyncio.ensure_future(step))
+
+    async def _side_roads_done(self) -> None:
+        while self._side_roads:
+            running, self._side_roads = self._side_roads, []
+            await asyncio.gather(*running)
+
+    async def _problem(self, report: ProblemReport, label: str) -> None:
+        self._view.problems.append(label)
+        await workflow.execute_local_activity(
+            record_delivery_problem, report, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+        )
+
+    def _report(self, key: str, step: str, reason: str, outcome: str) -> ProblemReport:
+        assert self._ctx is not None
+        return ProblemReport(
+            key=key, step=step, subject_type="learning_day", subject_id=str(self._ctx.learning_day_id),
+            person_id=self._ctx.person_id, reason=reason, outcome=outcome, at=workflow.now(),
+        )  # fmt: skip
+
+    def _prompt(self, kind: str, reminder: bool, index: int) -> None:
+        assert self._ctx is not None
         wf_id = workflow.info().workflow_id
-        await self._activity(
-            "send_prompt",
-            Prompt(
-                key=f"prompt:{wf_id}:{kind}:{index}",
-                person_email=self._ctx.person_email,
-                slack_user_id=self._ctx.slack_user_id,
-                kind=kind,  # type: ignore[arg-type]
-                reminder=reminder,
-                day_label=self._day_label(),
-                checkin_url=self._ctx.checkin_url,
-                workflow_id=wf_id,
-            ),
-            MessageRef,
+        prompt = Prompt(
+            key=f"prompt:{wf_id}:{kind}:{index}",
+            person_email=self._ctx.person_email,
+            slack_user_id=self._ctx.slack_user_id,
+            kind=kind,  # type: ignore[arg-type]
+            reminder=reminder,
+            day_label=self._day_label(),
+            checkin_url=self._ctx.checkin_url,
+            workflow_id=wf_id,
         )
         self._view.prompts_sent.append(f"{kind}:{'reminder' if reminder else 'prompt'}:{index}")
+        self._side_road(self._deliver_prompt(prompt))
+
+    async def _deliver_prompt(self, prompt: Prompt) -> None:
+        """By Slack; when Slack cannot reach the person, by email with the web check-in link."""
+        if not self._slack_unreachable:
+            try:
+                await workflow.execute_local_activity_method(
+                    ChatActivities.send_prompt, prompt, start_to_close_timeout=VENDOR_TIMEOUT,
+                    schedule_to_close_timeout=PROMPT_BUDGET, retry_policy=RETRY,
+                )  # fmt: skip
+                return
+            except FailureError as error:  # a local activity's failure comes unwrapped
+                refused = refused_for_good(error)
+                if refused:  # e.g. no Slack account: the rest of the day goes by email at once
+                    self._slack_unreachable = True
+                await self._problem(
+                    self._report(prompt.key, "prompt", reason_of(error), "sent by email with the check-in link instead"),
+                    f"prompt:{'slack' if refused else 'slack-timeout'}",
+                )  # fmt: skip
+        try:
+            await workflow.execute_activity_method(
+                PromptMail.email_prompt, prompt, start_to_close_timeout=VENDOR_TIMEOUT,
+                schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY,
+            )  # fmt: skip
+        except ActivityError as error:
+            await self._problem(
+                self._report(f"email:{prompt.key}", "prompt_email", reason_of(error), "the prompt was not delivered"),
+                "prompt:email",
+            )  # fmt: skip
+
+    async def _optional(self, call: Callable[[], Awaitable[Any]], report: ProblemReport, label: str) -> None:
+        """A side road with a bounded retry budget: its failure is recorded, never raised."""
+        try:
+            await call()
+        except ActivityError as error:
+            await self._problem(ProblemReport(**{**report.__dict__, "reason": reason_of(error)}), label)
+
+    # --- steps ---------------------------------------------------------------------------
 
     async def _share(self, kind: str) -> None:
         """Queue the check-in for the shared channel: the seed's accountability mechanism.
 
         The channel's sequencer posts it in turn and signals back its `ts`; the day does not
         wait for that (a long queue must not delay the summary prompt), except that a summary
-        waits for its plan's `ts` so it can answer in the plan's thread.
+        waits a while for its plan's `ts` so it can answer in the plan's thread, and is posted
+        on its own when the plan's post does not come.
         """
         assert self._ctx is not None
         channel = self._ctx.policy.channel
@@ -398,63 +531,124 @@ class LearningDayWorkflow:
             return
         thread = None
         if kind == "summary" and "plan" in self._shared:
-            await workflow.wait_condition(lambda: "plan" in self._posted_ts)
-            thread = self._posted_ts["plan"]
+            await self._wait_for_posts(["plan"], PLAN_POST_WAIT)
+            thread = self._posted_ts.get("plan")
         self._shared.append(kind)
-        await self._activity(
-            "enqueue_channel_post",
-            EnqueueRequest(
-                post=ChannelPost(
-                    key=f"channel:{workflow.info().workflow_id}:{kind}",
-                    channel=channel.name,
-                    person_email=self._ctx.person_email,
-                    person_name=self._ctx.person_name,
-                    slack_user_id=self._ctx.slack_user_id,
-                    kind=kind,  # type: ignore[arg-type]
-                    text=(self._view.plan if kind == "plan" else self._view.summary) or "",
-                    category=self._plan_category if kind == "plan" else None,
-                    thread_ts=thread,
-                    day_label=self._day_label(),
-                ),
-                reply_to_workflow_id=workflow.info().workflow_id,
-            ),
-            type(None),
+        key = f"channel:{workflow.info().workflow_id}:{kind}"
+        post = ChannelPost(
+            key=key,
+            channel=channel.name,
+            person_email=self._ctx.person_email,
+            person_name=self._ctx.person_name,
+            slack_user_id=self._ctx.slack_user_id,
+            kind=kind,  # type: ignore[arg-type]
+            text=(self._view.plan if kind == "plan" else self._view.summary) or "",
+            category=self._plan_category if kind == "plan" else None,
+            thread_ts=thread,
+            day_label=self._day_label(),
+            learning_day_id=self._ctx.learning_day_id,
+            person_id=self._ctx.person_id,
         )
+        try:
+            await workflow.execute_local_activity_method(
+                ChannelQueue.enqueue_channel_post,
+                EnqueueRequest(post=post, reply_to_workflow_id=workflow.info().workflow_id),
+                start_to_close_timeout=DATABASE_TIMEOUT, schedule_to_close_timeout=PROMPT_BUDGET, retry_policy=RETRY,
+            )  # fmt: skip
+        except FailureError as error:  # a local activity's failure comes unwrapped
+            self._post_failed[kind] = reason_of(error)
+            await self._problem(self._report(key, "channel_post", reason_of(error), "not posted to the channel"), f"channel:{kind}")
 
     @workflow.signal
     def channel_posted(self, posted: ChannelPosted) -> None:
+        if posted.ts is None:
+            self._post_failed[posted.kind] = posted.failed or "not posted"
+            if f"channel:{posted.kind}" not in self._view.problems:
+                self._view.problems.append(f"channel:{posted.kind}")  # the sequencer recorded it
+            return
         self._posted_ts[posted.kind] = posted.ts
         if posted.kind not in self._view.posted:
             self._view.posted.append(posted.kind)
 
+    async def _wait_for_posts(self, kinds: list[str], timeout: dt.timedelta) -> list[str]:
+        """Wait for the sequencer's answer about `kinds`; the kinds still unanswered at `timeout`."""
+
+        def unanswered() -> list[str]:
+            return [k for k in kinds if k not in self._posted_ts and k not in self._post_failed]
+
+        try:
+            await workflow.wait_condition(lambda: not unanswered(), timeout=timeout)
+        except TimeoutError:
+            pass
+        return unanswered()
+
     async def _all_shared(self) -> None:
-        """Before closing the day: every queued post is out, and the thread is recorded."""
-        await workflow.wait_condition(lambda: all(k in self._posted_ts for k in self._shared))
+        """Before closing the day: every queued post is out (or failed), and the thread recorded."""
+        for kind in await self._wait_for_posts(list(self._shared), ALL_POSTS_WAIT):
+            key = f"channel:{workflow.info().workflow_id}:{kind}"
+            await self._problem(
+                self._report(f"{key}:unconfirmed", "channel_post", "the channel's sequencer did not answer in time",
+                             "the day closed without the post's confirmation; it may still be posted"),
+                f"channel:{kind}:unconfirmed",
+            )  # fmt: skip
         if "plan" in self._posted_ts:
             await self._set_state(self._view.state, channel_thread_ts=self._posted_ts["plan"])
 
     async def _flag_missed(self, kind: str, cutoff: dt.datetime) -> None:
         assert self._ctx is not None and self._view.date is not None
-        flag_kind = f"missed_{kind}"
-        flag_id = await self._activity(
-            "record_flag",
+        ctx, flag_kind = self._ctx, f"missed_{kind}"
+        recorded = await workflow.execute_local_activity_method(
+            DayRecords.record_flag,
             FlagRecord(
-                person_id=self._ctx.person_id,
-                learning_day_id=self._ctx.learning_day_id,
+                person_id=ctx.person_id,
+                learning_day_id=ctx.learning_day_id,
                 kind=flag_kind,
                 date=self._view.date,
                 reason=f"No {kind} by the deadline plus grace ({cutoff:%H:%M} UTC).",
                 at=workflow.now(),
                 evidence={"cutoff": cutoff.isoformat(), "prompts": list(self._view.prompts_sent)},
             ),
-            int,
-        )
-        if workflow.patched("notify-flag-email"):  # days flagged before this change replay as they ran
-            await self._activity("notify_flag", FlagNotice(flag_id=flag_id), FlagNotified)
-        # The marker comes first: days recorded before this change replay without the DM.
-        if workflow.patched("manager-slack-dm") and self._ctx.policy.escalation.manager_slack_dm:
-            await self._activity("dm_managers_about_flag", FlagNotice(flag_id=flag_id), int)
+            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
+        )  # fmt: skip
         self._view.flags.append(flag_kind)
+        readers = flag_recipients(
+            ctx.policy, recorded.missed_in_a_row, ctx.person_id, recorded.manager_id, recorded.managers_manager_id
+        )
+        notice = FlagNotice(flag_id=recorded.flag_id, readers=readers)
+        flag_report = ProblemReport(
+            key=f"flag:{recorded.flag_id}:email", step="flag_email", subject_type="flag",
+            subject_id=str(recorded.flag_id), person_id=ctx.person_id, reason="",
+            outcome="the flag emails were not sent", at=workflow.now(),
+        )  # fmt: skip
+        self._side_road(self._optional(
+            lambda: workflow.execute_activity_method(
+                MailActivities.notify_flag, notice, start_to_close_timeout=VENDOR_TIMEOUT,
+                schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY,
+            ),
+            flag_report, f"{flag_kind}:email",
+        ))  # fmt: skip
+        if ctx.policy.escalation.manager_slack_dm:
+            dm_report = ProblemReport(**{**flag_report.__dict__, "key": f"flag:{recorded.flag_id}:dm",
+                                         "step": "flag_dm", "outcome": "the managers were not sent a Slack DM"})
+            self._side_road(self._optional(
+                lambda: workflow.execute_activity_method(
+                    FlagDmActivities.dm_managers_about_flag, notice, start_to_close_timeout=VENDOR_TIMEOUT,
+                    schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY,
+                ),
+                dm_report, f"{flag_kind}:dm",
+            ))  # fmt: skip
+
+    async def _excuse(self, kind: str) -> None:
+        """An unanswered check-in whose deadline a partial absence covers: recorded, not flagged."""
+        assert self._ctx is not None
+        away = checkins.excusing_absence(kind, self._real_day, self._away)
+        self._view.excused.append(kind)
+        await workflow.execute_local_activity_method(
+            DayRecords.record_excused_check_in,
+            ExcusedCheckIn(learning_day_id=self._ctx.learning_day_id, kind=kind,
+                           reason=f"Out of office at the {kind} deadline ({away.title if away else 'no title'})"),
+            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
+        )  # fmt: skip
 
     async def _record_skip(self, skip: checkins.Skip) -> None:
         self._view.skip_reason = skip.reason
@@ -463,18 +657,9 @@ class LearningDayWorkflow:
     async def _set_state(self, state: str, **change: str) -> None:
         assert self._ctx is not None
         self._view.state = state
-        await self._activity(
-            "record_day_state",
+        await workflow.execute_local_activity_method(
+            DayRecords.record_day_state,
             DayStateChange(learning_day_id=self._ctx.learning_day_id, state=state, **change),
-            type(None),
-        )
+            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
+        )  # fmt: skip
 
-    async def _activity(self, name: str, arg: object, result_type: type):  # type: ignore[no-untyped-def]
-        timeout = VENDOR_TIMEOUT if name in VENDOR_ACTIVITIES else DATABASE_TIMEOUT
-        if self._lean and name in LOCAL_ACTIVITIES:
-            return await workflow.execute_local_activity(
-                name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=RETRY
-            )
-        return await workflow.execute_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=RETRY
-        )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from temporalio import activity
 
 from activities.calendar.port import Calendar, EventQuery, HoldRef, HoldRequest
+from policies.checkins import OutOfOffice
 
 
 @dataclass(frozen=True)
@@ -17,19 +18,10 @@ class HoldRemoval:
 
 
 @dataclass(frozen=True)
-class HoldUnlessAway:
-    """Place this hold unless the person is out of office somewhere in this window."""
+class AwayEvents:
+    """The out-of-office events overlapping a window; what they mean is the policies' call."""
 
-    away_query: EventQuery
-    hold: HoldRequest
-
-
-@dataclass(frozen=True)
-class HoldOrAway:
-    """Exactly one is set: the hold placed, or the title of the out-of-office event found."""
-
-    hold: HoldRef | None = None
-    out_of_office: str | None = None
+    events: list[OutOfOffice]
 
 
 class CalendarActivities:
@@ -45,18 +37,12 @@ class CalendarActivities:
         return self._calendar.remove_hold(removal.person_email, removal.date)
 
     @activity.defn(name="find_out_of_office")
-    def find_out_of_office(self, query: EventQuery) -> str | None:
-        """The title of an out-of-office event overlapping the window, or None."""
-        for event in self._calendar.list_events(query):
-            if event.event_type == "outOfOffice":
-                return event.title
-        return None
-
-    @activity.defn(name="hold_unless_out_of_office")
-    def hold_unless_out_of_office(self, request: HoldUnlessAway) -> HoldOrAway:
-        """The morning's two calendar calls in one activity: one task-queue round trip (and
-        six history events) fewer per learner-day. Both halves are idempotent on retry."""
-        away = self.find_out_of_office(request.away_query)
-        if away is not None:
-            return HoldOrAway(out_of_office=away)
-        return HoldOrAway(hold=self.place_hold(request.hold))
+    def find_out_of_office(self, query: EventQuery) -> AwayEvents:
+        """Every out-of-office event overlapping the window, whole-day or not."""
+        return AwayEvents(
+            [
+                OutOfOffice(title=event.title, starts_at=event.starts_at, ends_at=event.ends_at)
+                for event in self._calendar.list_events(query)
+                if event.event_type == "outOfOffice"
+            ]
+        )

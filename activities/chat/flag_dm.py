@@ -1,10 +1,11 @@
 """Flags as Slack DMs to the managers, when the policy asks for it (`escalation.manager_slack_dm`).
 
 The email path stays the record; this is a nudge where managers already are. Same recipients as
-the flag email, managers only (the person hears by email): the manager, and the manager's
-manager once the misses in a row reach the escalation level. Exactly once per (flag, recipient):
-the key `flag-dm:<flag id>:<recipient id>` goes through the chat port's outbox, so a retried
-activity answers "already sent" instead of posting again.
+the flag email (decided by the workflow with policies.enforcement.flag_recipients), managers only
+(the person hears by email). Exactly once per (flag, recipient): the key
+`flag-dm:<flag id>:<recipient id>` goes through the chat port's outbox, so a retried activity
+answers "already sent" instead of posting again. A manager Slack cannot reach is a delivery
+problem for that manager only; the email still went.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from activities.chat.activities import _delivering
 from activities.chat.port import Chat, DirectMessage
 from activities.mail.activities import FlagNotice
 from activities.records import enforcement as records
+from activities.records.problems import ProblemReport, record_problem_now
 from learningday.db.engine import session_scope
 from learningday.db.models import Flag, Person
 from learningday.web.excuse import excuse_url
-from policies.enforcement import escalation_recipients
 from policies.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -58,21 +59,24 @@ class FlagDmActivities:
                 return 0
             person = session.get(Person, flag.person_id)
             assert person is not None
-            manager = person.manager
-            if manager is None:
-                log.warning("flag %s: person %s has no manager; no DM", flag.id, person.id)
-                return 0
-            levels = escalation_recipients(records.missed_in_a_row(session, person.id, flag.date), policy)
-            readers = [manager]
-            if "manager_of_manager" in levels and manager.manager is not None:
-                readers.append(manager.manager)
+            readers = [
+                reader for r in notice.readers
+                if r.level != "person" and (reader := session.get(Person, r.person_id)) is not None
+            ]  # fmt: skip
             messages = [
                 DirectMessage(key=f"flag-dm:{flag.id}:{reader.id}", person_email=reader.email,
                               slack_user_id=reader.slack_user_id, text=flag_dm_text(flag, person, reader.id))
                 for reader in readers
             ]
+            flag_id = flag.id
         sent = 0
-        for message in messages:  # a refusal waiting cannot fix fails for good, as for prompts
-            if not _delivering(lambda: self._chat.send_direct_message(message)).already_sent:
-                sent += 1
+        for reader, message in zip(readers, messages):
+            try:
+                if not _delivering(lambda: self._chat.send_direct_message(message)).already_sent:
+                    sent += 1
+            except ApplicationError as refused:  # for good (no Slack account, …); others retry
+                record_problem_now(ProblemReport(
+                    key=message.key, step="flag_dm", subject_type="flag", subject_id=str(flag_id),
+                    person_id=reader.id, reason=refused.message, outcome="the flag was emailed but not sent by Slack DM",
+                ))  # fmt: skip
         return sent

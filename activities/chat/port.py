@@ -36,6 +36,8 @@ class ChannelPost:
     category: str | None
     thread_ts: str | None  # the plan's ts when posting the summary
     day_label: str | None = None  # "Thursday 3 December", shown in the post's header line
+    learning_day_id: int | None = None  # whose day it is, for the record if it cannot be posted
+    person_id: int | None = None
 
 
 @dataclass(frozen=True)

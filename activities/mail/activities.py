@@ -3,7 +3,8 @@
 Exactly once: every email has an outbox key made of ids (`flag:<flag id>:<recipient id>`,
 `digest:<manager id>:<iso week>`), and the mailers answer a key already sent without sending
 again, so a retried activity or a restarted worker never mails twice. A refusal that retrying
-cannot fix (`MailRejected`, e.g. an unknown mailbox) fails the activity for good.
+cannot fix (`MailRejected`, e.g. an unknown mailbox) is recorded as a delivery problem for that
+one recipient, and the others are still mailed: one bad address never stops a flag or a digest.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.calendar.port import Calendar, EventQuery
-from activities.mail.port import Mailer
+from activities.mail.port import Email, Mailer
 from activities.mail.smtp import MailRejected
 from activities.records import enforcement as records
+from activities.records.problems import ProblemReport, record_problem_now
 from learningday.db.engine import session_scope
 from learningday.db.models import ExpenseClaim, Flag, LearningDay, Person
 from learningday.mail_render import render_email
 from learningday.web.excuse import excuse_url
-from policies.enforcement import escalation_recipients, summary_followed_plan
+from policies.enforcement import FlagReader, summary_followed_plan
 from policies.policy import Policy
 from policies.spillover import local_day
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class FlagNotice:
     flag_id: int
+    # Who to tell, as the workflow decided with policies.enforcement.flag_recipients.
+    readers: list[FlagReader] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class FlagNotified:
     recipient_ids: list[int] = field(default_factory=list)  # who the email went (or had gone) to
     levels: list[str] = field(default_factory=list)
     skipped: str | None = None  # why nobody was mailed (excused, no manager)
+    undelivered_ids: list[int] = field(default_factory=list)  # refused for good: a delivery problem
 
 
 @dataclass(frozen=True)
@@ -64,35 +69,34 @@ class MailActivities:
 
     @activity.defn(name="notify_flag")
     def notify_flag(self, notice: FlagNotice) -> FlagNotified:
-        policy = self._policy_loader()
         with session_scope() as session:
             flag = session.get(Flag, notice.flag_id)
             if flag is None:
                 raise ApplicationError(f"flag {notice.flag_id} does not exist", non_retryable=True)
             if flag.excused_at is not None:
                 return FlagNotified(skipped="excused")
+            if not notice.readers:
+                log.warning("flag %s: nobody to tell (no manager)", flag.id)
+                return FlagNotified(skipped="no manager")
             person = session.get(Person, flag.person_id)
             assert person is not None
-            manager = person.manager
-            if manager is None:
-                log.warning("flag %s: person %s has no manager; nobody to tell", flag.id, person.id)
-                return FlagNotified(skipped="no manager")
-            in_a_row = records.missed_in_a_row(session, person.id, flag.date)
-            levels = escalation_recipients(in_a_row, policy)
-            recipients = [_Recipient(manager, "manager")]
-            if "manager_of_manager" in levels and manager.manager is not None:
-                recipients.append(_Recipient(manager.manager, "manager_of_manager"))
-            if "person" in levels:
-                recipients.append(_Recipient(person, "person"))
-            shared = self._shared_context(session, flag, person, in_a_row, levels)
-            emails = [self._flag_email(flag, person, r, shared) for r in recipients]
-        for email in emails:
-            _send(self._mailer, email)
-        return FlagNotified(recipient_ids=[r.person.id for r in recipients], levels=[r.level for r in recipients])
+            recipients = [
+                _Recipient(reader, r.level)
+                for r in notice.readers
+                if (reader := session.get(Person, r.person_id)) is not None
+            ]
+            escalated = any(r.level == "manager_of_manager" for r in recipients)
+            shared = self._shared_context(session, flag, person, escalated)
+            emails = [(r, self._flag_email(flag, person, r, shared)) for r in recipients]
+        undelivered = [r.person.id for r, email in emails if not _deliver(self._mailer, email, _flag_problem(flag, r))]
+        return FlagNotified(
+            recipient_ids=[r.person.id for r in recipients], levels=[r.level for r in recipients],
+            undelivered_ids=undelivered,
+        )  # fmt: skip
 
     # --- pieces ------------------------------------------------------------------------------
 
-    def _shared_context(self, session: Any, flag: Flag, person: Person, in_a_row: int, levels: list[str]) -> dict[str, Any]:
+    def _shared_context(self, session: Any, flag: Flag, person: Person, escalated: bool) -> dict[str, Any]:
         ins = records.check_ins(session, flag.learning_day_id)
         plan, summary = ins.get("plan"), ins.get("summary")
         followed = summary_followed_plan(plan.text if plan else None, summary.text if summary else None)
@@ -106,8 +110,8 @@ class MailActivities:
             "followed": followed if plan and summary else None,
             "events": records.evidence_events(flag) or self._day_events(person, flag.date),
             "history": records.weekly_history(session, person.id, flag.date),
-            "missed_in_a_row": in_a_row,
-            "escalated": "manager_of_manager" in levels,
+            "missed_in_a_row": records.missed_in_a_row(session, person.id, flag.date),
+            "escalated": escalated,
         }
 
     def _day_events(self, person: Person, date: dt.date) -> list[dict[str, Any]]:
@@ -188,7 +192,10 @@ class DigestActivities:
             with session_scope() as session:
                 email = digest_email(session, manager_id, page.week_start)
             if email is not None:
-                _send(self._mailer, email)
+                _deliver(self._mailer, email, ProblemReport(
+                    key=email.key, step="digest", subject_type="week", subject_id=f"{page.week_start}",
+                    person_id=manager_id, reason="", outcome="this manager's digest was not sent",
+                ))  # fmt: skip
             activity.heartbeat(manager_id)
         return DigestPageResult(manager_ids, manager_ids[-1] if manager_ids else after, done=not more)
 
@@ -265,8 +272,20 @@ def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
     )  # fmt: skip
 
 
-def _send(mailer: Mailer, email: Any) -> None:
+def _flag_problem(flag: Flag, recipient: _Recipient) -> ProblemReport:
+    return ProblemReport(
+        key=f"flag:{flag.id}:{recipient.person.id}", step="flag_email", subject_type="flag",
+        subject_id=str(flag.id), person_id=recipient.person.id, reason="",
+        outcome=f"the {recipient.level.replace('_', ' ')} was not emailed about this flag",
+    )  # fmt: skip
+
+
+def _deliver(mailer: Mailer, email: Email, problem: ProblemReport) -> bool:
+    """Send one email; a refusal for good is recorded as `problem` (with the relay's reason)
+    instead of failing the whole batch. Temporary failures still raise, to be retried."""
     try:
         mailer.send(email)
     except MailRejected as error:
-        raise ApplicationError(str(error), type="MailRejected", non_retryable=True) from error
+        record_problem_now(ProblemReport(**{**problem.__dict__, "reason": str(error)}))
+        return False
+    return True

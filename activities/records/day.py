@@ -1,7 +1,10 @@
 """Database activities for one Learning Day: load its context, record state, check-ins and flags.
 
 Every write is an upsert on a natural key (person+date, day+kind, person+kind+date), so an
-activity retried after a crash converges on the same rows instead of adding new ones.
+activity retried after a crash converges on the same rows instead of adding new ones. The
+workflow decides; these rows follow: a check-in carries the revision the workflow accepted, and
+a second write of a different text under the same revision is refused as two truths, never
+"already recorded".
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from learningday import metrics
 from learningday.db.engine import session_scope
@@ -27,6 +31,7 @@ from learningday.db.models import (
     LearningDay,
     Person,
 )
+from activities.records.enforcement import FlagRecorded, flag_recorded
 from policies.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,7 @@ class CheckInRecord:
     why: str | None = None
     category: str | None = None
     resources: str | None = None
+    revision: int = 1  # the workflow's count of accepted versions of this check-in
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,15 @@ class FlagRecord:
     reason: str
     at: dt.datetime
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExcusedCheckIn:
+    """An unanswered check-in excused by a partial absence: recorded, never flagged."""
+
+    learning_day_id: int
+    kind: str
+    reason: str
 
 
 def _audit(session: Any, actor: str, action: str, subject: str, subject_id: object, **details: Any) -> None:
@@ -165,27 +180,28 @@ class DayRecords:
 
     @activity.defn(name="record_check_in")
     def record_check_in(self, record: CheckInRecord) -> CheckInSaved:
+        """Write the version of the check-in the workflow accepted; a retry changes nothing."""
         with session_scope() as session:
+            kind = CheckInKind(record.kind)
             existing = session.scalar(
-                select(CheckIn).where(
-                    CheckIn.learning_day_id == record.learning_day_id,
-                    CheckIn.kind == CheckInKind(record.kind),
-                )
+                select(CheckIn).where(CheckIn.learning_day_id == record.learning_day_id, CheckIn.kind == kind)
             )
-            if existing is None:
-                check_in = CheckIn(
-                    learning_day_id=record.learning_day_id,
-                    kind=CheckInKind(record.kind),
-                    submitted_at=record.at,
+            if existing is not None and existing.revision >= record.revision:
+                if existing.revision == record.revision and _same(existing, record):
+                    return CheckInSaved(check_in_id=existing.id, edited=record.revision > 1)  # a retry
+                raise ApplicationError(
+                    f"learning day {record.learning_day_id}: the database holds {kind.value} revision "
+                    f"{existing.revision}, the workflow wrote revision {record.revision} with other content",
+                    type="TwoTruths",
+                    non_retryable=True,
                 )
+            check_in = existing or CheckIn(learning_day_id=record.learning_day_id, kind=kind, submitted_at=record.at)
+            if existing is None:
                 session.add(check_in)
-                edited = False
-            else:
-                check_in = existing
-                # A retry of the same submission is not an edit.
-                edited = _as_utc(existing.submitted_at) != record.at
-                if edited:
-                    check_in.edited_at = record.at
+            edited = record.revision > 1
+            if edited:
+                check_in.edited_at = record.at
+            check_in.revision = record.revision
             check_in.text = record.text
             check_in.why = record.why
             check_in.category = record.category
@@ -193,12 +209,12 @@ class DayRecords:
             check_in.source = record.source
             session.flush()
             action = f"{record.kind}_edited" if edited else f"{record.kind}_submitted"
-            _audit(session, "system", action, "check_in", check_in.id, source=record.source)
+            _audit(session, "system", action, "check_in", check_in.id, source=record.source, revision=record.revision)
             metrics.check_ins.labels(record.kind, str(edited).lower()).inc()
             return CheckInSaved(check_in_id=check_in.id, edited=edited)
 
     @activity.defn(name="record_flag")
-    def record_flag(self, record: FlagRecord) -> int:
+    def record_flag(self, record: FlagRecord) -> FlagRecorded:
         with session_scope() as session:
             flag = session.scalar(
                 select(Flag).where(
@@ -221,7 +237,26 @@ class DayRecords:
                 session.flush()
                 _audit(session, "system", "flag_raised", "flag", flag.id, kind=record.kind)
                 metrics.flags.labels(record.kind).inc()
-            return flag.id
+            return flag_recorded(session, flag)
+
+    @activity.defn(name="record_excused_check_in")
+    def record_excused_check_in(self, excused: ExcusedCheckIn) -> None:
+        with session_scope() as session:
+            seen = session.scalar(
+                select(AuditEntry.id).where(
+                    AuditEntry.action == f"{excused.kind}_excused",
+                    AuditEntry.subject_type == "learning_day",
+                    AuditEntry.subject_id == str(excused.learning_day_id),
+                )
+            )
+            if seen is None:
+                _audit(session, "system", f"{excused.kind}_excused", "learning_day", excused.learning_day_id, reason=excused.reason)
+
+
+def _same(row: CheckIn, record: CheckInRecord) -> bool:
+    return (row.text, row.why, row.category, row.resources, row.source) == (
+        record.text, record.why, record.category, record.resources, record.source,
+    )  # fmt: skip
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

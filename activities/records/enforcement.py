@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.calendar.port import Calendar, EventQuery
+from activities.calendar.port import Calendar, CalendarEvent, EventQuery
+from activities.records.problems import ProblemReport, record_problem_now
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Absence, CheckIn, DayState, Flag, FlagKind, LearningDay, Person
 from policies.enforcement import Finding, consecutive_misses, summary_followed_plan
+from policies.enforcement import day_status as rules_day_status
 from policies.policy import Policy
 from policies.schedule import day_instants
 from policies.spillover import local_day, spillover
@@ -58,13 +61,8 @@ def _days(session: Session, person_id: int, since: dt.date, until: dt.date) -> d
 
 
 def day_status(day: LearningDay | None, flags: Sequence[Flag]) -> str | None:
-    """"missed" (a missed check-in or a day used for work), "kept" (completed), or None
-    (skipped, not held, not over yet). Excused flags are left out by the caller."""
-    if any(f.kind in (*MISSED, FlagKind.used_for_work) for f in flags):
-        return "missed"
-    if day is not None and day.state == DayState.completed:
-        return "kept"
-    return None
+    """The rule `policies.enforcement.day_status` on rows (excused flags left out by the caller)."""
+    return rules_day_status(day.state.value if day is not None else None, [f.kind.value for f in flags])
 
 
 def weekly_history(session: Session, person_id: int, upto: dt.date, weeks: int = 8) -> list[dict[str, Any]]:
@@ -102,6 +100,29 @@ def missed_in_a_row(session: Session, person_id: int, upto: dt.date, lookback: i
         else:
             statuses.append(None)
     return consecutive_misses(statuses)
+
+
+@dataclass(frozen=True)
+class FlagRecorded:
+    """A flag's id and what deciding its recipients needs (`policies.enforcement.flag_recipients`)."""
+
+    flag_id: int
+    person_id: int
+    missed_in_a_row: int
+    manager_id: int | None
+    managers_manager_id: int | None
+
+
+def flag_recorded(session: Session, flag: Flag) -> FlagRecorded:
+    person = session.get(Person, flag.person_id)
+    manager = person.manager if person is not None else None
+    return FlagRecorded(
+        flag_id=flag.id,
+        person_id=flag.person_id,
+        missed_in_a_row=missed_in_a_row(session, flag.person_id, flag.date),
+        manager_id=manager.id if manager else None,
+        managers_manager_id=manager.manager_id if manager else None,
+    )
 
 
 def check_ins(session: Session, learning_day_id: int | None) -> dict[str, CheckIn]:
@@ -185,10 +206,12 @@ class AuditPage:
 
 @dataclass(frozen=True)
 class AuditPageResult:
-    flag_ids: list[int] = field(default_factory=list)
+    flags: list[FlagRecorded] = field(default_factory=list)
     last_person_id: int = 0
     people: int = 0
     done: bool = True
+    unaudited_person_ids: list[int] = field(default_factory=list)  # their calendar could not be read
+    policy: Policy | None = None  # the policy the page was audited under (for the flags' recipients)
 
 
 class AuditActivities:
@@ -217,20 +240,40 @@ class AuditActivities:
                     .limit(page.limit)  # a resumed attempt reads up to `limit` more: fine
                 )
             ]
+        unaudited: list[int] = []
         for person_id, email, timezone in people:
-            flag_ids += self._audit_person(policy, person_id, email, timezone, page.week_start)
+            events = self._week_events(person_id, email, timezone, page.week_start)
+            if events is None:
+                unaudited.append(person_id)
+            else:
+                flag_ids += self._audit_person(policy, person_id, events, timezone, page.week_start)
             after = person_id
             activity.heartbeat(after, flag_ids)
         with session_scope() as session:
             more = session.scalar(
                 select(Person.id).where(Person.active.is_(True), Person.id > after).limit(1)
             )
-        return AuditPageResult(flag_ids, after, len(people), done=more is None)
+            flags = [flag_recorded(session, flag) for i in dict.fromkeys(flag_ids) if (flag := session.get(Flag, i))]
+        return AuditPageResult(flags, after, len(people), more is None, unaudited, policy)
 
-    def _audit_person(self, policy: Policy, person_id: int, email: str, timezone: str, monday: dt.date) -> list[int]:
+    def _week_events(self, person_id: int, email: str, timezone: str, monday: dt.date) -> list[CalendarEvent] | None:
+        """The person's calendar for the week; None (recorded as a delivery problem) when it
+        cannot be read: one person's calendar never stops the audit of everyone else."""
         start, _ = local_day(monday, timezone)
         end, _ = local_day(monday + dt.timedelta(days=7), timezone)
-        events = self._calendar.list_events(EventQuery(email, start, end, timezone))
+        try:
+            return self._calendar.list_events(EventQuery(email, start, end, timezone))
+        except SQLAlchemyError:
+            raise  # our own database: retried by Temporal
+        except Exception as error:  # noqa: BLE001 - the vendor client retried transient errors already
+            record_problem_now(ProblemReport(
+                key=f"audit:{monday}:{person_id}", step="audit_calendar", subject_type="week",
+                subject_id=str(monday), person_id=person_id, reason=f"{type(error).__name__}: {error}"[:500],
+                outcome="this person's week was not audited for spillover or used-for-work",
+            ))  # fmt: skip
+            return None
+
+    def _audit_person(self, policy: Policy, person_id: int, events: list[CalendarEvent], timezone: str, monday: dt.date) -> list[int]:
         away = [(e.starts_at, e.ends_at) for e in events if e.event_type == "outOfOffice"]
         now = dt.datetime.now(dt.timezone.utc)
         raised: list[int] = []

@@ -1,5 +1,9 @@
 """The check-in gateway over Temporal: an answer from Slack or the web becomes an update on
-the person's running Learning Day workflow, whose reply (accepted, edited, refused) is shown."""
+the person's running Learning Day workflow, whose reply (accepted, edited, refused) is shown.
+
+The submission's idempotency key is the update id (and travels in the update, which the
+workflow remembers): Temporal answers a second update with the same id with the first one's
+outcome, so a Slack retry or a double-submitted form landing on any replica changes nothing."""
 
 from __future__ import annotations
 
@@ -72,7 +76,9 @@ class TemporalCheckInGateway:
                     why=submission.why,
                     category=submission.category,
                     resources=submission.resources,
+                    key=submission.key,
                 ),
+                id=_update_id("checkin", submission.key),
             )
         except WorkflowUpdateFailedError as error:
             return CheckInResult(accepted=False, message=_failure_message(error))
@@ -81,11 +87,11 @@ class TemporalCheckInGateway:
             return CheckInResult(accepted=False, message=BUSY)
         except RPCError:
             return CheckInResult(accepted=False, message="This Learning Day has ended.")
-        noun = submission.kind.capitalize()
+        noun = accepted.kind.capitalize()
         message = f"{noun} updated." if accepted.edited else f"{noun} saved."
         if accepted.late:
             message += " It came after the deadline, within the grace period."
-        return CheckInResult(accepted=True, message=message, edited=accepted.edited)
+        return CheckInResult(accepted=True, message=message, edited=accepted.edited, kind=accepted.kind)
 
     async def status(self, person_email: str) -> DayStatus:
         day = await asyncio.to_thread(find_day, person_email, None)
@@ -106,17 +112,26 @@ class TemporalCheckInGateway:
             next_step=_next_step(view),
         )
 
-    async def skip(self, person_email: str, reason: str) -> CheckInResult:
+    async def skip(self, person_email: str, reason: str, key: str | None = None) -> CheckInResult:
         day = await asyncio.to_thread(find_day, person_email, None)
         if day is None or day.workflow_id is None or day.state in _CLOSED:
             return CheckInResult(accepted=False, message=NO_DAY)
         try:
             recorded = await self._client.get_workflow_handle(day.workflow_id).execute_update(
-                LearningDayWorkflow.skip, SkipRequest(reason=reason)
+                LearningDayWorkflow.skip, SkipRequest(reason=reason, key=key), id=_update_id("skip", key)
             )
         except WorkflowUpdateFailedError as error:
             return CheckInResult(accepted=False, message=_failure_message(error))
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            return CheckInResult(accepted=False, message=BUSY)
+        except RPCError:
+            return CheckInResult(accepted=False, message="This Learning Day has ended.")
         return CheckInResult(accepted=True, message=f"Learning Day on {day.date} skipped: {recorded}")
+
+
+def _update_id(kind: str, key: str | None) -> str | None:
+    """The update id for a keyed request (None: Temporal makes a random one)."""
+    return f"{kind}:{key}" if key else None
 
 
 def _next_step(view: DayView) -> str | None:

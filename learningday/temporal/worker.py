@@ -27,8 +27,10 @@ from activities.kickoff import Kickoff
 from activities.mail.activities import DigestActivities, MailActivities
 from activities.mail.factory import mailer_from_settings
 from activities.mail.port import Mailer
+from activities.mail.prompt_mail import PromptMail
 from activities.records.day import DayRecords
 from activities.records.enforcement import AuditActivities
+from activities.records.problems import record_delivery_problem
 from learningday.policy_source import current_policy
 from learningday.settings import Settings
 from learningday.temporal.retry_metrics import CountRetries
@@ -133,11 +135,13 @@ def build_workers(
             records.record_day_state,
             records.record_check_in,
             records.record_flag,
+            records.record_excused_check_in,
+            record_delivery_problem,
             calendar.place_hold,
             calendar.remove_hold,
             calendar.find_out_of_office,
-            calendar.hold_unless_out_of_office,
             chat.send_prompt,
+            PromptMail(mailer).email_prompt,
             channel_queue.enqueue_channel_post,
             kickoff.start_learning_days,
             *claim_activities(settings, policy_loader),

@@ -119,6 +119,7 @@ async def me_checkin(
     category: str | None = Form(None),
     resources: str | None = Form(None),
     date: dt.date | None = Form(None),
+    submission: str = Form(""),
 ) -> Response:
     """Today's check-in from the Me page: the same update as Slack or the check-in link."""
     await require_csrf(request, viewer)
@@ -128,6 +129,7 @@ async def me_checkin(
         CheckInSubmission(
             person_email=viewer.email, kind=kind, text=text, source="web",  # type: ignore[arg-type]
             why=why or None, category=category or None, resources=resources or None, date=date,
+            key=form_key(submission),
         )
     )  # fmt: skip
     context = _me_context(viewer)
@@ -225,6 +227,7 @@ async def submit_checkin(
     why: str | None = Form(None),
     category: str | None = Form(None),
     resources: str | None = Form(None),
+    submission: str = Form(""),
 ) -> Response:
     """No CSRF token here: the signed link in the URL is the credential, and a forger has none."""
     context = _checkin_context(token)
@@ -241,12 +244,21 @@ async def submit_checkin(
             category=category or None,
             resources=resources or None,
             date=context["date"],  # type: ignore[arg-type]
+            key=form_key(submission),
         )
     )
     context = _checkin_context(token)
     context["result"] = result
     context["draft"] = {"kind": kind, "text": text, "why": why, "category": category, "resources": resources}
     return render(request, "checkin.html", context, status_code=200 if result.accepted else 422)
+
+
+def form_key(nonce: str) -> str | None:
+    """The idempotency key of a submitted form, from the nonce it was rendered with (if any)."""
+    nonce = nonce.strip()
+    if not nonce or len(nonce) > 64 or not nonce.replace("-", "").replace("_", "").isalnum():
+        return None
+    return f"web-form:{nonce}"
 
 
 @router.get("/channel")

@@ -6,6 +6,7 @@ template never has to ask for them and a form never goes out without its token.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ def _percent(value: float | None) -> str:
 
 templates.env.filters["money"] = _money
 templates.env.filters["percent"] = _percent
+# A fresh nonce per rendered form: the submission's idempotency key (a double click or a
+# browser's retry of the same form saves it once, and answers like the first).
+templates.env.globals["form_nonce"] = lambda: secrets.token_urlsafe(16)
 
 
 def render(

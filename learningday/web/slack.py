@@ -11,6 +11,13 @@ timestamps more than five minutes off with 401, before any listener runs). Then:
   form (a category needing a receipt gets the web-form link instead: Slack modals take no files).
 Who is acting is always the Slack user in the request, resolved through `people.slack_user_id`:
 a button in a shared channel can be clicked by anyone, and acts for whoever clicked it.
+
+Slack redelivers what it thinks we missed, and a second replica shares no memory with the first,
+so every check-in carries Slack's own idempotency key into the workflow (the event's `event_id`
+for a DM, the modal's `view.id` for a form): a redelivery is answered like the first and saves
+nothing new. A plain DM does not say whether it is the plan or the summary: the workflow decides
+(the plan while it is missing and open, else the summary), so a retried plan never becomes the
+summary.
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ HELP = (
     "Or just reply to my DM: your first reply is your plan, the next one your summary."
 )
 ACK_BUDGET_SECONDS = 2.0  # Slack gives up after 3 s; keep room for the network
-SEEN_EVENTS = 1000
+ANSWERED_EVENTS = 1000
 
 T = TypeVar("T")
 
@@ -133,7 +140,7 @@ class SlackFrontDoor:
         self._ack_budget = ack_budget
         self._find = find
         self._categories = categories
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._answered: OrderedDict[str, None] = OrderedDict()
 
     def register(self, app: AsyncApp) -> None:
         app.event("message")(self.direct_message)
@@ -149,18 +156,16 @@ class SlackFrontDoor:
     async def direct_message(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return  # edits, joins, files and bots (ourselves included) are not check-ins
-        if self._already_seen(body.get("event_id")):
-            return  # Slack re-delivers an event it thinks we missed
+        key = body.get("event_id") or event.get("client_msg_id")
+        if self._recently_answered(key):
+            return  # this replica answered it already: spare the person a second reply
         member = await self._find(event["user"])
         if member is None:
             await client.chat_postMessage(channel=event["channel"], text=UNKNOWN_USER)
             return
-        gateway = self._gateway()
-        status = await gateway.status(member.email)
-        kind = "plan" if status.plan is None else "summary"
-        result = await gateway.submit(CheckInSubmission(
-            person_email=member.email, kind=kind, text=unescape(event.get("text") or "").strip(),
-            source="slack_dm"))
+        result = await self._gateway().submit(CheckInSubmission(
+            person_email=member.email, kind="next", text=unescape(event.get("text") or "").strip(),
+            source="slack_dm", key=f"slack-event:{key}" if key else None))
         await client.chat_postMessage(channel=event["channel"], text=result.message)
 
     async def open_checkin(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -187,7 +192,8 @@ class SlackFrontDoor:
             return
         task = asyncio.ensure_future(self._gateway().submit(CheckInSubmission(
             person_email=member.email, kind=kind, text=values["what"] or "", source="slack_modal",
-            why=values.get("why"), category=values.get("category"), resources=values.get("resources"))))
+            why=values.get("why"), category=values.get("category"), resources=values.get("resources"),
+            key=f"slack-view:{view['id']}" if view.get("id") else None)))
         result = await _within(task, self._ack_budget)
         if result is not None and not result.accepted:
             await ack(response_action="errors", errors={_block_for(result.message, kind): result.message})
@@ -221,7 +227,9 @@ class SlackFrontDoor:
             await ack("Tell me why, e.g. `/learning skip on holiday`.")
             return
         gateway = self._gateway()
-        work = gateway.status(member.email) if verb == "status" else gateway.skip(member.email, rest)
+        trigger = body.get("trigger_id")
+        work = gateway.status(member.email) if verb == "status" else gateway.skip(
+            member.email, rest, key=f"slack-command:{trigger}" if trigger else None)
         task: asyncio.Future[DayStatus | CheckInResult] = asyncio.ensure_future(work)
         answer = await _within(task, self._ack_budget)
         if answer is None:
@@ -248,9 +256,12 @@ class SlackFrontDoor:
             return
         submitter = self._submit_claim or TemporalClaimSubmitter(get_settings())
         self._submit_claim = submitter
+        # Slack sends the same view again when it thinks we missed it, and a person may click
+        # Submit again on a slow form: the view's id makes every delivery the one claim.
         task = asyncio.ensure_future(submitter(ClaimSubmission(
             person_email=member.email, amount=values.get("amount") or "", currency=values.get("currency") or "",
-            category=category_key, description=values.get("description") or "", link=values.get("link"))))
+            category=category_key, description=values.get("description") or "", link=values.get("link"),
+            idempotency_key=f"slack-view:{view['id']}" if view.get("id") else None)))
         result = await _within(task, self._ack_budget)
         if result is not None and not result.ok:
             await ack(response_action="errors", errors=_claim_errors(result.problems))
@@ -261,22 +272,25 @@ class SlackFrontDoor:
             f"Claim {result.claim_id} filed; your approver has been emailed." if result.ok else
             "Your claim was not filed: " + " ".join(result.problems.values())))
 
+    def _recently_answered(self, event_id: str | None) -> bool:
+        """Whether this process has already handled `event_id`. Only a courtesy (no second reply
+        in the DM): the event's key in the workflow is what makes a redelivery a no-op, on any
+        replica."""
+        if not event_id:
+            return False
+        if event_id in self._answered:
+            return True
+        self._answered[event_id] = None
+        while len(self._answered) > ANSWERED_EVENTS:
+            self._answered.popitem(last=False)
+        return False
+
     async def _tell_privately(self, client: AsyncWebClient, body: dict[str, Any], user: str, text: str) -> None:
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         if channel:
             await client.chat_postEphemeral(channel=channel, user=user, text=text)
         else:
             await client.chat_postMessage(channel=user, text=text)
-
-    def _already_seen(self, event_id: str | None) -> bool:
-        if not event_id:
-            return False
-        if event_id in self._seen:
-            return True
-        self._seen[event_id] = None
-        while len(self._seen) > SEEN_EVENTS:
-            self._seen.popitem(last=False)
-        return False
 
 
 def build_bolt_app(gateway_factory: GatewayFactory, settings: Settings, *, socket_mode: bool = False,

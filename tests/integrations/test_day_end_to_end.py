@@ -217,16 +217,16 @@ async def test_every_activity_retried_after_its_side_effect_duplicates_nothing(
     slack_peer: SlackPeer, ada: Person, session: Session,
 ) -> None:  # fmt: skip
     faults = FailEachActivityOnceAfterItsSideEffect()
-    retried_holds_before = retries_counted("hold_unless_out_of_office")
+    retried_holds_before = retries_counted("place_hold")
     async with run_stack(temporal_env, settings, google_peer, slack_peer, compact_policy(), [faults]) as stack:
         view = await play_a_day(stack, ada, time_scale=60)
 
     assert_exactly_one_of_everything(stack, ada, session, view)
     assert {
-        "load_day_context", "hold_unless_out_of_office", "record_day_state",
+        "load_day_context", "place_hold", "record_day_state",
         "send_prompt", "record_check_in", "post_to_channel",
     } <= set(faults.failed)  # fmt: skip
-    assert retries_counted("hold_unless_out_of_office") == retried_holds_before + 1  # on the operator's dashboard
+    assert retries_counted("place_hold") == retried_holds_before + 1  # on the operator's dashboard
 
 
 def retries_counted(activity_type: str) -> float:

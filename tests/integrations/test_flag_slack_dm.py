@@ -13,6 +13,7 @@ from activities.chat.flag_dm import FlagDmActivities
 from activities.chat.slack import SlackChat
 from activities.mail.activities import FlagNotice
 from learningday.db.models import Flag, FlagKind, Person
+from policies.enforcement import FlagReader
 from policies.policy import Policy
 from tests.peers.slack import BOT_TOKEN, SlackPeer, running_slack_peer, slack_peer  # noqa: F401
 from tests.workflows.conftest import Harness, harness  # noqa: F401
@@ -42,6 +43,11 @@ def flag(session: Session) -> Flag:
     return flag
 
 
+def readers(flag: Flag) -> list[FlagReader]:
+    """Who the workflow tells (policies.enforcement.flag_recipients): the manager, and the person."""
+    return [FlagReader(flag.person.manager_id, "manager"), FlagReader(flag.person_id, "person")]  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def chat(slack_peer: SlackPeer, engine: Engine) -> SlackChat:
     slack_peer.add_user("maria@example.com", "UMARIA001")
@@ -54,8 +60,9 @@ def test_the_manager_gets_one_dm_per_flag_however_often_the_activity_runs(
 ) -> None:
     activities = FlagDmActivities(chat, lambda: dm_policy(True))
 
-    first = activities.dm_managers_about_flag(FlagNotice(flag_id=flag.id))
-    retried = activities.dm_managers_about_flag(FlagNotice(flag_id=flag.id))
+    notice = FlagNotice(flag_id=flag.id, readers=readers(flag))
+    first = activities.dm_managers_about_flag(notice)
+    retried = activities.dm_managers_about_flag(notice)
 
     assert (first, retried) == (1, 0)
     [message] = slack_peer.channel_messages(slack_peer.dm_channel("UMARIA001"))
@@ -68,7 +75,7 @@ def test_the_manager_gets_one_dm_per_flag_however_often_the_activity_runs(
 def test_nothing_is_sent_when_the_option_is_off(chat: SlackChat, slack_peer: SlackPeer, flag: Flag) -> None:
     activities = FlagDmActivities(chat, lambda: dm_policy(False))
 
-    assert activities.dm_managers_about_flag(FlagNotice(flag_id=flag.id)) == 0
+    assert activities.dm_managers_about_flag(FlagNotice(flag_id=flag.id, readers=readers(flag))) == 0
     assert slack_peer.calls_to("chat.postMessage") == []
 
 

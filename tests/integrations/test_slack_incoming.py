@@ -4,6 +4,7 @@ the FastAPI router (Bolt inside), with the real AsyncWebClient answering to the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -39,16 +40,25 @@ DAY = dt.date(2026, 12, 3)
 
 
 class FakeGateway:
-    """Remembers what reached it; answers like the real one would for one person's day."""
+    """Remembers what reached it; answers like the real one would for one person's day: a plain
+    reply ("next") is the plan until there is one, then the summary, and a key already seen is
+    answered like the first time without being recorded again (the workflow's part, tested
+    against the real one in tests/integrations/test_redelivery.py)."""
 
     def __init__(self) -> None:
         self.submissions: list[CheckInSubmission] = []
+        self.answers: dict[str, CheckInResult] = {}
         self.skips: list[tuple[str, str]] = []
         self.refuse_with: str | None = None
         self.hold: asyncio.Event | None = None  # set: submissions wait for it (a slow Temporal)
         self._changed = asyncio.Condition()
 
     async def submit(self, submission: CheckInSubmission) -> CheckInResult:
+        if submission.key in self.answers:
+            return self.answers[submission.key]  # type: ignore[index]
+        if submission.kind == "next":
+            has_plan = any(s.kind == "plan" for s in self.submissions)
+            submission = dataclasses.replace(submission, kind="summary" if has_plan else "plan")
         async with self._changed:
             self.submissions.append(submission)
             self._changed.notify_all()
@@ -56,14 +66,17 @@ class FakeGateway:
             await self.hold.wait()
         if self.refuse_with:
             return CheckInResult(accepted=False, message=self.refuse_with)
-        return CheckInResult(accepted=True, message=f"{submission.kind.capitalize()} saved")
+        result = CheckInResult(accepted=True, message=f"{submission.kind.capitalize()} saved", kind=submission.kind)
+        if submission.key is not None:
+            self.answers[submission.key] = result
+        return result
 
     async def status(self, person_email: str) -> DayStatus:
         plan = next((s.text for s in self.submissions if s.kind == "plan"), None)
         return DayStatus(person_email, DAY, "learning" if plan else "planning", plan=plan,
                          next_step="Summary due by 20:00" if plan else "Plan due by 12:00")
 
-    async def skip(self, person_email: str, reason: str) -> CheckInResult:
+    async def skip(self, person_email: str, reason: str, key: str | None = None) -> CheckInResult:
         self.skips.append((person_email, reason))
         return CheckInResult(accepted=True, message=f"Skipped: {reason}")
 
@@ -211,7 +224,8 @@ async def test_plan_submitted_in_the_modal_reaches_the_gateway_with_its_category
     [submission] = gateway.submissions
     assert submission == CheckInSubmission(
         person_email="ada@example.com", kind="plan", text="Reimplement the Attention paper", source="slack_modal",
-        why="We use transformers daily", category="papers", resources="https://arxiv.org/abs/1706.03762")
+        why="We use transformers daily", category="papers", resources="https://arxiv.org/abs/1706.03762",
+        key="slack-view:V1")  # Slack's id of this modal: a redelivery is the same check-in
     await peer_sees(slack_peer, lambda: len(slack_peer.channel_messages(ADA)) == 1)
     assert slack_peer.channel_messages(ADA)[0].text == "Plan saved"
 

@@ -78,7 +78,7 @@ class FakeGateway:
     async def status(self, person_email: str) -> DayStatus:
         return DayStatus(person_email=person_email, date=None, state="none")
 
-    async def skip(self, person_email: str, reason: str) -> CheckInResult:
+    async def skip(self, person_email: str, reason: str, key: str | None = None) -> CheckInResult:
         return CheckInResult(accepted=False, message="not supported here")
 
 

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.calendar.port import CalendarEvent, EventQuery, HoldRef, HoldRequest
 from activities.chat.port import ChannelPost, DirectMessage, MessageRef, Prompt
+from activities.mail.port import Mailer
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
 from policies.policy import Policy
@@ -31,7 +32,8 @@ class FakeCalendar:
     holds: dict[str, HoldRequest] = field(default_factory=dict)
     inserts: int = 0
     removed: list[str] = field(default_factory=list)
-    out_of_office: dict[str, str] = field(default_factory=dict)  # email -> title
+    out_of_office: dict[str, str] = field(default_factory=dict)  # email -> title, the whole window
+    away: dict[str, list[CalendarEvent]] = field(default_factory=dict)  # email -> timed out-of-office events
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def place_hold(self, request: HoldRequest) -> HoldRef:
@@ -50,9 +52,13 @@ class FakeCalendar:
             return self.holds.pop(event_id, None) is not None
 
     def list_events(self, query: EventQuery) -> list[CalendarEvent]:
+        timed = [
+            e for e in self.away.get(query.person_email, [])
+            if e.starts_at < query.ends_at and e.ends_at > query.starts_at
+        ]  # fmt: skip
         title = self.out_of_office.get(query.person_email)
         if title is None:
-            return []
+            return timed
         return [
             CalendarEvent(
                 event_id="ooo1", title=title, starts_at=query.starts_at, ends_at=query.ends_at,
@@ -98,15 +104,16 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_harness(env: WorkflowEnvironment) -> AsyncIterator[Harness]:
-    """Workers on a fresh task queue with fake ports and a settable policy."""
+async def running_harness(env: WorkflowEnvironment, mailer: Mailer | None = None) -> AsyncIterator[Harness]:
+    """Workers on a fresh task queue with fake ports and a settable policy (mail: the settings'
+    local Maildir unless `mailer` is given)."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_task_queue=queue, temporal_channel_task_queue=f"{queue}-channel")
     box = Harness(env.client, settings, FakeCalendar(), FakeChat(), Policy())
     workers: list[Worker] = build_workers(
         env.client,
         settings,
-        Ports(calendar=box.calendar, chat=box.chat),
+        Ports(calendar=box.calendar, chat=box.chat, mailer=mailer),
         policy_loader=lambda: box.policy,
         channel_posts_per_second=50,
     )
