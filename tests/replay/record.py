@@ -37,12 +37,28 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
         "tests/workflows/test_learning_day.py::test_company_holiday_is_skipped_with_its_reason_and_no_hold",
         ["LearningDayWorkflow"],
     ),
+    "day-out-of-office": (
+        "tests/workflows/test_learning_day.py::test_out_of_office_on_the_calendar_skips_the_day",
+        ["LearningDayWorkflow"],
+    ),
     "day-skipped-mid-day": (
         "tests/workflows/test_learning_day.py::test_skipping_mid_day_removes_the_hold_and_is_not_a_miss",
         ["LearningDayWorkflow"],
     ),
     "day-plan-edited": (
         "tests/workflows/test_learning_day.py::test_a_plan_can_be_edited_after_it_was_submitted",
+        ["LearningDayWorkflow", "ChannelPosterWorkflow"],
+    ),
+    "day-partial-absence": (
+        "tests/workflows/test_check_in_rules.py::test_a_partial_absence_holds_the_day_and_excuses_only_the_check_in_it_covers",
+        ["LearningDayWorkflow"],
+    ),
+    "day-prompted-by-email": (
+        "tests/faults/test_side_roads.py::test_a_person_slack_cannot_reach_is_prompted_by_email_and_checks_in_on_the_web",
+        ["LearningDayWorkflow"],
+    ),
+    "day-channel-missing": (
+        "tests/faults/test_side_roads.py::test_a_missing_channel_does_not_end_the_days_and_the_summary_is_posted_alone",
         ["LearningDayWorkflow", "ChannelPosterWorkflow"],
     ),
     "kickoff": (
@@ -61,34 +77,16 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
         "tests/reimbursement/test_claim_workflow.py::test_an_unanswered_claim_is_reminded_then_escalated_then_expires_without_failing",
         ["ReimbursementWorkflow"],
     ),
-    # Recorded after workflow.patched("lean-history") / ("local-claim-records"): the same
-    # scenarios on the local-activity paths (the histories above keep the paths before them).
-    "lean-day-on-time": (
-        "tests/workflows/test_learning_day.py::test_on_time_day_holds_prompts_records_and_shares_in_a_thread",
-        ["LearningDayWorkflow"],
-    ),
-    "lean-day-no-plan": (
-        "tests/workflows/test_learning_day.py::test_no_plan_is_reminded_then_flagged_once",
-        ["LearningDayWorkflow"],
-    ),
-    "lean-day-out-of-office": (
-        "tests/workflows/test_learning_day.py::test_out_of_office_on_the_calendar_skips_the_day",
-        ["LearningDayWorkflow"],
-    ),
-    "lean-day-skipped-mid-day": (
-        "tests/workflows/test_learning_day.py::test_skipping_mid_day_removes_the_hold_and_is_not_a_miss",
-        ["LearningDayWorkflow"],
-    ),
-    "local-claim-two-level": (
-        "tests/reimbursement/test_claim_workflow.py::test_a_large_claim_needs_the_manager_then_the_managers_manager",
-        ["ReimbursementWorkflow"],
-    ),
-    "local-claim-expired": (
-        "tests/reimbursement/test_claim_workflow.py::test_an_unanswered_claim_is_reminded_then_escalated_then_expires_without_failing",
+    "claim-raced": (
+        "tests/reimbursement/test_approval_race.py::test_twenty_concurrent_clicks_with_both_answers_leave_one_truth_everywhere",
         ["ReimbursementWorkflow"],
     ),
     "weekly-audit": (
         "tests/enforcement/test_weekly_audit.py::test_the_audit_flags_work_and_spillover_and_sends_each_email_once",
+        ["WeeklyAuditWorkflow"],
+    ),
+    "weekly-audit-bad-address": (
+        "tests/faults/test_side_roads.py::test_one_bad_address_does_not_stop_the_weekly_audit_before_the_digests",
         ["WeeklyAuditWorkflow"],
     ),
 }

@@ -23,6 +23,7 @@ import learningday.temporal.worker as worker_module
 from learningday.temporal.worker import WORKFLOW_RUNNER
 
 with workflow.unsafe.imports_passed_through():
+    from activities.calendar.activities import AwayEvents
     from activities.calendar.port import EventQuery, HoldRef, HoldRequest
     from activities.records.day import DayContext, DayKey
 
@@ -69,7 +70,7 @@ class HoldBeforeOutOfOfficeCheck:
     @workflow.run
     async def run(self, day: object) -> None:
         timeout = dt.timedelta(seconds=60)
-        ctx = await workflow.execute_activity(
+        ctx = await workflow.execute_local_activity(
             "load_day_context", DayKey(person_id=0, date=dt.date(2026, 12, 3), workflow_id=""),
             result_type=DayContext, start_to_close_timeout=timeout,
         )  # fmt: skip
@@ -85,10 +86,10 @@ class HoldBeforeOutOfOfficeCheck:
         await workflow.execute_activity(
             "find_out_of_office",
             EventQuery(person_email=ctx.person_email, starts_at=now, ends_at=now, timezone=ctx.timezone),
-            result_type=str, start_to_close_timeout=timeout,
+            result_type=AwayEvents, start_to_close_timeout=timeout,
         )  # fmt: skip
 
 
 async def test_a_reordered_workflow_fails_replay_with_a_nondeterminism_error() -> None:
-    with pytest.raises(NondeterminismError):
+    with pytest.raises(NondeterminismError, match="'find_out_of_office' does not match .*'place_hold'"):
         await replayer([HoldBeforeOutOfOfficeCheck]).replay_workflow(history("day-on-time--LearningDayWorkflow-1.json"))
