@@ -14,6 +14,7 @@ from zoneinfo import available_timezones
 
 from learningday.db.models import Role
 from learningday.org.rows import REQUIRED_FIELDS, OrgProblem, OrgRow
+from policies.text import CONTROL
 
 # Deliberately loose: one @, no spaces, a dot in the domain. Mail delivery is the real test.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -24,6 +25,16 @@ _FALSE = {"false", "no", "n", "0", "off"}
 _ROLES = ", ".join(role.value for role in Role)
 # Column sizes in learningday.db.models.Person; PostgreSQL refuses longer values.
 _MAX_LENGTH = {"email": 320, "name": 200, "timezone": 64, "team": 120}
+# Every field ends up on one line somewhere (an email header, an ICS property, a Slack mention),
+# where a control character breaks the line or fails the whole message (policies.text).
+_CONTROL_NAMES = {
+    "\t": "a tab",
+    "\n": "a line break",
+    "\r": "a line break",
+    "\x85": "a line break",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
 
 # Who is already in the directory: each email (lower-cased) and their manager's email, if any.
 Directory = Mapping[str, str | None]
@@ -70,14 +81,43 @@ def validate_rows(
 
 
 def _valid_email(value: str | None) -> bool:
-    return value is not None and len(value) <= _MAX_LENGTH["email"] and bool(_EMAIL.match(value))
+    return (
+        value is not None
+        and len(value) <= _MAX_LENGTH["email"]
+        and bool(_EMAIL.match(value))
+        and not CONTROL.search(value)
+    )
+
+
+def control_character_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as one line of text, or None when it can.
+
+    The message names the character by code point and position rather than echoing the value,
+    so it stays on one line itself.
+    """
+    found = CONTROL.search(value)
+    if found is None:
+        return None
+    character = found.group()
+    what = _CONTROL_NAMES.get(character, "a control character")
+    return (
+        f"contains {what} (U+{ord(character):04X}) at character {found.start() + 1}; "
+        "write it on one line, without tabs or control characters"
+    )
 
 
 def _check_row(row: OrgRow) -> list[OrgProblem]:
-    values = row.values
     problems: list[OrgProblem] = []
+    refused: set[str] = set()
+    for name, value in row.values.items():
+        problem = control_character_problem(value) if value is not None else None
+        if problem is not None:
+            problems.append(row.problem(name, problem))
+            refused.add(name)
+    # A field already refused for its characters is not judged again (not also "not an email").
+    values = {name: value for name, value in row.values.items() if name not in refused}
     for name in REQUIRED_FIELDS:
-        if values.get(name) is None and name not in row.unreadable:
+        if values.get(name) is None and name not in row.unreadable and name not in refused:
             problems.append(row.problem(name, "missing; every person needs one"))
     for name, limit in _MAX_LENGTH.items():
         value = values.get(name)

@@ -21,6 +21,7 @@ from activities.calendar.local import CANCELLED, as_utc
 from learningday.db.engine import session_scope
 from learningday.db.models import CalendarHold, Person
 from learningday.settings import get_settings
+from policies.text import one_line
 
 router = APIRouter()
 
@@ -75,12 +76,14 @@ def holds_feed(token: str) -> Response:
 
 
 def render_feed(name: str, holds: Sequence[CalendarHold]) -> bytes:
+    """The feed for `name`'s holds; text from the database is made single-line, since a name
+    stored with a line break (before imports refused one) must not take the feed down."""
     calendar = Calendar()
     calendar.add("prodid", "-//Learning Day//learningday//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"Learning Day — {name}")
+    calendar.add("x-wr-calname", f"Learning Day — {one_line(name)}")
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     for hold in holds:
         event = Event()
@@ -90,7 +93,7 @@ def render_feed(name: str, holds: Sequence[CalendarHold]) -> bytes:
             event.add("last-modified", as_utc(hold.updated_at).replace(microsecond=0))
         event.add("dtstart", as_utc(hold.starts_at))
         event.add("dtend", as_utc(hold.ends_at))
-        event.add("summary", hold.title)
+        event.add("summary", one_line(hold.title))
         event.add("sequence", hold.sequence)
         event.add("status", "CANCELLED" if hold.status == CANCELLED else "CONFIRMED")
         event.add("transp", "OPAQUE")

@@ -180,3 +180,22 @@ def test_feed_for_a_person_who_no_longer_exists_is_not_found(engine: Engine, cli
 def test_feed_token_round_trips_and_rejects_forgery(ada: Person) -> None:
     assert ics.person_from_token(ics.feed_token(ada.id)) == ada.id
     assert ics.person_from_token(ics.feed_token(ada.id) + "x") is None
+
+
+# No NUL among them: PostgreSQL cannot store one, so no stored name holds it.
+@pytest.mark.parametrize("name", ["Ada\nLovelace", "Ada\r\nLovelace", "Ada\x1b\u2028Lovelace"])
+def test_feed_of_a_person_whose_name_has_a_line_break_is_still_a_valid_calendar(
+    calendar: LocalCalendar, ada: Person, session: Session, client: TestClient, name: str
+) -> None:
+    # Stored before names were checked at import: the feed must not fail for it.
+    session.get(Person, ada.id).name = name  # type: ignore[union-attr]
+    session.commit()
+    today = dt.datetime.now(UTC).date()
+    calendar.place_hold(hold(date=today))
+
+    response = client.get(f"/ics/{ics.feed_token(ada.id)}.ics")
+
+    assert response.status_code == 200
+    feed = Calendar.from_ical(response.content)
+    assert str(feed["X-WR-CALNAME"]) == "Learning Day — Ada Lovelace"
+    assert [str(e["UID"]) for e in feed.walk("VEVENT")] == [f"{hold_event_id(ADA, today)}@learningday"]

@@ -149,3 +149,15 @@ def test_without_google_settings_the_sync_says_what_to_set(engine: Engine, monke
     get_settings.cache_clear()
     assert result.exit_code == 1
     assert "LEARNINGDAY_GOOGLE_SERVICE_ACCOUNT_FILE" in result.stderr
+
+
+def test_a_directory_name_with_a_line_break_is_refused_like_any_other_bad_row(peers: tuple[GooglePeer, SlackPeer], engine: Engine) -> None:
+    google, _ = peers
+    google.add_directory_user(account("ok@example.com", "Okay"))
+    google.add_directory_user(account("ada@example.com", "Ada\nLovelace"))
+
+    result = runner.invoke(app, ["org", "sync"])
+
+    assert result.exit_code == 1
+    assert "user ada@example.com: name: contains a line break (U+000A)" in result.stderr
+    assert directory(engine) == {}
