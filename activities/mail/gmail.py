@@ -26,6 +26,7 @@ from activities.mail.outbox import already_sent, record_sent
 from activities.mail.port import Email, Sent
 from activities.mail.smtp import CHANNEL, MailRejected, MailTemporarilyUnavailable, SessionFactory
 from learningday.db.engine import session_scope
+from learningday.db.installation import installation_id
 from learningday.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,15 @@ class GmailMailer:
         )
 
     def send(self, email: Email) -> Sent:
-        message_id = message_id_for(email.key)
         with self._sessions() as session:
+            install_id = installation_id(session)
+            message_id = message_id_for(email.key, install_id, self.from_header)
             if already_sent(session, email.key) is not None:
                 log.info("email %s already sent; not sending again", email.key)
                 return Sent(message_id=message_id, already_sent=True)
 
-        raw = base64.urlsafe_b64encode(build_message(email, self.from_header).as_bytes()).decode("ascii")
+        message = build_message(email, self.from_header, install_id)
+        raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
         gmail_id = self._deliver(email.key, raw)
 
         with self._sessions() as session:

@@ -16,6 +16,7 @@ from activities.mail.outbox import already_sent, record_sent
 from activities.mail.port import Email, Sent
 from activities.mail.smtp import CHANNEL, SessionFactory
 from learningday.db.engine import session_scope
+from learningday.db.installation import installation_id
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,15 @@ class MaildirMailer:
         self._sessions = sessions
 
     def send(self, email: Email) -> Sent:
-        message_id = message_id_for(email.key)
         with self._sessions() as session:
+            install_id = installation_id(session)
+            message_id = message_id_for(email.key, install_id, self.sender)
             if already_sent(session, email.key) is not None:
                 log.info("email %s already in the outbox; not writing again", email.key)
                 return Sent(message_id=message_id, already_sent=True)
 
         # Maildir.add writes into tmp/ and renames into new/: a reader never sees half a message.
-        maildir_key = self.open().add(build_message(email, self.sender))
+        maildir_key = self.open().add(build_message(email, self.sender, install_id))
 
         with self._sessions() as session:
             record_sent(session, email, CHANNEL, maildir_key)

@@ -2,8 +2,8 @@
 
 SMTP has no idempotency key, so exactly-once rests on the outbox: a key already recorded as sent
 is answered without connecting, and a send is recorded right after the server accepts it. A crash
-between the two repeats one message carrying the same deterministic Message-ID (recognisable
-downstream); nothing is ever lost.
+between the two repeats one message carrying the same deterministic Message-ID (made of this
+installation's id and the outbox key, so recognisable downstream); nothing is ever lost.
 
 Failures come out as two exceptions the activity layer can tell apart: `MailTemporarilyUnavailable`
 (retry later: the relay is down, busy, or says 4xx) and `MailRejected` (a 5xx that will not change
@@ -29,6 +29,7 @@ from activities.mail.message import build_message, message_id_for
 from activities.mail.outbox import already_sent, record_sent
 from activities.mail.port import Email, Sent
 from learningday.db.engine import session_scope
+from learningday.db.installation import installation_id
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +95,14 @@ class SmtpMailer:
         self._sessions = sessions
 
     def send(self, email: Email) -> Sent:
-        message_id = message_id_for(email.key)
         with self._sessions() as session:
+            install_id = installation_id(session)
+            message_id = message_id_for(email.key, install_id, self.sender)
             if already_sent(session, email.key) is not None:
                 log.info("email %s already sent; not sending again", email.key)
                 return Sent(message_id=message_id, already_sent=True)
 
-        message = build_message(email, self.sender)
+        message = build_message(email, self.sender, install_id)
         self._deliver(email.key, message, [*email.to, *email.cc])
 
         with self._sessions() as session:

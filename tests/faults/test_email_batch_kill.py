@@ -53,6 +53,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.mail.message import message_id_for
 from activities.records.enforcement import LABELS
+from learningday.db.installation import forget_cached, installation_id
 from learningday.db.models import DayState, Flag, LearningDay, OutboxMessage, OutboxStatus, Person
 from learningday.settings import Settings
 from learningday.temporal.devserver import DevServer
@@ -318,14 +319,16 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
             # The relay had queued the dead worker's messages, but its 250 never reached the worker:
             # exactly those arrive a second time, under the same Message-ID; nothing else repeats.
             assert sorted(repeated.values()) == [2] * in_flight_at_kill, repeated
-        assert set(by_message_id) == {message_id_for(key) for key in expected}
+        forget_cached()  # the workers made this database's installation id: read theirs
+        install, sender = installation_id(session), Settings().mail_from
+        assert set(by_message_id) == {message_id_for(key, install, sender) for key in expected}
         assert by_recipient_subject == Counter(expected.values())
 
         # The outbox: one row per idempotency key, each sent once, with the Message-ID delivered.
         rows = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("flag:%"))).all()
         assert sorted(r.idempotency_key for r in rows) == sorted(expected)
         assert {r.status for r in rows} == {OutboxStatus.sent}
-        assert all(r.external_id == message_id_for(r.idempotency_key) for r in rows)
+        assert all(r.external_id == message_id_for(r.idempotency_key, install, sender) for r in rows)
         assert all(r.attempts == 1 for r in rows)
 
         # The dead worker's notify_flag attempts timed out and ran again on the survivor, which

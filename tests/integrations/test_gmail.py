@@ -12,6 +12,7 @@ from activities.mail.gmail import GmailMailer
 from activities.mail.message import message_id_for
 from activities.mail.port import Email
 from activities.mail.smtp import MailTemporarilyUnavailable
+from learningday.db.installation import installation_id
 from learningday.db.models import OutboxMessage, OutboxStatus
 from learningday.settings import Settings
 from tests.integrations.google_fixtures import backoffs, key_file, peer  # noqa: F401
@@ -50,7 +51,8 @@ def test_email_arrives_with_text_and_html_parts_and_its_message_id(
     [mail] = peer.mail
     message = mail.message
     assert mail.user == SENDER
-    assert message["Message-ID"] == sent.message_id == message_id_for("flag:42:boss@example.com")
+    expected_id = message_id_for("flag:42:boss@example.com", installation_id(session), SENDER)
+    assert message["Message-ID"] == sent.message_id == expected_id
     assert message["To"] == "boss@example.com"
     assert message["Cc"] == "ada@example.com"
     assert message["From"] == f"Learning Day <{SENDER}>"
@@ -65,14 +67,14 @@ def test_email_arrives_with_text_and_html_parts_and_its_message_id(
     assert (row.status, row.external_id, row.channel) == (OutboxStatus.sent, mail.id, "email")
 
 
-def test_second_send_with_the_same_key_sends_nothing(mailer: GmailMailer, peer: GooglePeer) -> None:
-    mailer.send(flag_email())
+def test_second_send_with_the_same_key_sends_nothing(mailer: GmailMailer, peer: GooglePeer, session: Session) -> None:
+    first = mailer.send(flag_email())
     calls = len(peer.requests)
 
     again = mailer.send(flag_email())
 
     assert again.already_sent is True
-    assert again.message_id == message_id_for("flag:42:boss@example.com")
+    assert again.message_id == first.message_id == message_id_for("flag:42:boss@example.com", installation_id(session), SENDER)
     assert len(peer.mail) == 1
     assert len(peer.requests) == calls
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from activities.mail.maildir import MaildirMailer
 from activities.mail.message import message_id_for
 from activities.mail.port import Email
+from learningday.db.installation import installation_id
 from learningday.db.models import OutboxMessage, OutboxStatus
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -29,11 +30,14 @@ def digest_email(key: str = "digest:2026-11-16:maria") -> Email:
     )
 
 
-def test_a_message_is_written_into_new_with_both_parts_and_the_deterministic_message_id(tmp_path: Path) -> None:
+def test_a_message_is_written_into_new_with_both_parts_and_the_deterministic_message_id(
+    tmp_path: Path, session: Session
+) -> None:
     outbox = tmp_path / "outbox"  # does not exist yet: the mailer creates it
-    sent = MaildirMailer(outbox, sender="Learning Day <ld@example.com>").send(digest_email())
+    sender = "Learning Day <ld@example.com>"
+    sent = MaildirMailer(outbox, sender=sender).send(digest_email())
 
-    assert sent.message_id == message_id_for("digest:2026-11-16:maria")
+    assert sent.message_id == message_id_for("digest:2026-11-16:maria", installation_id(session), sender)
     [key] = mailbox.Maildir(outbox, create=False).keys()
     assert (outbox / "new" / key).is_file()
     message = BytesParser(policy=policy.default).parsebytes(mailbox.Maildir(outbox).get_bytes(key))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from activities.mail.message import message_id_for
 from activities.mail.port import Email
 from activities.mail.smtp import MailRejected, MailTemporarilyUnavailable, SmtpMailer
+from learningday.db.installation import installation_id
 from learningday.db.models import OutboxMessage, OutboxStatus
 from tests.mail.smtp_peer import (
     HOST,
@@ -54,14 +55,16 @@ def test_plain_smtp_delivers_a_multipart_message_with_the_deterministic_message_
     with smtp_server(handler) as port:
         sent = SmtpMailer(HOST, port, tls="none", sender=SENDER, timeout=5).send(flag_email())
 
-    assert sent.message_id == message_id_for("flag:17:manager")
+    expected_id = message_id_for("flag:17:manager", installation_id(session), SENDER)
+    assert sent.message_id == expected_id
+    assert expected_id.endswith("@example.com>")
     assert not sent.already_sent
     [received] = handler.received
     assert received.mail_from == "learning-day@example.com"
     assert received.rcpt_tos == ["maria@example.com", "hr@example.com"]
     message = received.message
     assert message["Subject"] == "Bob: no summary on Thursday"
-    assert message["Message-ID"] == message_id_for("flag:17:manager")
+    assert message["Message-ID"] == expected_id
     assert message.get_body(preferencelist=("plain",)).get_content().strip() == "Bob posted no summary."
     assert "<b>no</b>" in message.get_body(preferencelist=("html",)).get_content()
     row = outbox_row(session, "flag:17:manager")

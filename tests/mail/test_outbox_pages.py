@@ -24,6 +24,7 @@ def write(maildir: mailbox.Maildir, key: str, subject: str, date: str, html_body
     message = build_message(
         Email(key=key, to=["maria@example.com"], subject=subject, text=f"Text of {subject}", html=html_body),
         "Learning Day <ld@example.com>",
+        "0123456789abcdef0123456789abcdef",
     )
     message.replace_header("Date", date)
     return maildir.add(message)
