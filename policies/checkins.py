@@ -159,18 +159,3 @@ def check_in_problems(
         known = ", ".join(policy.checkins.categories)
         problems["category"] = f"Unknown category {category!r}; choose one of: {known}."
     return problems
-
-
-def is_missed(submitted_at: dt.datetime | None, cutoff: dt.datetime, now: dt.datetime) -> bool:
-    """Missed when nothing was submitted by the deadline plus grace (`cutoff`), and only then.
-
-    A check-in that arrives exactly at the cutoff is on time.
-    """
-    if submitted_at is not None and submitted_at <= cutoff:
-        return False
-    return now >= cutoff and (submitted_at is None or submitted_at > cutoff)
-
-
-def is_late(submitted_at: dt.datetime, deadline: dt.datetime) -> bool:
-    """After the deadline but within grace: accepted, reported as late, not flagged."""
-    return submitted_at > deadline

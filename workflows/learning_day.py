@@ -30,8 +30,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.calendar.activities import AwayEvents, CalendarActivities, HoldRemoval
-    from activities.calendar.port import EventQuery, HoldRef, HoldRequest
+    from activities.calendar.activities import CalendarActivities, HoldRemoval
+    from activities.calendar.port import EventQuery, HoldRequest
     from activities.channel_queue import ChannelQueue, EnqueueRequest
     from activities.chat.activities import ChatActivities
     from activities.chat.flag_dm import FlagDmActivities
