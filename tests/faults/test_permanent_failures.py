@@ -141,7 +141,9 @@ async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never
         flags_to_mia = session.scalars(select(Flag.id).join(Person, Flag.person_id == Person.id).where(Person.manager_id == mia.id)).all()
         assert sorted(p.key for p in by_step["flag_email"]) == sorted(f"flag:{f}:{mia.id}" for f in flags_to_mia)
         assert all(p.person_id == mia.id and "550" in p.reason for p in by_step["flag_email"])
-        assert sorted(p.key.rsplit(":", 1)[-1] for p in by_step["channel_post"] if p.person_id == ada.id) == ["plan", "summary"]
+        assert {step: len(found) for step, found in by_step.items()} == {"prompt": 1, "flag_email": 1, "channel_post": 3}
+        posts = sorted((p.person_id, p.key.rsplit(":", 1)[-1]) for p in by_step["channel_post"])
+        assert posts == sorted([(ada.id, "plan"), (ada.id, "summary"), (nora.id, "plan")])
         assert "channel_not_found" in by_step["channel_post"][0].reason or "not found" in by_step["channel_post"][0].reason
 
         # Nora's prompts all came by email; Lin's flags reached Ada with a one-line subject.
