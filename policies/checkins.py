@@ -121,21 +121,34 @@ def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal[
     return "plan" if not has_plan and at <= day.plan_cutoff else "summary"
 
 
-def timing_refusal(kind: str, timing: CheckInTiming, day_label: str, day: DayInstants, timezone: str) -> str | None:
-    """What the person is told when a check-in is refused for its timing; None when accepted."""
+def timing_refusal(
+    kind: str,
+    timing: CheckInTiming,
+    day_label: str,
+    day: DayInstants,
+    timezone: str,
+    standing: Literal["saved", "missed", "excused"] = "missed",
+) -> str | None:
+    """What the person is told when a check-in is refused for its timing; None when accepted.
+
+    `standing` is what the day already holds for this check-in after its cutoff: an earlier one
+    that stays as saved, a recorded miss, or one excused by an absence.
+    """
     local = ZoneInfo(timezone)
     if timing == "too_early":
         return f"Your next Learning Day is {day_label}: its {kind} opens that day. Nothing was saved."
-    if timing == "too_late":
-        cutoff = day.plan_cutoff if kind == "plan" else day.summary_cutoff
-        message = (
-            f"The {kind} for {day_label} closed at {cutoff.astimezone(local):%H:%M} (deadline plus grace) "
-            "and was recorded as missed, so this one was not saved."
-        )
-        if kind == "plan":
-            message += f" Your summary is still due by {day.summary_deadline.astimezone(local):%H:%M}."
-        return message
-    return None
+    if timing != "too_late":
+        return None
+    cutoff = day.plan_cutoff if kind == "plan" else day.summary_cutoff
+    stands = {
+        "saved": f"your {kind} stays as you last saved it",
+        "missed": "it was recorded as missed",
+        "excused": "it was excused (out of office)",
+    }[standing]
+    message = f"The {kind} for {day_label} closed at {cutoff.astimezone(local):%H:%M} (deadline plus grace) and {stands}, so this one was not saved."
+    if kind == "plan":
+        message += f" Your summary is due by {day.summary_deadline.astimezone(local):%H:%M}."
+    return message
 
 
 def check_in_problems(

@@ -317,7 +317,8 @@ class LearningDayWorkflow:
         timing = checkins.check_in_timing(kind, workflow.now(), self._opens_at, self._instants)
         if kind in self._closed:
             timing = "too_late"  # the cutoff passed and the miss is recorded, whatever the clock says
-        refusal = checkins.timing_refusal(kind, timing, self._day_label(), self._instants, self._ctx.timezone)
+        standing = "saved" if self._submitted(kind) else "excused" if kind in self._view.excused else "missed"
+        refusal = checkins.timing_refusal(kind, timing, self._day_label(), self._instants, self._ctx.timezone, standing)
         if refusal is not None:
             raise ApplicationError(refusal, type="TooEarly" if timing == "too_early" else "TooLate")
         return timing
