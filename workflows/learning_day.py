@@ -616,28 +616,26 @@ class LearningDayWorkflow:
             ctx.policy, recorded.missed_in_a_row, ctx.person_id, recorded.manager_id, recorded.managers_manager_id
         )
         notice = FlagNotice(flag_id=recorded.flag_id, readers=readers)
-        flag_report = ProblemReport(
-            key=f"flag:{recorded.flag_id}:email", step="flag_email", subject_type="flag",
-            subject_id=str(recorded.flag_id), person_id=ctx.person_id, reason="",
-            outcome="the flag emails were not sent", at=workflow.now(),
+        self._tell_of_flag(MailActivities.notify_flag, notice, f"{flag_kind}:email", "flag_email", "the flag emails were not sent")
+        if ctx.policy.escalation.manager_slack_dm:
+            self._tell_of_flag(
+                FlagDmActivities.dm_managers_about_flag, notice, f"{flag_kind}:dm", "flag_dm",
+                "the managers were not sent a Slack DM",
+            )  # fmt: skip
+
+    def _tell_of_flag(self, send: Callable[..., Any], notice: FlagNotice, label: str, step: str, outcome: str) -> None:
+        """Email (or DM) the flag's readers beside the day, within the notification budget."""
+        assert self._ctx is not None
+        report = ProblemReport(
+            key=f"flag:{notice.flag_id}:{label.rsplit(':', 1)[-1]}", step=step, subject_type="flag",
+            subject_id=str(notice.flag_id), person_id=self._ctx.person_id, reason="", outcome=outcome, at=workflow.now(),
         )  # fmt: skip
         self._side_road(self._optional(
             lambda: workflow.execute_activity_method(
-                MailActivities.notify_flag, notice, start_to_close_timeout=VENDOR_TIMEOUT,
-                schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY,
+                send, notice, start_to_close_timeout=VENDOR_TIMEOUT, schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY
             ),
-            flag_report, f"{flag_kind}:email",
+            report, label,
         ))  # fmt: skip
-        if ctx.policy.escalation.manager_slack_dm:
-            dm_report = ProblemReport(**{**flag_report.__dict__, "key": f"flag:{recorded.flag_id}:dm",
-                                         "step": "flag_dm", "outcome": "the managers were not sent a Slack DM"})
-            self._side_road(self._optional(
-                lambda: workflow.execute_activity_method(
-                    FlagDmActivities.dm_managers_about_flag, notice, start_to_close_timeout=VENDOR_TIMEOUT,
-                    schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY,
-                ),
-                dm_report, f"{flag_kind}:dm",
-            ))  # fmt: skip
 
     async def _excuse(self, kind: str) -> None:
         """An unanswered check-in whose deadline a partial absence covers: recorded, not flagged."""
