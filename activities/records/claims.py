@@ -196,12 +196,13 @@ def _record(session: Session, record: DecisionRecord) -> str:
             non_retryable=True,
         )
     if record.token_id is not None:
-        try:
-            with session.begin_nested():
-                session.add(UsedToken(token_id=record.token_id, used_at=record.at))
-        except IntegrityError:
-            raise ReplayedLink() from None
-    metrics.claims.labels(f"decision_{record.decision}").inc()
+        # No savepoint: on SQLite (pysqlite opens no transaction before a read) releasing one
+        # commits it, and the spent link would be visible before its decision. Both rows, the
+        # claim's state and the audit entry commit together or not at all; a concurrent spend of
+        # the same token fails the commit on the primary key (IntegrityError, see record_decision).
+        if session.get(UsedToken, record.token_id) is not None:
+            raise ReplayedLink()
+        session.add(UsedToken(token_id=record.token_id, used_at=record.at))
     session.add(
         ClaimDecision(
             claim_id=record.claim_id,
@@ -232,6 +233,7 @@ def _record(session: Session, record: DecisionRecord) -> str:
         at=record.at.isoformat(),
     )
     session.flush()
+    metrics.claims.labels(f"decision_{record.decision}").inc()
     return "recorded"
 
 

@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.records.claims import ClaimRecords, DecisionRecord
 from learningday.claims.reports import approved_claims_csv
-from learningday.db.models import AuditEntry, ClaimDecision, ExpenseClaim, OutboxMessage
+from learningday.db.models import AuditEntry, ClaimDecision, ExpenseClaim, OutboxMessage, UsedToken
 from tests.reimbursement.conftest import Claims
 from tests.reimbursement.test_approval_links import CSRF, emailed_token
 from workflows.reimbursement import ClaimView, ReimbursementWorkflow, workflow_id_for
@@ -106,3 +106,15 @@ def test_a_second_different_decision_for_a_decided_level_is_refused_not_already_
     assert refused.value.non_retryable
     session.expire_all()
     assert session.get(ExpenseClaim, claim.id).state.value == "approved"  # type: ignore[union-attr]
+
+
+def test_a_decision_that_cannot_be_written_leaves_its_link_unspent(claims: Claims, session: Session) -> None:
+    """The spent token and its decision commit together: a link is never seen as used without the
+    decision it made (on SQLite a savepoint's release used to commit the token on its own)."""
+    records = ClaimRecords(lambda: claims.policy)
+    missing_claim = DecisionRecord(9_999, 1, "approved", dt.datetime.now(dt.UTC), claims.org.maria.id, "u" * 32)
+
+    with pytest.raises(Exception):  # noqa: B017 - whichever way the write fails, it fails whole
+        records.record_decision(missing_claim)
+    session.expire_all()
+    assert session.get(UsedToken, "u" * 32) is None
