@@ -152,17 +152,23 @@ def timing_refusal(
 
 
 def check_in_problems(
-    policy: Policy, kind: str, text: str, category: str | None
+    policy: Policy, kind: str, text: str, category: str | None, why: str | None = None, resources: str | None = None
 ) -> dict[str, str]:
     """What is wrong with a check-in, by field; empty when it can be accepted.
 
-    Rule: the plan names what and why, from the program's list of what counts as learning.
+    Rule: the plan names what and why, from the program's list of what counts as learning. Any
+    text is welcome but a NUL character, which no database we run on can store.
     """
     problems: dict[str, str] = {}
+    for name, value in (("text", text), ("why", why), ("resources", resources)):
+        if value is not None and "\x00" in value:
+            problems[name] = "Remove the NUL character (\\0): it cannot be stored."
     if kind not in ("plan", "summary"):
         problems["kind"] = f"must be plan or summary, not {kind!r}"
     stripped = text.strip()
-    if not stripped:
+    if "text" in problems:
+        pass
+    elif not stripped:
         problems["text"] = "Write a few words about what you plan to learn." if kind == "plan" else (
             "Write a few words about what you learned."
         )

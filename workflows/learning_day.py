@@ -309,7 +309,9 @@ class LearningDayWorkflow:
         assert self._ctx is not None
         if self._view.state in CLOSED_STATES:
             raise ApplicationError(f"This Learning Day is {self._view.state}.", type="DayClosed")
-        problems = checkins.check_in_problems(self._ctx.policy, kind, update.text, update.category)
+        problems = checkins.check_in_problems(
+            self._ctx.policy, kind, update.text, update.category, update.why, update.resources
+        )
         if problems:
             raise ApplicationError(
                 "; ".join(f"{name}: {message}" for name, message in problems.items()), problems, type="InvalidCheckIn"

@@ -99,3 +99,9 @@ def test_a_day_is_missed_for_an_unexcused_miss_or_work_kept_when_completed_else_
     assert day_status("completed", ["used_for_work"]) == "missed"
     assert day_status("completed", ["spillover"]) == "kept"
     assert day_status("skipped", []) is None and day_status(None, []) is None
+
+
+def test_a_nul_character_in_any_field_of_a_check_in_is_refused_by_name() -> None:
+    problems = checkins.check_in_problems(POLICY, "plan", "Raft\x00", None, why="because\x00", resources=None)
+    assert set(problems) == {"text", "why"} and "NUL" in problems["text"]
+    assert checkins.check_in_problems(POLICY, "plan", "Raft\nand Paxos\ttoo", None) == {}
