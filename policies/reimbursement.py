@@ -20,7 +20,15 @@ CENT = Decimal("0.01")
 # not a claim: refused as absurd rather than as "over the cap", which invites splitting it.
 ABSURD_FACTOR = 100
 DESCRIPTION_MAX = 2000
+LINK_MAX = 2000  # expense_claims.link
+# Nobody types a NUL character, and PostgreSQL cannot store text holding one.
+NUL = "\x00"
+NUL_PROBLEM = "Remove the NUL character (\\0) from it: it cannot be stored."
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+# An absolute http(s) address with a host: "https://" then at least one character that is not a
+# path, query, fragment or backslash, and nothing a browser would strip or read specially
+# (whitespace, control characters) anywhere in it.
+_WEB_ADDRESS = re.compile(r"^https?://[^/?#\\\s]+[^\s]*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class ClaimDraft:
     description: str
     has_receipt: bool = False
     link: str | None = None
+    topic: str | None = None
 
 
 def parse_amount(raw: object) -> Decimal | str:
@@ -60,6 +69,24 @@ def parse_amount(raw: object) -> Decimal | str:
     return amount.quantize(CENT)
 
 
+def link_problem(raw: str | None) -> str | None:
+    """Why `raw` cannot be a claim's link, or None when it can (an empty link is no link).
+
+    Rule: a claim's link is where the thing was bought or the course page, so it is a web
+    address: http:// or https:// and a host. Anything else (javascript:, data:, a path, a bare
+    host name) would become a link on the approver's page and in the approval email that does
+    something other than open a web page, so it is refused where it is typed.
+    """
+    link = (raw or "").strip()
+    if not link:
+        return None
+    if len(link) > LINK_MAX:
+        return f"Keep the link under {LINK_MAX} characters (the shop or course page is enough)."
+    if not _WEB_ADDRESS.match(link) or not link.isprintable():
+        return "The link must be a web address starting with https:// (or http://), e.g. https://example.com/book."
+    return None
+
+
 def in_base_currency(policy: Policy, amount: Decimal, currency: str) -> Decimal | None:
     """`amount` in the policy's currency at the policy's rate; None when there is no rate."""
     rules = policy.reimbursement
@@ -77,7 +104,8 @@ def claim_problems(policy: Policy, draft: ClaimDraft, spent_this_year: Decimal) 
     `spent_this_year` is what the person has already claimed this calendar year (approved and
     pending), in the policy's currency. Rules: a known category, an accepted currency, a positive
     amount in cents, not absurd, within the category's cap and the remaining annual budget, a
-    receipt where the category requires one, and a description saying what it is.
+    receipt where the category requires one, a description saying what it is, and a link, if
+    any, that is a web address (`link_problem`); no text holding a NUL character.
     """
     rules = policy.reimbursement
     problems: dict[str, str] = {}
@@ -103,6 +131,13 @@ def claim_problems(policy: Policy, draft: ClaimDraft, spent_this_year: Decimal) 
         problems["description"] = "Say what the expense is, e.g. the book's title."
     elif len(draft.description) > DESCRIPTION_MAX:
         problems["description"] = f"Keep the description under {DESCRIPTION_MAX} characters."
+    elif NUL in draft.description:
+        problems["description"] = NUL_PROBLEM
+    if draft.topic and NUL in draft.topic:
+        problems["topic"] = NUL_PROBLEM
+    link = link_problem(draft.link)
+    if link:
+        problems["link"] = link
     if category is not None and category.receipt_required and not draft.has_receipt:
         problems["receipt"] = f"A receipt is required for {draft.category}: attach a PDF, PNG or JPEG."
 

@@ -4,6 +4,11 @@ Pure functions shared by the outgoing side (activities/chat/slack.py) and the in
 (learningday/web/slack.py), so the buttons we send and the handlers that answer them agree on
 their ids. Every builder stays inside Slack's limits (50 blocks per message, 100 per modal,
 3,000 characters per section, 24 per modal title) instead of letting Slack refuse the call.
+
+Slack reads `<!channel>`, `<!here>`, `<@U…>`, `<#C…>` and `<https://…|label>` as markup both in
+mrkdwn blocks and in a message's `text` (the notification and fallback). Whatever a person
+typed (a plan, a name, a flag's reason) is escaped in both, so it reaches the channel as the
+characters they typed: no ping, no mention, no link dressed up as something else.
 """
 
 from __future__ import annotations
@@ -39,6 +44,18 @@ BlockList = list[dict[str, Any]]
 def escape(text: str) -> str:
     """Slack's mrkdwn escaping: a plan containing `<!channel>` must not ping the channel."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip_escaped(text: str, limit: int) -> str:
+    """`text` (already escaped) cut to `limit` characters with an ellipsis, never inside an
+    entity such as `&lt;` (a cut one would show as a stray `&l`)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
 
 
 def unescape(text: str) -> str:
@@ -88,7 +105,7 @@ def prompt_message(prompt: Prompt) -> tuple[str, BlockList]:
     """(fallback text, blocks) for the DM asking for a plan or summary."""
     question = QUESTIONS[prompt.kind]
     lead = f"Reminder: {question[0].lower()}{question[1:]}" if prompt.reminder else question
-    fallback = f"{lead} ({prompt.day_label})"
+    fallback = f"{escape(lead)} ({escape(prompt.day_label)})"
     blocks: BlockList = [
         {
             "type": "section",
@@ -140,10 +157,18 @@ def channel_message(post: ChannelPost, category_label: str | None) -> tuple[str,
         pieces = pieces[: room - 1] + ["… (too long for Slack; the full text is on the web page)"]
     blocks: BlockList = [{"type": "section", "text": {"type": "mrkdwn", "text": header}}]
     blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
-    fallback = f"{post.person_name}'s {what}: {post.text}"
-    if len(fallback) > MAX_FALLBACK_TEXT:
-        fallback = fallback[: MAX_FALLBACK_TEXT - 1] + "…"
+    fallback = _clip_escaped(f"{escape(post.person_name)}'s {what}: {escape(post.text)}", MAX_FALLBACK_TEXT)
     return fallback, blocks + footer
+
+
+def direct_message(text: str) -> tuple[str, BlockList]:
+    """(fallback text, blocks) for a plain DM (e.g. a flag to a manager): `text` is plain text,
+    names and reasons people typed included, so it is escaped, never read as mentions or links.
+    A bare web address in it still shows as a link (Slack links those itself)."""
+    escaped = escape(text)
+    pieces = chunk_text(escaped)[:MAX_MESSAGE_BLOCKS] or ["_(empty)_"]
+    blocks: BlockList = [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
+    return _clip_escaped(escaped, MAX_SECTION_TEXT), blocks
 
 
 def checkin_modal(kind: PromptKind, categories: dict[str, str], private_metadata: str = "") -> dict[str, Any]:

@@ -34,7 +34,14 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import update
 
 from activities.chat import outbox
-from activities.chat.blocks import channel_message, message_metadata, metadata_key, policy_categories, prompt_message
+from activities.chat.blocks import (
+    channel_message,
+    direct_message,
+    message_metadata,
+    metadata_key,
+    policy_categories,
+    prompt_message,
+)
 from activities.chat.port import ChannelPost, DirectMessage, MessageRef, Prompt
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
@@ -140,14 +147,14 @@ class SlackChat:
 
     def send_direct_message(self, message: DirectMessage) -> MessageRef:
         """A plain-text DM, made idempotent exactly like a prompt (outbox claim, metadata key)."""
+        text, blocks = direct_message(message.text)
         claimed = outbox.claim(self._sessions, key=message.key, channel="slack_dm",
-                               recipient=message.person_email, body=message.text)
+                               recipient=message.person_email, body=text)
         if claimed.state == "sent":
             return MessageRef(claimed.recipient, claimed.external_id or "", already_sent=True)
         user_id = message.slack_user_id or self._user_id_for(message.person_email)
         channel = self._call("conversations.open", lambda: self._client.conversations_open(users=user_id))["channel"]["id"]
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": message.text}}]
-        return self._deliver(message.key, claimed, channel, message.text, blocks, thread_ts=None)
+        return self._deliver(message.key, claimed, channel, text, blocks, thread_ts=None)
 
     def post_to_channel(self, post: ChannelPost) -> MessageRef:
         label = policy_categories().get(post.category, post.category) if post.category else None

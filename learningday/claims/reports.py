@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from activities.records.claims import spent_this_year
+from learningday.csv_export import to_csv
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimState, ExpenseClaim, Person
 from policies.policy import Policy
@@ -23,12 +22,12 @@ EXPORT_COLUMNS = [
 
 
 def approved_claims_csv(policy: Policy, year: int) -> str:
-    """Every claim approved in `year` (by decision date), one row each, for payroll."""
+    """Every claim approved in `year` (by decision date), one row each, for payroll.
+
+    Names, categories and descriptions are what people typed: `to_csv` writes any that would
+    start a spreadsheet formula as text."""
     start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
     end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
     with session_scope() as session:
         rows = session.execute(
             select(ExpenseClaim, Person)
@@ -36,20 +35,16 @@ def approved_claims_csv(policy: Policy, year: int) -> str:
             .where(ExpenseClaim.state == ClaimState.approved, ExpenseClaim.decided_at >= start, ExpenseClaim.decided_at < end)
             .order_by(ExpenseClaim.decided_at, ExpenseClaim.id)
         ).all()
-        for claim, person in rows:
-            writer.writerow([
-                claim.id, person.email, person.name, claim.submitted_at.date().isoformat(),
-                claim.decided_at.date().isoformat() if claim.decided_at else "", claim.category,
-                _no_formula(claim.description), f"{claim.amount:.2f}", claim.currency,
-                f"{(claim.base_amount if claim.base_amount is not None else claim.amount):.2f}",
+        return to_csv(EXPORT_COLUMNS, [
+            [
+                claim.id, person.email, person.name, claim.submitted_at.date(),
+                claim.decided_at.date() if claim.decided_at else None, claim.category, claim.description,
+                Decimal(claim.amount), claim.currency,
+                Decimal(claim.base_amount if claim.base_amount is not None else claim.amount),
                 policy.reimbursement.currency,
-            ])  # fmt: skip
-    return out.getvalue()
-
-
-def _no_formula(text: str) -> str:
-    # A description starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+            ]
+            for claim, person in rows
+        ])  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,7 @@ def _file(submission: ClaimSubmission, policy: Policy, data_dir: Path) -> _Creat
         draft = ClaimDraft(
             amount=submission.amount, currency=submission.currency, category=submission.category,
             description=submission.description, has_receipt=bool(submission.receipt), link=submission.link,
+            topic=submission.topic,
         )  # fmt: skip
         problems = {**claim_problems(policy, draft, spent), **problems}
         if problems:
@@ -198,7 +199,7 @@ def _file(submission: ClaimSubmission, policy: Policy, data_dir: Path) -> _Creat
             claim = ExpenseClaim(
                 person_id=person.id, amount=amount, currency=currency, base_amount=base,
                 category=submission.category, description=submission.description.strip(),
-                link=(submission.link or None), topic=(submission.topic or None),
+                link=(submission.link or "").strip() or None, topic=(submission.topic or None),
                 learning_day_id=submission.learning_day_id,
                 receipt_path=str(receipt_path) if receipt_path else None,
                 receipt_content_type=_content_type(submission.receipt),

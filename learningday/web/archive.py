@@ -31,6 +31,7 @@ from learningday.web.access import (
     visible_person_ids,
 )
 from learningday.web.auth import signed_in
+from learningday.web.bounds import PageNumber
 from learningday.web.render import render, templates
 from learningday.web.reports import teams_in
 
@@ -103,7 +104,7 @@ templates.env.filters["highlight"] = highlight
 @router.get("/archive")
 def archive_page(
     request: Request, q: str | None = None, category: str | None = None, team: str | None = None,
-    kind: str | None = None, page: int = 1, viewer: Viewer = Depends(signed_in),
+    kind: str | None = None, page: PageNumber = 1, viewer: Viewer = Depends(signed_in),
 ) -> Response:  # fmt: skip
     page = max(1, page)
     with session_scope() as session:

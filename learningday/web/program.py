@@ -7,15 +7,13 @@ the page does not exist (404).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from decimal import Decimal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from markupsafe import Markup
 from starlette.responses import Response
 
+from learningday.csv_export import to_csv
 from learningday.db.engine import session_scope
 from learningday.policy_source import current_policy
 from learningday.web.access import Scope, Viewer, visible_person_ids
@@ -27,6 +25,8 @@ from learningday.web.reports import teams_in
 
 router = APIRouter()
 MAX_RANGE = dt.timedelta(days=3 * 366)
+# The calendar the program's figures can span (a week past the last day must still be a date).
+EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
 
 
 def _scope(viewer: Viewer) -> Scope:
@@ -39,6 +39,8 @@ def _scope(viewer: Viewer) -> Scope:
 def _filter(start: dt.date | None, end: dt.date | None, team: str | None) -> ProgramFilter:
     default = ProgramFilter.default(dt.date.today())
     start, end = start or default.start, end or default.end
+    if start < EARLIEST or end > LATEST:
+        raise HTTPException(status_code=422, detail=f"Choose dates between {EARLIEST} and {LATEST}.")
     if end < start:
         raise HTTPException(status_code=422, detail=f"The range ends ({end}) before it starts ({start}).")
     if end - start > MAX_RANGE:
@@ -86,30 +88,9 @@ def program_page(
     return render(request, "program.html", context, viewer)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    text = str(value)
-    # A cell starting with = + - @ is a formula to a spreadsheet: neutralise it (team names are user text).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def table_csv(table: Table) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.columns)
-    writer.writerows([_cell(v) for v in row] for row in table.rows)
-    return out.getvalue()
+    """The table as CSV; team names and categories are user text, guarded by `to_csv`."""
+    return to_csv(table.columns, table.rows)
 
 
 @router.get("/program/{name}.csv")

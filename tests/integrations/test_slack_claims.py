@@ -82,7 +82,8 @@ async def slack(slack_peer: SlackPeer, submitter: FakeSubmitter, ada: Person) ->
         yield client
 
 
-def claim_submission(user: str, amount: str = "39.90", category: str = "books", view_id: str = "V1") -> dict[str, Any]:
+def claim_submission(user: str, amount: str = "39.90", category: str = "books", view_id: str = "V1",
+                     link: str | None = None) -> dict[str, Any]:
     def text(value: str | None) -> dict[str, Any]:
         return {"value": {"type": "plain_text_input", "value": value}}
 
@@ -90,7 +91,7 @@ def claim_submission(user: str, amount: str = "39.90", category: str = "books", 
         return {"value": {"type": "static_select", "selected_option": {"value": value}}}
 
     values = {"amount": text(amount), "currency": select("USD"), "category": select(category),
-              "description": text("Designing Data-Intensive Applications"), "link": text(None)}
+              "description": text("Designing Data-Intensive Applications"), "link": text(link)}
     return {"type": "view_submission", "user": {"id": user}, "team": {"id": "TTEAM0001"},
             "view": {"id": view_id, "type": "modal", "callback_id": "claim", "state": {"values": values}}}
 
@@ -168,6 +169,27 @@ async def test_category_needing_a_receipt_gets_the_web_form_link_instead_of_bein
     assert submitter.received == []
 
 
+async def test_a_claim_while_temporal_is_unreachable_is_refused_on_the_form_not_a_server_error(
+    slack_peer: SlackPeer, ada: Person, session: Session
+) -> None:
+    """Found by the fuzz run: connecting the claim service's Temporal client raised out of the
+    listener, and Slack got a 500. The form now says nothing was filed, as the web form does."""
+    slack_peer.add_user("ada@example.com", ADA)
+    settings = Settings(slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SECRET),
+                        slack_api_base_url=slack_peer.base_url, temporal_address="127.0.0.1:9")
+    front_door = SlackFrontDoor(lambda: None, submit_claim=TemporalClaimSubmitter(settings, policy=lambda: POLICY),  # type: ignore[arg-type,return-value]
+                                policy=lambda: POLICY, ack_budget=10.0)
+    app = FastAPI()
+    app.include_router(build_slack_router(lambda: None, settings, front_door=front_door))  # type: ignore[arg-type,return-value]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as slack:
+        response = await interact(slack, claim_submission(ADA))
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["response_action"] == "errors" and "nothing was saved" in body["errors"]["amount"]
+    assert session.scalars(select(ExpenseClaim)).all() == []
+
+
 async def test_help_lists_the_claim_command(slack: httpx.AsyncClient) -> None:
     response = await command(slack, "help", ADA)
 
@@ -213,6 +235,19 @@ async def test_a_slack_claim_is_filed_by_the_real_service_and_its_approver_email
         return bool(claims.mails_to(claims.org.maria))
 
     await eventually(maria_emailed, what="the approval email to Ada's manager")
+
+
+async def test_a_link_that_is_not_a_web_address_comes_back_under_the_link_field_and_files_nothing(
+    claims: Claims, slack_peer: SlackPeer, session: Session
+) -> None:
+    """The real claim service: a `javascript:` link would be a live link on the approver's page."""
+    async with real_slack(claims, slack_peer, session) as slack:
+        response = await interact(slack, claim_submission(ADA, link="javascript:alert(document.domain)"))
+
+    body = response.json()
+    assert body["response_action"] == "errors" and list(body["errors"]) == ["link"]
+    assert "https://" in body["errors"]["link"]
+    assert session.scalars(select(ExpenseClaim)).all() == [] and claims.smtp.received == []
 
 
 @pytest.mark.parametrize("at_once", [False, True], ids=["one_after_another", "at_once"])

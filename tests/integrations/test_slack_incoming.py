@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
+from urllib.parse import urlencode
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -329,3 +330,64 @@ def test_socket_mode_install_mounts_no_http_endpoints() -> None:
                         slack_app_token=SecretStr("xapp-1-test"))
 
     assert build_slack_router(lambda: FakeGateway(), settings).routes == []
+
+
+def _payload(**fields: object) -> str:
+    return urlencode({"payload": json.dumps(fields)})
+
+
+def _submission(**view: object) -> dict[str, object]:
+    return {"type": "view_submission", "user": {"id": ADA}, "team": {"id": "TTEAM0001"},
+            "view": {"id": "V1", "type": "modal", "callback_id": "checkin_plan", "state": {"values": {}}, **view}}
+
+
+FORM = "application/x-www-form-urlencoded"
+DEEP = 100_000
+MALFORMED = [  # (where, body, content type, what the refusal names)
+    ("events", b'{"type": "event_callback", "event": {"type": "message", "text": "caf\xe9"}}', "application/json", "UTF-8"),
+    ("interactivity", b"payload=" + b'{"type": "block_actions"}\xff', FORM, "UTF-8"),
+    ("commands", b"command=%2Flearning&text=\xff\xfe&user_id=UADA00001&trigger_id=t", FORM, "UTF-8"),
+    ("events", "[" * DEEP + "]" * DEEP, "application/json", "nests"),
+    ("events", '{"type": "event_callback", "event": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}", "application/json", "nests"),
+    ("interactivity", urlencode({"payload": "[" * DEEP + "]" * DEEP}), FORM, "nests"),
+    ("interactivity", _payload(type="view_submission", user={"id": ADA}, view=7), FORM, "view"),
+    ("interactivity", _payload(type="view_submission", user={"id": ADA}, view="checkin_plan"), FORM, "view"),
+    ("interactivity", _payload(type="block_actions", user=7, trigger_id="t", actions=[{"action_id": "open_checkin"}]), FORM, "user"),
+    ("interactivity", _payload(type="block_actions", user="UADA00001", trigger_id="t", actions=[{"action_id": "open_checkin", "value": "plan"}]), FORM, "user"),
+    # Bolt reads a body by what it holds, not by the URL it came to: the same checks apply at every door.
+    ("commands", _payload(type="block_actions", user="UADA00001", trigger_id="t", actions=[{"action_id": "open_checkin", "value": "plan"}]), FORM, "user"),
+    ("commands", _payload(type="view_submission", user={"id": ADA}, view=7), FORM, "view"),
+    ("events", json.dumps({"type": "view_submission", "user": {"id": ADA}, "view": 7}), "application/json", "view"),
+    ("events", json.dumps({"type": "block_actions", "user": "UADA00001", "trigger_id": "t", "actions": [{"action_id": "open_checkin", "value": "plan"}]}), "application/json", "user"),
+    ("events", json.dumps({"command": "/learning", "text": {"a": 1}, "user_id": ADA, "trigger_id": "t"}), "application/json", "text"),
+    ("interactivity", _payload(**_submission(state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}},
+                                                            "category": {"value": {"type": "static_select", "selected_option": "papers"}}}})), FORM, "selected_option"),
+    ("interactivity", _payload(**_submission(state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}},
+                                                            "category": {"value": {"type": "static_select", "selected_option": {"value": ["papers"]}}}}})), FORM, "selected_option"),
+    ("interactivity", _payload(**_submission(id="V" * 500, state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}}}})), FORM, "view.id"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("where", "body", "content_type", "names"), MALFORMED,
+                         ids=[f"{w}-{n}-{i}" for i, (w, _, _, n) in enumerate(MALFORMED)])
+async def test_a_signed_body_slack_would_never_send_is_refused_with_400_naming_what_is_wrong(
+    slack: httpx.AsyncClient, gateway: FakeGateway, slack_peer: SlackPeer,
+    where: str, body: str | bytes, content_type: str, names: str,
+) -> None:
+    response = await slack.post(f"/slack/{where}", content=body, headers=signed(body, content_type=content_type))
+
+    assert response.status_code == 400, (response.status_code, response.text[:300])
+    assert names in response.json()["error"]
+    assert gateway.submissions == [] and slack_peer.calls == []
+
+
+@pytest.mark.parametrize("stamp", ["soon", "", "1e9", "-1", "9" * 5000])
+async def test_a_timestamp_that_is_not_a_number_is_an_invalid_signature(
+    slack: httpx.AsyncClient, gateway: FakeGateway, stamp: str
+) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c"})
+    headers = {**signed(body, content_type="application/json"), "X-Slack-Request-Timestamp": stamp}
+
+    response = await slack.post("/slack/events", content=body, headers=headers)
+
+    assert response.status_code == 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from activities.chat.local import LocalChat
-from activities.chat.port import ChannelPost, Prompt
+from activities.chat.port import ChannelPost, DirectMessage, Prompt
 from activities.chat.slack import SlackChat, SlackDeliveryError
 from learningday.db.models import OutboxMessage, OutboxStatus, Person
 from tests.peers.slack import BOT_TOKEN, SlackPeer, running_slack_peer, slack_peer  # noqa: F401
@@ -206,6 +207,64 @@ def test_mentions_in_a_plan_cannot_ping_the_channel(chat: SlackChat, slack_peer:
 
     [message] = slack_peer.channel_messages("#learning-day")
     assert message.blocks[1]["text"]["text"] == "&lt;!channel&gt; read &lt;https://evil|this&gt; &amp; more"  # type: ignore[index]
+
+
+# What a learner may type to ping everyone, impersonate a mention or disguise a link, as Slack
+# reads it in a message's text (the notification) and in mrkdwn blocks alike.
+HOSTILE = "<!channel> <!here> <!everyone> <@U0EVIL01> <#C0EVIL01> <!subteam^S0EVIL01> <https://evil.example|your payslip> <mailto:x@evil.example|HR>"
+LIVE = re.compile(r"<[^>]*>")
+
+
+def texts_of(message: object) -> list[str]:
+    """The notification text and every text in the blocks: all that Slack parses for markup."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({"text": message.text, "blocks": message.blocks})  # type: ignore[attr-defined]
+    return found
+
+
+def no_live_markup(message: object) -> list[str]:
+    return [t for t in texts_of(message) if LIVE.search(t)]
+
+
+def test_a_plan_and_a_name_reach_the_channel_with_no_live_mention_or_link(chat: SlackChat, slack_peer: SlackPeer) -> None:
+    chat.post_to_channel(a_post("channel:d:plan", text=f"{HOSTILE} & more", person_name="Mallory <!here>",
+                                day_label="Thursday <!channel>"))
+    chat.post_to_channel(a_post("channel:d:long", text=HOSTILE * 20, kind="summary"))
+
+    plan, long = slack_peer.channel_messages("#learning-day")
+    assert no_live_markup(plan) == [] and no_live_markup(long) == []
+    assert plan.text is not None and plan.text.startswith("Mallory &lt;!here&gt;'s plan: &lt;!channel&gt; &lt;!here&gt;")
+    assert long.text is not None and len(long.text) <= 300 and re.search(r"&[a-z]*…$", long.text) is None
+
+
+def test_a_prompt_carries_no_live_markup_in_its_text_or_blocks(chat: SlackChat, slack_peer: SlackPeer) -> None:
+    chat.send_prompt(a_prompt(day_label=f"Thursday {HOSTILE}"))
+
+    [message] = slack_peer.channel_messages("DADA00001")
+    assert no_live_markup(message) == []
+
+
+def test_a_direct_message_is_plain_text_with_no_live_markup(chat: SlackChat, slack_peer: SlackPeer) -> None:
+    chat.send_direct_message(DirectMessage(
+        key="flag-dm:1:2", person_email=EMAIL, slack_user_id="UADA00001",
+        text=f"Mallory {HOSTILE}: no plan (Thu 03 Dec).\nIf there was a good reason, excuse it: https://ld.example/excuse/t0k",
+    ))  # fmt: skip
+
+    [message] = slack_peer.channel_messages("DADA00001")
+    assert no_live_markup(message) == []
+    assert message.text is not None and "https://ld.example/excuse/t0k" in message.text  # the link still reads
 
 
 def test_unknown_channel_is_refused_with_what_to_do(chat: SlackChat) -> None:
