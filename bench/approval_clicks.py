@@ -47,7 +47,7 @@ from learningday.temporal.devserver import free_port, port_is_open
 from policies.policy import Policy
 
 APPROVE_LINK = re.compile(r"/approve/([A-Za-z0-9_\-.]+)")
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PDF = b"%PDF-1.4\n% a receipt\n"
 FLOOR_QUEUE = "bench-update-floor"
 

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     oidc_allowed_domain: str | None = None  # e.g. example.com: refuse other Google accounts
     session_max_age_hours: int = 12
     login_link_max_age_minutes: int = 30
+    # Sign-in links sent (link mode), counted in the database across replicas: at most this many
+    # requests per address and per client IP within the window; beyond, the page answers as
+    # usual and nothing is sent. Behind a proxy, let uvicorn see client IPs (FORWARDED_ALLOW_IPS).
+    sign_in_limit_per_address: int = Field(default=3, ge=1)
+    sign_in_limit_per_ip: int = Field(default=20, ge=1)
+    sign_in_limit_window_minutes: int = Field(default=15, ge=1)
     # Who may search other people's plans and summaries in the archive: company (everyone
     # signed in: they are shared in the channel anyway) or scope (the same rule as records).
     archive_visibility: str = Field(default="company", description="company | scope")

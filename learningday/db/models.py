@@ -105,6 +105,9 @@ class Person(Base):
     team: Mapped[str | None] = mapped_column(String(120), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.learner)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # In every session cookie; a cookie with an older version is refused. Signing out and
+    # deactivation bump it, ending the person's sessions everywhere.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
@@ -253,6 +256,18 @@ class UsedToken(Base):
 
     token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[dt.datetime] = mapped_column()
+
+
+class SignInRequest(Base):
+    """One request for a sign-in link, kept for the rate limits (`web/sign_in_limits.py`) and
+    pruned once older than their window. The address is kept only as a keyed digest."""
+
+    __tablename__ = "sign_in_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    client_ip: Mapped[str] = mapped_column(String(64), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class OutboxMessage(Base):

@@ -129,6 +129,8 @@ def _apply(session: Session, changes: list[PersonChange], people: dict[str, Pers
             if attribute == "manager":
                 person.manager_id = people[str(value)].id if value is not None else None
             elif change.kind != "create":
+                if attribute == "active" and person.active and not value:
+                    person.session_version += 1  # deactivated: their sessions end everywhere
                 setattr(person, attribute, value)
         fields = sorted("manager_id" if a == "manager" else a for a in change.values)
         details: dict[str, object] = {"fields": fields}

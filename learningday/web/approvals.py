@@ -1,12 +1,12 @@
 """Approving a claim from email: `GET /approve/{token}` shows the claim, `POST` decides.
 
 Mail scanners open every link in an email before the person does, so the GET changes nothing: it
-checks the link and shows the claim with Approve / Reject buttons. The POST carries a CSRF token
-(double submit: a nonce cookie set by the GET, and an HMAC of nonce and link in the form) and
-sends the decision to the claim's workflow as the `decide` update; the workflow's validator and the
+checks the link and shows the claim with Approve / Reject buttons. The POST carries the CSRF
+token of `csrf` (the cookie the GET set, and a token bound to it and to this link) and sends the
+decision to the claim's workflow as the `decide` update; the workflow's validator and the
 `used_tokens` primary key make the link single-use, and the page shows what happened. A tampered,
-expired, foreign, replaced or already used link, or a claim already decided, gets a page that says
-so and changes nothing.
+expired, foreign, replaced or already used link, a link whose approver has been deactivated, or a
+claim already decided, gets a page that says so and changes nothing.
 
 The update id is the link's token and the answer (`decision_key`): the same POST twice, on one
 replica or two, twenty at once, is one decision, and each repeat answers like the first. The
@@ -16,7 +16,6 @@ other answer on a spent link is refused with what the link decided.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +25,10 @@ from fastapi.templating import Jinja2Templates
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from learningday.claims.tokens import (
-    ApprovalLink,
-    LinkRefused,
-    csrf_ok,
-    csrf_token,
-    read_approval_token,
-)
+from learningday.claims.tokens import ApprovalLink, LinkRefused, read_approval_token
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
+from learningday.web import csrf
 from workflows.reimbursement import (
     ClaimView,
     Decision,
@@ -46,7 +40,6 @@ from workflows.reimbursement import (
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
-NONCE_COOKIE = "ld_approval_nonce"
 COMMENT_MAX = 2000
 # The token is in the URL: keep it out of Referer headers, caches and frames.
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
@@ -105,6 +98,8 @@ def _stale(link: ApprovalLink, page: ClaimPage) -> str | None:
     """Why this link can no longer decide anything, from the database alone."""
     if page.approver is None:
         return "This approval link is not valid."
+    if not page.approver.active:
+        return "This approval link is for someone who is no longer in the program. Nothing was changed."
     if page.claim.person_id == link.approver_id:
         return "Nobody approves their own claim."
     if page.claim.state.value != "pending":
@@ -137,37 +132,39 @@ async def review(request: Request, token: str) -> HTMLResponse:
     page = await asyncio.to_thread(_load, link)
     if page is None:
         return _refused(request, "This claim no longer exists.", status=404)
-    problem = _stale(link, page) or await _current(request, link)
+    problem = _stale(link, page)
+    if problem:
+        status = 404 if page.approver is None or not page.approver.active else 409
+        return _refused(request, problem, status=status, page=page)
+    problem = await _current(request, link)
     if problem:
         return _refused(request, problem, page=page)
-    nonce = secrets.token_urlsafe(24)
-    response = _page(request, 200, page=page, token=token, csrf=csrf_token(token, nonce), level=link.level)
-    response.set_cookie(
-        NONCE_COOKIE, nonce, httponly=True, samesite="strict", path="/approve",
-        secure=request.url.scheme == "https",
-    )  # fmt: skip
-    return response
+    response = _page(request, 200, page=page, token=token, csrf=csrf.form_token(request, _scope(token)), level=link.level)
+    return csrf.keep_cookie(request, response)
+
+
+def _scope(token: str) -> str:
+    return csrf.link_scope("approve", token)
 
 
 @router.post("/approve/{token}", response_class=HTMLResponse)
 async def decide(
     request: Request,
     token: str,
-    csrf: str = Form(""),
+    csrf_field: str = Form("", alias="csrf"),
     decision: str = Form(""),
     comment: str = Form(""),
 ) -> HTMLResponse:
-    if not csrf_ok(token, request.cookies.get(NONCE_COOKIE), csrf):
-        return _refused(
-            request, "This form could not be verified (it is stale or came from another site). "
-            "Open the link from your email again. Nothing was changed.", status=403,
-        )  # fmt: skip
     try:
         link = read_approval_token(token)
     except LinkRefused as refusal:
         return _refused(request, str(refusal), status=400)
+    if not csrf.form_ok(request, _scope(token), csrf_field):
+        return _refused(request, f"{csrf.REFUSED} Nothing was changed.", status=403)
     if decision not in ("approve", "reject"):
         return _refused(request, "Choose Approve or Reject. Nothing was changed.", status=400)
+    if "\x00" in comment:
+        return _refused(request, "Remove the NUL character from the comment. Nothing was changed.", status=400)
     if len(comment) > COMMENT_MAX:
         return _refused(request, f"Keep the comment under {COMMENT_MAX} characters. Nothing was changed.", status=400)
     page = await asyncio.to_thread(_load, link)

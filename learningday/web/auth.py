@@ -10,20 +10,21 @@ Three modes, chosen by `LEARNINGDAY_AUTH_MODE`:
   only; in the others it is ignored, so a client cannot sign itself in by sending it.
 - `oidc`: the company's identity provider (see `oidc.py`), which then sets the same cookie.
 
-The session is a signed cookie (HttpOnly, SameSite=Lax, Secure behind https) holding only the
-person id; every request re-reads the person, so a deactivated person is signed out at once.
-Every form POST made on the strength of that cookie carries a signed CSRF token.
+The session is a signed cookie (HttpOnly, SameSite=Lax, Secure behind https) holding the person
+id and their session version; every request re-reads the person, so a deactivated person is
+signed out at once, and a cookie whose version is not the person's current one is refused:
+signing out (or being deactivated) bumps the version and so ends every session of that person,
+on every device, copies of the cookie included. Every form POST carries a CSRF token (`csrf`).
+Tokens are signed and read by `learningday.tokens`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
 
 from fastapi import Depends, HTTPException, Request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -31,16 +32,12 @@ from starlette.responses import Response
 from learningday.db.engine import session_scope
 from learningday.db.models import Person, UsedToken
 from learningday.settings import Settings, get_settings
+from learningday.tokens import Purpose, TokenRefused, read, sign
+from learningday.web import csrf
 from learningday.web.access import Viewer, viewer_for
 
 SESSION_COOKIE = "learningday_session"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 MODES = ("link", "header", "oidc")
-
-
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().secret_key.get_secret_value(), salt=f"learningday.{salt}")
 
 
 def auth_mode(settings: Settings | None = None) -> str:
@@ -55,7 +52,7 @@ def auth_mode(settings: Settings | None = None) -> str:
 
 def login_token(person_id: int) -> str:
     """A signed token for one sign-in; the nonce makes it single-use (see `redeem_login_token`)."""
-    return str(_serializer("login").dumps({"p": person_id, "n": secrets.token_urlsafe(12)}))
+    return sign(Purpose.LOGIN_LINK, {"p": person_id, "n": secrets.token_urlsafe(12)})
 
 
 def login_url(person_id: int) -> str:
@@ -68,12 +65,11 @@ class LinkRefused(Exception):
 
 def read_login_token(token: str) -> tuple[int, str]:
     """The person id and nonce in a valid, unexpired token; LinkRefused otherwise."""
-    max_age = get_settings().login_link_max_age_minutes * 60
     try:
-        data = _serializer("login").loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise LinkRefused("This sign-in link has expired. Ask for a new one.") from None
-    except BadSignature:
+        data = read(Purpose.LOGIN_LINK, token)
+    except TokenRefused as refused:
+        if refused.expired:
+            raise LinkRefused("This sign-in link has expired. Ask for a new one.") from None
         raise LinkRefused("This sign-in link is not valid. Ask for a new one.") from None
     if not isinstance(data, dict) or not isinstance(data.get("p"), int) or not isinstance(data.get("n"), str):
         raise LinkRefused("This sign-in link is not valid. Ask for a new one.")
@@ -98,10 +94,13 @@ def redeem_login_token(session: Session, token: str) -> Person:
 
 
 def start_session(response: Response, person_id: int) -> None:
+    """Set the session cookie for the person's current session version."""
     settings = get_settings()
+    with session_scope() as session:
+        version = session.scalar(select(Person.session_version).where(Person.id == person_id))
     response.set_cookie(
         SESSION_COOKIE,
-        _serializer("session").dumps({"p": person_id}),
+        sign(Purpose.SESSION, {"p": person_id, "v": version}),
         max_age=settings.session_max_age_hours * 3600,
         httponly=True,
         samesite="lax",
@@ -114,16 +113,28 @@ def end_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 
-def _session_person_id(request: Request) -> int | None:
+def end_sessions_everywhere(session: Session, person_id: int) -> None:
+    """End every session of the person, on every device: their cookies' version is now stale."""
+    session.execute(
+        update(Person).where(Person.id == person_id).values(session_version=Person.session_version + 1)
+    )
+
+
+def _session_cookie(request: Request) -> tuple[int, int] | None:
+    """The (person id, session version) of a valid session cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     try:
-        data = _serializer("session").loads(cookie, max_age=get_settings().session_max_age_hours * 3600)
-    except BadSignature:
+        data = read(Purpose.SESSION, cookie)
+    except TokenRefused:
         return None
-    person_id = data.get("p") if isinstance(data, dict) else None
-    return person_id if isinstance(person_id, int) else None
+    if not isinstance(data, dict):
+        return None
+    person_id, version = data.get("p"), data.get("v")
+    if type(person_id) is not int or type(version) is not int:
+        return None  # a cookie from before sessions had versions: sign in again
+    return person_id, version
 
 
 def current_viewer(request: Request) -> Viewer | None:
@@ -138,8 +149,13 @@ def current_viewer(request: Request) -> Viewer | None:
                 session.scalar(select(Person).where(func.lower(Person.email) == email)) if email else None
             )
         else:
-            person_id = _session_person_id(request)
-            person = session.get(Person, person_id) if person_id is not None else None
+            cookie = _session_cookie(request)
+            person = None
+            if cookie is not None:
+                person_id, version = cookie
+                person = session.get(Person, person_id)
+                if person is not None and person.session_version != version:
+                    person = None  # signed out, or deactivated, since this cookie was made
         if person is None or not person.active:
             return None
         return viewer_for(session, person)
@@ -179,25 +195,7 @@ def _quote(value: str) -> str:
 # --- CSRF ---------------------------------------------------------------------------------
 
 
-def csrf_token(viewer: Viewer) -> str:
-    """A token for the viewer's forms: signed, tied to the person, valid for a session's length."""
-    return str(_serializer("csrf").dumps(viewer.person_id))
-
-
-async def require_csrf(request: Request, viewer: Viewer) -> None:
-    """Refuse (403) a POST whose form or header lacks this viewer's CSRF token."""
-    token = request.headers.get(CSRF_HEADER)
-    if token is None:
-        form = await request.form()
-        value: Any = form.get(CSRF_FIELD)
-        token = value if isinstance(value, str) else None
-    try:
-        valid = token is not None and _serializer("csrf").loads(
-            token, max_age=get_settings().session_max_age_hours * 3600
-        ) == viewer.person_id
-    except BadSignature:
-        valid = False
-    if not valid:
-        raise HTTPException(
-            status_code=403, detail="This form has expired or did not come from this site. Reload the page and try again."
-        )
+async def viewer_form_ok(request: Request, viewer: Viewer) -> bool:
+    """Whether a signed-in POST carries the form cookie and a token made for this viewer (see
+    `csrf`); the route answers `csrf.refused_page` when not."""
+    return await csrf.posted_form_ok(request, csrf.person_scope(viewer.person_id))

@@ -1,8 +1,11 @@
 """The claim form: `GET/POST /claims/new/{token}`, reached by a signed per-person link.
 
 Who is claiming comes from `claimant_for(request, token)` — today the signed link (like the
-check-in links), later a sign-in: swap that one function. The form shows the person's remaining
-budget; a refusal shows every problem next to its field and saves nothing.
+check-in links), later a sign-in: swap that one function. The link is signed for
+`Purpose.CLAIM_FORM_LINK` and expires a week after it was made (the form accepts uploads: a link
+found in an old message must not keep doing so); a deactivated person's link shows the refusal.
+The form shows the person's remaining budget; a refusal shows every problem next to its field
+and saves nothing. The form carries the CSRF token of `csrf`, bound to the link.
 
 Each rendered form carries a random nonce, the claim's idempotency key: a form posted twice
 (a double click, a browser retry, two replicas behind the load balancer) files one claim and
@@ -21,7 +24,6 @@ from pathlib import Path
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from activities.records.claims import spent_this_year
 from learningday.claims.receipts import MAX_RECEIPT_BYTES
@@ -30,28 +32,27 @@ from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.policy_source import current_policy
 from learningday.settings import get_settings
+from learningday.tokens import Purpose, TokenRefused, read, sign
+from learningday.web import csrf
 from learningday.web.approvals import temporal_client
 from policies.reimbursement import remaining_budget
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
-_SALT = "learningday.claim-form"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(get_settings().secret_key.get_secret_value(), salt=_SALT)
-
-
 def claim_form_url(person_id: int) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/claims/new/{_serializer().dumps(person_id)}"
+    return f"{get_settings().public_base_url.rstrip('/')}/claims/new/{sign(Purpose.CLAIM_FORM_LINK, person_id)}"
 
 
 def claimant_for(request: Request, token: str) -> Person | None:
-    """The person filing the claim: the one the signed link names, if active."""
+    """The person filing the claim: the one the signed, unexpired link names, if active."""
     try:
-        person_id = int(_serializer().loads(token))
-    except (BadSignature, ValueError, TypeError):
+        person_id = read(Purpose.CLAIM_FORM_LINK, token)
+    except TokenRefused:
+        return None
+    if type(person_id) is not int:
         return None
     with session_scope() as session:
         person = session.get(Person, person_id)
@@ -64,6 +65,18 @@ def claimant_for(request: Request, token: str) -> Person | None:
 def _submission_key(nonce: str) -> str | None:
     """The claim's idempotency key from the form's nonce; none for a form without a sound one."""
     return f"web-form:{nonce}" if _NONCE.fullmatch(nonce) else None
+
+
+def _scope(token: str) -> str:
+    return csrf.link_scope("claim-form", token)
+
+
+def _form(request: Request, context: dict[str, object], status_code: int = 200) -> HTMLResponse:
+    """The form, with this browser's CSRF token for this link."""
+    context["csrf"] = csrf.form_token(request, _scope(str(context["token"])))
+    response = templates.TemplateResponse(request, "claim_form.html", context, status_code=status_code)
+    csrf.keep_cookie(request, response)
+    return response
 
 
 def _context(person: Person, token: str) -> dict[str, object]:
@@ -91,7 +104,7 @@ async def claim_form(request: Request, token: str) -> HTMLResponse:
     if person is None:
         return _not_found(request)
     context = await asyncio.to_thread(_context, person, token)
-    return templates.TemplateResponse(request, "claim_form.html", context)
+    return _form(request, context)
 
 
 @router.post("/claims/new/{token}", response_class=HTMLResponse)
@@ -105,11 +118,14 @@ async def file_claim(
     link: str = Form(""),
     topic: str = Form(""),
     nonce: str = Form(""),
+    csrf_token: str = Form(""),
     receipt: UploadFile | None = None,
 ) -> HTMLResponse:
     person = await asyncio.to_thread(claimant_for, request, token)
     if person is None:
         return _not_found(request)
+    if not csrf.form_ok(request, _scope(token), csrf_token):
+        return csrf.refused_page(request, request.url.path)
     data = await receipt.read(MAX_RECEIPT_BYTES + 1) if receipt is not None and receipt.filename else None
     settings = request.app.state.settings
     result = await submit_claim(
@@ -125,9 +141,9 @@ async def file_claim(
             "amount": amount, "currency": currency, "category": category,
             "description": description, "link": link, "topic": topic,
         })  # fmt: skip
-        return templates.TemplateResponse(request, "claim_form.html", context, status_code=422)
+        return _form(request, context, status_code=422)
     context["filed"] = result.claim_id
-    return templates.TemplateResponse(request, "claim_form.html", context, status_code=201)
+    return _form(request, context, status_code=201)
 
 
 

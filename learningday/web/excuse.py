@@ -1,42 +1,36 @@
 """Excusing a flag from the manager's email: a signed, expiring link bound to (flag, manager).
 
+The link is signed for `Purpose.EXCUSE_LINK` (see `learningday.tokens`) and lasts 30 days.
 Mail scanners open links before people do, so GET only shows the flag and a form; the excuse is
-a POST carrying a CSRF token minted for that page and that link. The link is single use: the
-first excuse spends it (`used_tokens`), and a replayed, tampered, expired or foreign link gets a
-clear page and changes nothing.
+a POST carrying the CSRF token of `csrf` (the cookie the GET set, a token bound to this link).
+The link is single use: the first excuse spends it (`used_tokens`), and a replayed, tampered,
+expired or foreign link, or one whose manager has been deactivated, gets a clear page and
+changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Flag, Person, UsedToken
 from learningday.settings import get_settings
-
-_SALT = "learningday.excuse"
-MAX_AGE = dt.timedelta(days=30)
+from learningday.tokens import Purpose, TokenRefused, read, sign
+from learningday.web import csrf
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().secret_key.get_secret_value(), salt=_SALT)
-
-
 def excuse_token(flag_id: int, manager_id: int) -> str:
-    return str(_serializer().dumps([flag_id, manager_id]))
+    return sign(Purpose.EXCUSE_LINK, [flag_id, manager_id])
 
 
 def excuse_url(flag_id: int, manager_id: int) -> str:
@@ -54,21 +48,21 @@ class ExcuseLink:
         return f"excuse:{self.flag_id}:{self.manager_id}"
 
 
-def read_excuse_token(token: str, max_age: dt.timedelta = MAX_AGE) -> ExcuseLink | str:
+def read_excuse_token(token: str) -> ExcuseLink | str:
     """The link's (flag, manager), or why it cannot be used."""
     try:
-        flag_id, manager_id = _serializer().loads(token, max_age=int(max_age.total_seconds()))
+        flag_id, manager_id = read(Purpose.EXCUSE_LINK, token)
         return ExcuseLink(int(flag_id), int(manager_id))
-    except SignatureExpired:
-        return "This link has expired. Excuse the flag from a newer email, or ask the program owner."
-    except (BadSignature, ValueError, TypeError):
+    except TokenRefused as refused:
+        if refused.expired:
+            return "This link has expired. Excuse the flag from a newer email, or ask the program owner."
+        return "This link is not valid. Use the link exactly as it arrived in the email."
+    except (ValueError, TypeError):
         return "This link is not valid. Use the link exactly as it arrived in the email."
 
 
-def csrf_token(token: str) -> str:
-    """Bound to the link: a form posted from another site, or for another link, is refused."""
-    key = get_settings().secret_key.get_secret_value().encode()
-    return hmac.new(key, f"excuse-csrf:{token}".encode(), hashlib.sha256).hexdigest()
+def _scope(token: str) -> str:
+    return csrf.link_scope("excuse", token)
 
 
 def _load(session, link: ExcuseLink) -> tuple[Flag, Person] | str:  # type: ignore[no-untyped-def]
@@ -76,6 +70,8 @@ def _load(session, link: ExcuseLink) -> tuple[Flag, Person] | str:  # type: igno
     manager = session.get(Person, link.manager_id)
     if flag is None or manager is None:
         return "This flag no longer exists."
+    if not manager.active:
+        return "This link is for someone who is no longer in the program."
     person = session.get(Person, flag.person_id)
     allowed = {person.manager_id} if person else set()
     if person and person.manager is not None and person.manager.manager_id is not None:
@@ -100,21 +96,24 @@ def show_flag(request: Request, token: str) -> HTMLResponse:
         if isinstance(loaded, str):
             return _page(request, 404, problem=loaded)
         flag, person = loaded
-        return _page(
-            request, 200, flag=flag, person=person, token=token, csrf=csrf_token(token),
+        response = _page(
+            request, 200, flag=flag, person=person, token=token, csrf=csrf.form_token(request, _scope(token)),
             label=_label(flag),
         )  # fmt: skip
+        return csrf.keep_cookie(request, response)
 
 
 @router.post("/excuse/{token}", response_class=HTMLResponse)
-def excuse_flag(request: Request, token: str, csrf: str = Form(""), reason: str = Form("")) -> HTMLResponse:
+def excuse_flag(
+    request: Request, token: str, csrf_field: str = Form("", alias="csrf"), reason: str = Form("")
+) -> HTMLResponse:
     """Record the excuse once: excused_at/by/reason on the flag and an audit entry."""
     link = read_excuse_token(token)
     if isinstance(link, str):
         return _page(request, 400, problem=link)
-    if not hmac.compare_digest(csrf, csrf_token(token)):
-        return _page(request, 403, problem="This form has expired or was not sent from our page. Open the link again.")
-    reason = reason.strip()
+    if not csrf.form_ok(request, _scope(token), csrf_field):
+        return _page(request, 403, problem=csrf.REFUSED)
+    reason = reason.replace("\x00", "").strip()  # no database we run on stores a NUL
     with session_scope() as session:
         loaded = _load(session, link)
         if isinstance(loaded, str):
@@ -122,7 +121,7 @@ def excuse_flag(request: Request, token: str, csrf: str = Form(""), reason: str 
         flag, person = loaded
         if not reason:
             return _page(
-                request, 422, flag=flag, person=person, token=token, csrf=csrf, label=_label(flag),
+                request, 422, flag=flag, person=person, token=token, csrf=csrf_field, label=_label(flag),
                 error="Say in a few words why this flag is excused.",
             )  # fmt: skip
         if flag.excused_at is not None:

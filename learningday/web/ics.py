@@ -1,8 +1,10 @@
 """Each person's Learning Day holds as an iCalendar feed, for the local calendar.
 
 A calendar app subscribes to `/ics/<token>.ics` and polls it. The token is the person id signed
-with the secret key: it cannot be guessed or pointed at someone else, and it names nobody. It does
-not expire (subscriptions live for years); rotating the secret key revokes every feed.
+for `Purpose.FEED_LINK` (see `learningday.tokens`): it cannot be guessed or pointed at someone
+else, and it names nobody. It expires a year after it was made (subscriptions live long; the Me
+page always shows a fresh link to subscribe to again); a deactivated person's feed is a 404, like
+one that never existed; rotating the secret key revokes every feed.
 Changed holds carry a higher SEQUENCE and removed ones stay listed as CANCELLED, so a subscribed
 client updates or drops its copy instead of keeping a stale one.
 """
@@ -14,36 +16,31 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, HTTPException, Response
 from icalendar import Calendar, Event
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from activities.calendar.local import CANCELLED, as_utc
 from learningday.db.engine import session_scope
 from learningday.db.models import CalendarHold, Person
 from learningday.settings import get_settings
+from learningday.tokens import Purpose, TokenRefused, read, sign
 from policies.text import one_line
 
 router = APIRouter()
 
-_SALT = "learningday.ics"
 UID_DOMAIN = "learningday"
 HISTORY = dt.timedelta(days=366)  # older holds drop out of the feed; calendar apps keep their copies
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(get_settings().secret_key.get_secret_value(), salt=_SALT)
-
-
 def feed_token(person_id: int) -> str:
     """The signed token in a person's feed URL."""
-    return str(_serializer().dumps(person_id))
+    return sign(Purpose.FEED_LINK, person_id)
 
 
 def person_from_token(token: str) -> int | None:
-    """The person id a feed token was made for; None when the token is forged or malformed."""
+    """The person id a feed token was made for; None when the token is forged, malformed or expired."""
     try:
-        person_id = _serializer().loads(token)
-    except BadSignature:
+        person_id = read(Purpose.FEED_LINK, token)
+    except TokenRefused:
         return None
     return person_id if isinstance(person_id, int) and not isinstance(person_id, bool) else None
 
@@ -59,7 +56,7 @@ def holds_feed(token: str) -> Response:
         raise HTTPException(status_code=404, detail="No such calendar feed: ask for your feed link again.")
     with session_scope() as session:
         person = session.get(Person, person_id)
-        if person is None:
+        if person is None or not person.active:
             raise HTTPException(status_code=404, detail="No such calendar feed: ask for your feed link again.")
         since = dt.datetime.now(dt.timezone.utc).date() - HISTORY
         holds = session.scalars(

@@ -2,7 +2,8 @@
 channel, and the check-in page reached by the signed link in a prompt or calendar hold.
 
 Every page but the check-in link asks `auth.signed_in` who is looking and `access` what they
-may see; a person outside the viewer's scope is a 404, like one who does not exist.
+may see; a person outside the viewer's scope is a 404, like one who does not exist. Every form
+carries the CSRF token of `csrf` (bound to the viewer, or to the check-in link).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from learningday.db.engine import session_scope
 from learningday.db.models import CheckIn, Flag, LearningDay, OutboxMessage, Person
 from learningday.policy_source import current_policy
 from learningday.settings import get_settings
-from learningday.web import archive, oidc, program, reports, signin
+from learningday.web import archive, csrf, oidc, program, reports, signin
 from learningday.web.access import (
     Viewer,
     require_visible,
@@ -28,7 +29,8 @@ from learningday.web.access import (
     visible_person_ids,
 )
 from learningday.web.actions import approval_link, excuse_link
-from learningday.web.auth import require_csrf, signed_in
+from learningday.web.auth import signed_in, viewer_form_ok
+from learningday.web.bounds import RecordId, no_nul_characters
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_token, read_checkin_token
 from learningday.web.render import render, templates
@@ -36,7 +38,7 @@ from policies.schedule import next_learning_day
 
 __all__ = ["router", "templates"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(no_nul_characters)])  # and the routers included below
 for _sub in (signin.router, oidc.router, program.router, archive.router):
     router.include_router(_sub)
 
@@ -122,7 +124,8 @@ async def me_checkin(
     submission: str = Form(""),
 ) -> Response:
     """Today's check-in from the Me page: the same update as Slack or the check-in link."""
-    await require_csrf(request, viewer)
+    if not await viewer_form_ok(request, viewer):
+        return csrf.refused_page(request, "/me")
     if kind not in ("plan", "summary"):
         raise HTTPException(status_code=404)
     result: CheckInResult = await _gateway(request).submit(
@@ -162,7 +165,7 @@ def team(request: Request, team: str | None = None, viewer: Viewer = Depends(sig
 
 
 @router.get("/people/{person_id}")
-def person_page(request: Request, person_id: int, viewer: Viewer = Depends(signed_in)) -> Response:
+def person_page(request: Request, person_id: RecordId, viewer: Viewer = Depends(signed_in)) -> Response:
     with session_scope() as session:
         require_visible(visible_person_ids(session, viewer), person_id)
         person = session.get(Person, person_id)
@@ -191,7 +194,7 @@ def _checkin_context(token: str) -> dict[str, object]:
     person_id, date = parsed
     with session_scope() as session:
         person = session.get(Person, person_id)
-        if person is None:
+        if person is None or not person.active:
             raise HTTPException(status_code=404, detail="This link is not valid.")
         day = session.scalar(
             select(LearningDay).where(LearningDay.person_id == person_id, LearningDay.date == date)
@@ -213,9 +216,13 @@ def _checkin_context(token: str) -> dict[str, object]:
     }
 
 
+def _checkin_scope(token: str) -> str:
+    return csrf.link_scope("checkin", token)
+
+
 @router.get("/checkin/{token}")
 def checkin_page(request: Request, token: str) -> Response:
-    return render(request, "checkin.html", _checkin_context(token))
+    return render(request, "checkin.html", _checkin_context(token), form_scope=_checkin_scope(token))
 
 
 @router.post("/checkin/{token}/{kind}")
@@ -228,11 +235,15 @@ async def submit_checkin(
     category: str | None = Form(None),
     resources: str | None = Form(None),
     submission: str = Form(""),
+    csrf_token: str = Form(""),
 ) -> Response:
-    """No CSRF token here: the signed link in the URL is the credential, and a forger has none."""
+    """The signed link is the credential; like every form, this one also needs the CSRF token of
+    the page that showed it, so only a form rendered here for this link posts here."""
     context = _checkin_context(token)
     if kind not in ("plan", "summary"):
         raise HTTPException(status_code=404)
+    if not csrf.form_ok(request, _checkin_scope(token), csrf_token):
+        return csrf.refused_page(request, f"/checkin/{token}")
     person: Person = context["person"]  # type: ignore[assignment]
     result = await _gateway(request).submit(
         CheckInSubmission(
@@ -250,7 +261,8 @@ async def submit_checkin(
     context = _checkin_context(token)
     context["result"] = result
     context["draft"] = {"kind": kind, "text": text, "why": why, "category": category, "resources": resources}
-    return render(request, "checkin.html", context, status_code=200 if result.accepted else 422)
+    status = 200 if result.accepted else 422
+    return render(request, "checkin.html", context, status_code=status, form_scope=_checkin_scope(token))
 
 
 def form_key(nonce: str) -> str | None:

@@ -1,7 +1,8 @@
 """One Jinja2 environment for the web pages, and the context every page shares.
 
-Each page gets the signed-in viewer (for the navigation) and a CSRF token for its forms, so a
-template never has to ask for them and a form never goes out without its token.
+Each page gets the signed-in viewer (for the navigation) and a CSRF token for its forms (see
+`csrf`: bound to the viewer, or to the `form_scope` of a page reached by a link), so a template
+never has to ask for them and a form never goes out without its token.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from learningday.web import csrf
 from learningday.web.access import Viewer
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -43,8 +45,9 @@ def render(
     context: dict[str, Any],
     viewer: Viewer | None = None,
     status_code: int = 200,
+    form_scope: str | None = None,
 ) -> Response:
-    from learningday.web.auth import csrf_token  # auth renders pages too
-
-    shared = {"viewer": viewer, "csrf": csrf_token(viewer) if viewer else ""}
-    return templates.TemplateResponse(request, name, {**shared, **context}, status_code=status_code)
+    scope = form_scope or (csrf.person_scope(viewer.person_id) if viewer else None)
+    shared = {"viewer": viewer, "csrf": csrf.form_token(request, scope) if scope else ""}
+    response = templates.TemplateResponse(request, name, {**shared, **context}, status_code=status_code)
+    return csrf.keep_cookie(request, response)

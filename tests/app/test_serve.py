@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,10 +136,14 @@ async def test_serve_survives_a_restart_and_takes_a_web_check_in(service: Servic
 
     await service.start()
     async with httpx.AsyncClient(base_url=service.url) as web:
+        link = f"/checkin/{checkin_token(person.id, THURSDAY)}"
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', (await web.get(link)).text)
+        assert csrf, "the check-in page's form carries a CSRF token"
         page = await web.post(
-            f"/checkin/{checkin_token(person.id, THURSDAY)}/plan",
-            data={"text": "Read the Raft paper", "why": "Our queue needs consensus", "category": "papers"},
-        )
+            f"{link}/plan",
+            data={"text": "Read the Raft paper", "why": "Our queue needs consensus", "category": "papers",
+                  "csrf_token": csrf.group(1)},
+        )  # fmt: skip
     assert page.status_code == 200, page.text
     assert "Plan saved" in page.text
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from learningday.cli import app
@@ -20,6 +20,7 @@ from tests.conftest import reset_caches
 TABLES = {
     "people", "absences", "learning_days", "check_ins", "calendar_holds", "flags",
     "expense_claims", "claim_decisions", "used_tokens", "outbox", "audit_log", "delivery_problems", "installation",
+    "sign_in_requests",
 }  # fmt: skip
 
 
@@ -36,6 +37,18 @@ def test_downgrade_to_base_and_back_to_head(database_url: str, engine) -> None: 
     migrate.upgrade(database_url)
     assert migrate.current_revision(engine) == migrate.head_revision(database_url)
     assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_people_stored_before_sessions_had_versions_get_version_one(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    migrate.downgrade(database_url, "0005")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO people (email, name, timezone, role, active, created_at, updated_at) "
+            "VALUES ('ada@example.com', 'Ada', 'UTC', 'learner', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        ))  # fmt: skip
+    migrate.upgrade(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT session_version FROM people")).scalar_one() == 1
 
 
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """The excuse link in a flag email: GET shows and changes nothing, POST (with the page's CSRF
-token) excuses once; replayed, tampered, expired or foreign links change nothing."""
+cookie and token) excuses once; replayed, tampered, expired or foreign links change nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from fastapi import FastAPI
@@ -40,9 +41,14 @@ def path(flag_id: int, manager_id: int) -> str:
 
 
 def csrf_from(page: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
     assert match, "the page has no CSRF field"
     return match.group(1)
+
+
+def opened(client: TestClient, link: str) -> str:
+    """Open the link as the manager's browser does: the CSRF token of its form (and its cookie)."""
+    return csrf_from(client.get(link).text)
 
 
 def reload(session: Session, flag: Flag) -> Flag:
@@ -76,17 +82,21 @@ def test_the_manager_excuses_once_and_it_is_audited(client: TestClient, flag: Fl
 
 def test_the_skip_level_manager_may_excuse_too(client: TestClient, flag: Flag, org: Org, session: Session) -> None:
     link = path(flag.id, org.grace.id)
-    response = client.post(link, data={"csrf": excuse.csrf_token(link.split("/")[-1]), "reason": "Escalation handled"})
+    response = client.post(link, data={"csrf": opened(client, link), "reason": "Escalation handled"})
     assert response.status_code == 200
     assert reload(session, flag).excused_by_id == org.grace.id
 
 
 def test_a_post_without_the_pages_csrf_token_is_refused(client: TestClient, flag: Flag, org: Org, session: Session) -> None:
     link = path(flag.id, org.maria.id)
-    other = excuse.csrf_token(path(flag.id, org.grace.id).split("/")[-1])
-    for csrf in ("", other):
+    other = opened(client, path(flag.id, org.grace.id))  # a real token, for another link
+    own = opened(client, link)
+    for csrf in ("", other, "forged"):
         response = client.post(link, data={"csrf": csrf, "reason": "forged"})
         assert response.status_code == 403 and "Nothing was changed" in response.text
+    client.cookies.clear()  # a form posted from another site: the SameSite=Strict cookie stays behind
+    response = client.post(link, data={"csrf": own, "reason": "forged"})
+    assert response.status_code == 403 and "Reload the page" in response.text
     assert reload(session, flag).excused_at is None
 
 
@@ -94,22 +104,28 @@ def test_tampered_expired_and_foreign_links_change_nothing(
     client: TestClient, flag: Flag, org: Org, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     link = path(flag.id, org.maria.id)
+    csrf = opened(client, link)
     tampered = link[:-2] + ("AA" if not link.endswith("AA") else "BB")
     assert client.get(tampered).status_code == 400
-    assert "not valid" in client.post(tampered, data={"csrf": excuse.csrf_token(tampered.split("/")[-1]), "reason": "x"}).text
+    assert "not valid" in client.post(tampered, data={"csrf": csrf, "reason": "x"}).text
 
     bob_is_not_adas_manager = path(flag.id, org.bob.id)
-    response = client.post(bob_is_not_adas_manager, data={"csrf": excuse.csrf_token(bob_is_not_adas_manager.split("/")[-1]), "reason": "x"})
-    assert response.status_code == 404 and "no longer manages" in response.text
+    shown = client.get(bob_is_not_adas_manager)
+    assert shown.status_code == 404 and "no longer manages" in shown.text and 'name="csrf"' not in shown.text
+    assert client.post(bob_is_not_adas_manager, data={"csrf": csrf, "reason": "x"}).status_code == 403
 
-    monkeypatch.setattr(excuse.read_excuse_token, "__defaults__", (dt.timedelta(seconds=-1),))
-    expired = client.post(link, data={"csrf": excuse.csrf_token(link.split("/")[-1]), "reason": "late"})
+    now = time.time()
+    with monkeypatch.context() as patched:
+        patched.setattr(time, "time", lambda: now - 31 * 24 * 3600)  # sent 31 days ago; links last 30
+        old = path(flag.id, org.maria.id)
+    assert client.get(old).status_code == 400
+    expired = client.post(old, data={"csrf": csrf, "reason": "late"})
     assert expired.status_code == 400 and "expired" in expired.text
     assert reload(session, flag).excused_at is None
 
 
 def test_an_excuse_needs_a_reason(client: TestClient, flag: Flag, org: Org, session: Session) -> None:
     link = path(flag.id, org.maria.id)
-    response = client.post(link, data={"csrf": excuse.csrf_token(link.split("/")[-1]), "reason": "  "})
+    response = client.post(link, data={"csrf": opened(client, link), "reason": "  "})
     assert response.status_code == 422 and "Say in a few words" in response.text
     assert reload(session, flag).excused_at is None

@@ -39,6 +39,7 @@ from workflows.learning_day import DayView, LearningDayInput, LearningDayWorkflo
 SCALE = 60.0
 ADA_SLACK, LIN_SLACK = "UADA00001", "ULIN00001"
 CHECKIN_LINK = re.compile(r"https?://[^/\s]+(/checkin/[^\s]+)")
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -115,7 +116,10 @@ async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never
         prompt = next(m for m in smtp.received if nora.email in m.rcpt_tos)  # the first email she gets
         link = CHECKIN_LINK.search(prompt.message.get_body(preferencelist=("plain",)).get_content())
         assert link, "the emailed prompt carries the web check-in link"
-        answered = await stack.web.post(f"{link.group(1)}/plan", data={"text": "Linear algebra, chapter 2", "category": "fundamentals"})
+        csrf = CSRF_FIELD.search((await stack.web.get(link.group(1))).text)  # she opens the page first
+        assert csrf, "the check-in page's form carries a CSRF token"
+        answered = await stack.web.post(f"{link.group(1)}/plan", data={
+            "text": "Linear algebra, chapter 2", "category": "fundamentals", "csrf_token": csrf.group(1)})  # fmt: skip
         assert answered.status_code == 200 and "Plan saved." in answered.text
 
         # Ada answers both: her posts meet the missing channel.
@@ -154,7 +158,10 @@ async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never
         assert len(to_ada) == 2 and all(s.startswith("Lin Ho: ") and "\n" not in s for s in to_ada)
 
         # …and an admin sees it all.
-        signed_in = await stack.web.post(f"/auth/link/{login_token(mia.id)}", data={"next": "/problems"})
+        sign_in_link = f"/auth/link/{login_token(mia.id)}"
+        csrf = CSRF_FIELD.search((await stack.web.get(sign_in_link)).text)
+        assert csrf, "the sign-in link's page carries a CSRF token"
+        signed_in = await stack.web.post(sign_in_link, data={"next": "/problems", "csrf_token": csrf.group(1)})
         assert signed_in.status_code == 303
         page = await stack.web.get("/problems")
         assert page.status_code == 200

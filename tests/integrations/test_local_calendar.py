@@ -166,11 +166,11 @@ def test_feed_with_a_bad_token_is_not_found(ada: Person, client: TestClient, tok
 
 
 def test_feed_token_with_a_tampered_person_is_not_found(ada: Person, client: TestClient) -> None:
-    payload, signature = ics.feed_token(ada.id).split(".")
+    payload, stamp, signature = ics.feed_token(ada.id).split(".")
     other = ics.feed_token(ada.id + 1).split(".")[0]
 
-    assert client.get(f"/ics/{other}.{signature}.ics").status_code == 404
-    assert client.get(f"/ics/{payload}.{signature}.ics").status_code == 200
+    assert client.get(f"/ics/{other}.{stamp}.{signature}.ics").status_code == 404
+    assert client.get(f"/ics/{payload}.{stamp}.{signature}.ics").status_code == 200
 
 
 def test_feed_for_a_person_who_no_longer_exists_is_not_found(engine: Engine, client: TestClient) -> None:

@@ -131,16 +131,18 @@ async def test_a_modal_submitted_three_times_on_two_replicas_saves_one_plan(
 
 
 NONCE = re.compile(r'name="submission" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 async def test_a_web_check_in_form_posted_twice_saves_one_plan(stack: Stack, ada: Person, session: Session) -> None:
     handle = await prompted_day(stack, ada)
     path = f"/checkin/{checkin_token(ada.id, THURSDAY)}"
     page = await stack.web.get(path)
-    nonce = NONCE.search(page.text)
-    assert nonce, "the check-in form carries a nonce"
-    form = {"text": "Fundamentals: eigenvalues", "category": "fundamentals", "submission": nonce.group(1)}
+    nonce, csrf = NONCE.search(page.text), CSRF.search(page.text)
+    assert nonce and csrf, "the check-in form carries a nonce and a CSRF token"
+    form = {"text": "Fundamentals: eigenvalues", "category": "fundamentals", "submission": nonce.group(1), "csrf_token": csrf.group(1)}
     async with replica(stack) as other:
+        other.cookies = stack.web.cookies  # one browser, its two posts answered by two replicas
         answers = [await stack.web.post(f"{path}/plan", data=form), await other.post(f"{path}/plan", data=form)]
 
     assert [a.status_code for a in answers] == [200, 200]

@@ -20,7 +20,7 @@ from tests.reimbursement.conftest import Claims
 from tests.waiting import eventually
 from workflows.reimbursement import ReimbursementWorkflow, workflow_id_for
 
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 async def emailed_token(claims: Claims, claim_id: int, approver_email: str) -> str:

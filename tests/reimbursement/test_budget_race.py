@@ -16,6 +16,7 @@ from tests.integrations.test_slack_claims import ADA, claim_submission, real_sla
 from tests.peers.slack import SlackPeer, slack_peer  # noqa: F401
 from tests.peers.slack_requests import interact
 from tests.reimbursement.conftest import PDF, Claims
+from tests.reimbursement.test_replayed_submissions import CSRF
 from tests.waiting import eventually
 
 OVER_BUDGET = "is over your remaining budget for this year"
@@ -30,13 +31,14 @@ async def test_claims_filed_at_once_through_web_and_slack_never_overspend_the_bu
         assert (await claims.file(amount, category=category)).ok  # USD 1200 of 1500 spent
     token = claim_form_url(claims.org.ada.id).rsplit("/", 1)[1]
 
-    def by_web(web: httpx.AsyncClient, n: int) -> asyncio.Future[httpx.Response]:
+    def by_web(web: httpx.AsyncClient, n: int, csrf: str) -> asyncio.Future[httpx.Response]:
         return asyncio.ensure_future(web.post(f"/claims/new/{token}", data={
-            "amount": "100", "currency": "USD", "category": "books", "description": f"Book {n}",
+            "amount": "100", "currency": "USD", "category": "books", "description": f"Book {n}", "csrf_token": csrf,
         }, files={"receipt": ("receipt.pdf", PDF, "application/pdf")}))  # fmt: skip
 
     async with claims.web() as web, real_slack(claims, slack_peer, session) as slack:
-        web_answers = [by_web(web, n) for n in range(EACH_DOOR)]
+        [csrf] = CSRF.findall((await web.get(f"/claims/new/{token}")).text)  # the form, opened once
+        web_answers = [by_web(web, n, csrf) for n in range(EACH_DOOR)]
         slack_answers = [
             asyncio.ensure_future(interact(slack, claim_submission(ADA, amount="100", view_id=f"VRACE{n:04}")))
             for n in range(EACH_DOOR)

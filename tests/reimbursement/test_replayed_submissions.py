@@ -21,6 +21,7 @@ from learningday.web.claims import claim_form_url
 from tests.reimbursement.conftest import PDF, Claims
 
 NONCE = re.compile(r'name="nonce" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FILED = re.compile(r"Claim (\d+) filed")
 
 
@@ -29,9 +30,17 @@ def claim_ids(session: Session) -> list[int]:
     return list(session.scalars(select(ExpenseClaim.id).order_by(ExpenseClaim.id)))
 
 
-async def post_form(web: httpx.AsyncClient, token: str, nonce: str, amount: str = "12.50") -> httpx.Response:
+async def open_form(web: httpx.AsyncClient, token: str) -> tuple[str, str]:
+    """Open the claim form as a browser does: its nonce and its CSRF token (and cookie)."""
+    page = (await web.get(f"/claims/new/{token}")).text
+    [nonce], [csrf] = NONCE.findall(page), CSRF.findall(page)
+    return nonce, csrf
+
+
+async def post_form(web: httpx.AsyncClient, token: str, nonce: str, amount: str = "12.50", csrf: str = "") -> httpx.Response:
     return await web.post(f"/claims/new/{token}", data={
         "amount": amount, "currency": "USD", "category": "books", "description": "SICP", "nonce": nonce,
+        "csrf_token": csrf,
     }, files={"receipt": ("receipt.pdf", PDF, "application/pdf")})  # fmt: skip
 
 
@@ -39,11 +48,11 @@ async def post_form(web: httpx.AsyncClient, token: str, nonce: str, amount: str 
 async def test_the_same_web_form_posted_twice_files_one_claim(claims: Claims, session: Session, at_once: bool) -> None:
     token = claim_form_url(claims.org.ada.id).rsplit("/", 1)[1]
     async with claims.web() as web:
-        [nonce] = NONCE.findall((await web.get(f"/claims/new/{token}")).text)
+        nonce, csrf = await open_form(web, token)
         if at_once:
-            answers = await asyncio.gather(post_form(web, token, nonce), post_form(web, token, nonce))
+            answers = await asyncio.gather(post_form(web, token, nonce, csrf=csrf), post_form(web, token, nonce, csrf=csrf))
         else:
-            answers = [await post_form(web, token, nonce), await post_form(web, token, nonce)]
+            answers = [await post_form(web, token, nonce, csrf=csrf), await post_form(web, token, nonce, csrf=csrf)]
 
     [claim_id] = claim_ids(session)
     claims.started.append(claim_id)
@@ -55,12 +64,12 @@ async def test_the_form_shown_after_a_refusal_or_a_filing_files_a_new_claim(
 ) -> None:
     token = claim_form_url(claims.org.ada.id).rsplit("/", 1)[1]
     async with claims.web() as web:
-        [first] = NONCE.findall((await web.get(f"/claims/new/{token}")).text)
-        refused = await post_form(web, token, first, amount="ten")
-        [fixed] = NONCE.findall(refused.text)
-        filed = await post_form(web, token, fixed)
-        [after] = NONCE.findall(filed.text)
-        second = await post_form(web, token, after, amount="20")
+        first, csrf = await open_form(web, token)
+        refused = await post_form(web, token, first, amount="ten", csrf=csrf)
+        [fixed], [csrf] = NONCE.findall(refused.text), CSRF.findall(refused.text)
+        filed = await post_form(web, token, fixed, csrf=csrf)
+        [after], [csrf] = NONCE.findall(filed.text), CSRF.findall(filed.text)
+        second = await post_form(web, token, after, amount="20", csrf=csrf)
 
     assert refused.status_code == 422 and len({first, fixed, after}) == 3
     assert (filed.status_code, second.status_code) == (201, 201)

@@ -27,6 +27,7 @@ from tests.waiting import eventually
 from workflows.reimbursement import Decision, ReimbursementWorkflow, workflow_id_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def nothing_stored(session: Session, data_dir: Path) -> bool:
@@ -88,11 +89,13 @@ async def test_the_web_form_shows_the_budget_refuses_with_reasons_and_files_a_cl
     token = claim_form_url(claims.org.ada.id).rsplit("/", 1)[1]
     async with claims.web() as web:
         form = await web.get(f"/claims/new/{token}")
+        [csrf] = CSRF.findall(form.text)
         bad = await web.post(f"/claims/new/{token}", data={
-            "amount": "12.505", "currency": "USD", "category": "books", "description": "SICP",
+            "amount": "12.505", "currency": "USD", "category": "books", "description": "SICP", "csrf_token": csrf,
         }, files={"receipt": ("receipt.pdf", PDF, "application/pdf")})  # fmt: skip
         good = await web.post(f"/claims/new/{token}", data={
             "amount": "12.50", "currency": "EUR", "category": "books", "description": "SICP", "topic": "Lisp",
+            "csrf_token": csrf,
         }, files={"receipt": ("scan.bin", PDF, "application/octet-stream")})  # fmt: skip
         forged = await web.get(f"/claims/new/{token}x")
 

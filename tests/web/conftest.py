@@ -4,6 +4,7 @@ signing in the way a person does (a sign-in link, pressed)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -167,9 +168,21 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
+CSRF_FIELD = re.compile(r'name="(csrf_token|csrf)" value="([^"]+)"')
+
+
+def form_token(page: str) -> tuple[str, str]:
+    """The (field name, CSRF token) of the first form on a page, as a browser would post it."""
+    found = CSRF_FIELD.search(page)
+    assert found, "the page's form carries no CSRF token"
+    return found.group(1), found.group(2)
+
+
 def sign_in(client: TestClient, person: Person) -> TestClient:
     """Use a fresh sign-in link as the person would: open it, press the button."""
-    response = client.post(f"/auth/link/{login_token(person.id)}", data={"next": "/me"})
+    path = f"/auth/link/{login_token(person.id)}"
+    field, token = form_token(client.get(path).text)
+    response = client.post(path, data={"next": "/me", field: token})
     assert response.status_code == 303, response.text
     return client
 

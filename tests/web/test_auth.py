@@ -1,5 +1,6 @@
 """Signing in: links that work once and expire, a session cookie that cannot be forged, a
-proxy header trusted only when configured, and CSRF tokens on every cookie-authenticated form."""
+proxy header trusted only when configured, and CSRF tokens on every cookie-authenticated form.
+A browser opens a link's page before pressing its button: `press` does both."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from learningday.db.models import CheckIn, DayState
 from learningday.web.auth import SESSION_COOKIE, login_token
-from tests.web.conftest import THURSDAY, FakeGateway, Org, add_day, sign_in
+from tests.web.conftest import THURSDAY, FakeGateway, Org, add_day, form_token, sign_in
 
 
 def csrf_of(page: str) -> str:
@@ -22,12 +23,19 @@ def csrf_of(page: str) -> str:
     return match.group(1)
 
 
+def press(client: TestClient, token: str, **data: str):  # type: ignore[no-untyped-def]
+    """Open a sign-in link's page and press its button, as a browser does."""
+    page = client.get(f"/auth/link/{token}")
+    fields = dict([form_token(page.text)]) if page.status_code == 200 else {}
+    return client.post(f"/auth/link/{token}", data={**fields, **data})
+
+
 def test_a_sign_in_link_shows_a_button_and_signs_in_only_when_pressed(client: TestClient, org: Org) -> None:
     token = login_token(org.alan.id)
     shown = client.get(f"/auth/link/{token}")
     assert shown.status_code == 200 and "Sign in as Alan Learner" in shown.text
     assert SESSION_COOKIE not in client.cookies  # a mail scanner's GET signs nobody in
-    pressed = client.post(f"/auth/link/{token}", data={"next": "/me"})
+    pressed = client.post(f"/auth/link/{token}", data={"next": "/me", "csrf_token": csrf_of(shown.text)})
     assert (pressed.status_code, pressed.headers["location"]) == (303, "/me")
     cookie = pressed.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
@@ -36,9 +44,9 @@ def test_a_sign_in_link_shows_a_button_and_signs_in_only_when_pressed(client: Te
 
 def test_a_sign_in_link_works_once(client: TestClient, org: Org) -> None:
     token = login_token(org.alan.id)
-    assert client.post(f"/auth/link/{token}").status_code == 303
+    assert press(client, token).status_code == 303
     client.cookies.clear()
-    again = client.post(f"/auth/link/{token}")
+    again = press(client, token)
     assert again.status_code == 400 and "already been used" in again.text
     assert client.get("/me").status_code == 303
 
@@ -58,15 +66,18 @@ def test_an_expired_link_is_refused(client: TestClient, org: Org, monkeypatch: p
     with monkeypatch.context() as patched:
         patched.setattr(time, "time", lambda: now - 31 * 60)  # made 31 minutes ago; links last 30
         token = login_token(org.alan.id)
-    response = client.post(f"/auth/link/{token}")
+    response = press(client, token)
     assert response.status_code == 400 and "expired" in response.text
 
 
 def test_a_link_for_a_deactivated_person_signs_nobody_in(client: TestClient, org: Org, session: Session) -> None:
     token = login_token(org.linus.id)
+    page = client.get(f"/auth/link/{token}").text  # opened while Linus was still active
     org.linus.active = False
     session.commit()
-    assert client.post(f"/auth/link/{token}").status_code == 400
+    assert client.get(f"/auth/link/{token}").status_code == 400
+    pressed = client.post(f"/auth/link/{token}", data={"csrf_token": csrf_of(page)})
+    assert pressed.status_code == 400 and SESSION_COOKIE not in client.cookies
 
 
 def test_a_forged_session_cookie_is_ignored(client: TestClient, org: Org) -> None:
@@ -77,13 +88,14 @@ def test_a_forged_session_cookie_is_ignored(client: TestClient, org: Org) -> Non
 
 def test_sign_in_redirects_only_within_the_site(client: TestClient, org: Org) -> None:
     for target, expected in [("/archive?q=rust", "/archive?q=rust"), ("//evil.example/x", "/me"), ("https://evil.example", "/me")]:
-        response = client.post(f"/auth/link/{login_token(org.alan.id)}", data={"next": target})
+        response = press(client, login_token(org.alan.id), next=target)
         assert response.headers["location"] == expected
 
 
 def test_asking_for_a_link_answers_the_same_for_unknown_addresses(client: TestClient, org: Org, data_dir) -> None:  # type: ignore[no-untyped-def]
-    known = client.post("/auth/login", data={"email": "Alan@Example.com"})
-    unknown = client.post("/auth/login", data={"email": "mallory@example.com"})
+    _, token = form_token(client.get("/auth/login").text)
+    known = client.post("/auth/login", data={"email": "Alan@Example.com", "csrf_token": token})
+    unknown = client.post("/auth/login", data={"email": "mallory@example.com", "csrf_token": token})
     assert known.status_code == unknown.status_code == 200
     assert "a sign-in link is on its way" in known.text and "a sign-in link is on its way" in unknown.text
     mails = [p.read_text() for p in (data_dir / "outbox" / "new").iterdir()]

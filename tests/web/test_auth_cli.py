@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from learningday.cli import app
 from learningday.demo.run import owner_sign_in
-from tests.web.conftest import Org
+from tests.web.conftest import Org, form_token
 
 runner = CliRunner()
 
@@ -19,8 +19,9 @@ def test_the_printed_link_signs_the_person_in(client: TestClient, org: Org) -> N
     url = result.stdout.strip()
     assert url.startswith("http://127.0.0.1:8000/auth/link/")
     path = url.removeprefix("http://127.0.0.1:8000")
-    assert "Sign in as Grace Head" in client.get(path).text
-    assert client.post(path).status_code == 303
+    page = client.get(path).text
+    assert "Sign in as Grace Head" in page
+    assert client.post(path, data=dict([form_token(page)])).status_code == 303
     assert "Hello, Grace" in client.get("/me").text
 
 
