@@ -3,18 +3,23 @@ the claim form, health and metrics, and Slack's endpoints."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from learningday.checkins import CheckInGateway
 from learningday.settings import Settings
 
 
 def create_app(settings: Settings, gateway: CheckInGateway) -> FastAPI:
-    from learningday.web import approvals, claims, excuse, health, ics, outbox, pages, problems
+    from learningday.web import approvals, claims, excuse, headers, health, ics, outbox, pages, problems
 
     app = FastAPI(title="Learning Day", docs_url=None, redoc_url=None)
     app.state.gateway = gateway
     app.state.settings = settings
+    headers.install(app, settings)  # CSP, nosniff, no framing, referrer policy, HSTS on https
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")  # app.css
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(ics.router)

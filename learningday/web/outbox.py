@@ -5,6 +5,10 @@ these pages list it (newest first) and show one message, HTML in a sandboxed ifr
 no same-origin access) next to its plain-text part. They read the Maildir only: what is shown is
 exactly what would have gone out. Admins only: the outbox holds everyone's mail, sign-in links
 included.
+
+The frame loads the HTML from its own URL, under a policy of its own (`EMAIL_FRAME_HEADERS`:
+inline styles and nothing else). As `srcdoc` it would inherit the page's strict policy, which
+drops every inline style the email carries (mail clients need them).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from learningday.settings import Settings, get_settings
 from learningday.web.access import Viewer
 from learningday.web.auth import signed_in_admin
+from learningday.web.headers import EMAIL_FRAME_HEADERS
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
@@ -68,10 +73,21 @@ def outbox_message(request: Request, key: str, _: Viewer = Depends(signed_in_adm
             "cc": str(message.get("Cc", "")),
             "subject": str(message.get("Subject", "")),
             "message_id": str(message.get("Message-ID", "")),
-            "html": html_part.get_content() if html_part is not None else None,
+            "html": html_part is not None,
             "text": text_part.get_content() if text_part is not None else None,
         },
     )
+
+
+@router.get("/outbox/{key}/html")
+def outbox_message_html(request: Request, key: str, _: Viewer = Depends(signed_in_admin)) -> Response:
+    """The message's HTML part as sent, for the page's sandboxed frame."""
+    maildir_path = _maildir_path(request)
+    message = _read(maildir_path, key)
+    html_part = message.get_body(preferencelist=("html",)) if message is not None else None
+    if html_part is None:
+        raise HTTPException(status_code=404, detail=f"no HTML part of message {key!r} in the outbox at {maildir_path}")
+    return HTMLResponse(html_part.get_content(), headers=EMAIL_FRAME_HEADERS)
 
 
 def _maildir_path(request: Request) -> Path:

@@ -63,7 +63,10 @@ def test_only_admins_read_the_outbox_it_holds_everyones_sign_in_links(
     learner = outbox_app(home, signed_in_as=Role.learner)
     assert learner.get("/outbox").status_code == 404
     assert learner.get(f"/outbox/{key}").status_code == 404
+    assert learner.get(f"/outbox/{key}/html").status_code == 404
+    assert anonymous.get(f"/outbox/{key}/html").status_code == 303
     assert outbox_app(home, signed_in_as=Role.admin).get(f"/outbox/{key}").status_code == 200
+    assert outbox_app(home, signed_in_as=Role.admin).get(f"/outbox/{key}/html").status_code == 200
 
 
 @pytest.fixture
@@ -107,12 +110,21 @@ def test_one_message_shows_headers_html_in_a_sandboxed_iframe_and_the_text(
     assert "maria@example.com" in page
     [iframe] = re.findall(r"<iframe[^>]*>", page)
     assert re.search(r"\ssandbox\s", iframe)
-    srcdoc = re.search(r'srcdoc="([^"]*)"', iframe)
-    assert srcdoc is not None
-    # The attribute holds the email's HTML, escaped so it cannot break out of the attribute.
-    assert html.unescape(srcdoc.group(1)).strip() == '<p>Plan &amp; summary</p><script>alert("x")</script>'
+    src = re.search(r'src="([^"]*)"', iframe)
+    assert src is not None
     assert "<script>" not in page
     assert "Text of Bob: used for work" in page
+
+    # The frame's document is the email's HTML as sent, under a policy of its own: sandboxed (no
+    # script runs, opaque origin), inline styles allowed, framed by this origin only.
+    framed = client.get(html.unescape(src.group(1)))
+    assert framed.status_code == 200
+    assert framed.text.strip() == '<p>Plan &amp; summary</p><script>alert("x")</script>'
+    policy = framed.headers["content-security-policy"]
+    assert policy.startswith("sandbox;") and "default-src 'none'" in policy and "script-src" not in policy
+    assert "style-src 'unsafe-inline'" in policy and "frame-ancestors 'self'" in policy
+    assert framed.headers["x-frame-options"] == "SAMEORIGIN"
+    assert framed.headers["cache-control"] == "no-store"
 
 
 def test_an_unknown_message_is_a_404_naming_the_key(client: TestClient, outbox: mailbox.Maildir) -> None:

@@ -1,0 +1,101 @@
+"""Every page under its Content-Security-Policy in a real browser: headless Chromium opens each
+one and the test fails on any violation the browser reports (a console error or a
+`securitypolicyviolation` event), on a page whose stylesheet did not load, and on an outbox email
+that lost its own inline styles.
+
+Screenshots of a few pages at desktop and phone width go to tests/artifacts/csp/ for people to
+compare by eye.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.orm import Session
+
+from learningday.web.auth import login_url
+from tests.web.conftest import Org
+from tests.web.every_page import Site, build_site
+from tests.web.test_browser import ARTIFACTS, browser, live_server, pytestmark  # noqa: F401 (fixtures, skip mark)
+
+SHOTS = {"me", "program", "problems", "outbox-message"}
+WIDTHS = (1280, 390)
+# Set on <header> by /static/app.css (var(--soft)): proof that the stylesheet loaded and applied.
+HEADER_BACKGROUND = "rgb(245, 247, 251)"
+# The email's own inline style on its <body>: proof that the outbox shows it as it was sent.
+EMAIL_BACKGROUND = "rgb(244, 245, 247)"
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} in ${document.URL}`);
+});
+"""
+
+
+@pytest.fixture
+def site(session: Session, org: Org, app: FastAPI) -> Site:
+    return build_site(session, org, app)
+
+
+@pytest.fixture
+def csp_page(browser) -> Iterator[tuple[object, list[str]]]:  # type: ignore[no-untyped-def]  # noqa: F811
+    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
+    context.add_init_script(REPORT_VIOLATIONS)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    violations: list[str] = []
+
+    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+        text = message.text
+        if "Content Security Policy" in text or "securitypolicyviolation" in text:
+            violations.append(f"{message.location.get('url')}: {text}")
+
+    page.on("console", on_console)
+    yield page, violations
+    context.close()
+
+
+def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    folder = ARTIFACTS / "csp"
+    folder.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+
+
+def test_every_page_passes_its_content_security_policy(
+    live_server: str, csp_page: tuple[object, list[str]], site: Site, org: Org  # noqa: F811
+) -> None:
+    page, violations = csp_page
+    policies: dict[str, str | None] = {}
+
+    def visit(name: str, path: str) -> None:
+        response = page.goto(f"{live_server}{path}")  # type: ignore[attr-defined]
+        assert response is not None and response.status == 200, f"{name}: {response and response.status}"
+        policies[name] = response.headers.get("content-security-policy")
+        background = page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")  # type: ignore[attr-defined]
+        assert background == HEADER_BACKGROUND, f"{name}: the stylesheet did not apply"
+        if name in SHOTS:
+            shoot(page, name)
+
+    for name, path in {**site.signed_out, **site.links}.items():
+        visit(name, path)
+
+    page.goto(login_url(org.ada.id).replace("http://127.0.0.1:8000", live_server))  # type: ignore[attr-defined]
+    page.click("#sign-in")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{live_server}/me")  # type: ignore[attr-defined]
+    for name, path in site.signed_in.items():
+        if name == "outbox-message":
+            continue  # below, with its frame
+        visit(name, path)
+
+    visit("outbox-message", site.signed_in["outbox-message"])  # its load event waits for the frame
+    email = page.frame_locator("iframe")  # type: ignore[attr-defined]
+    assert "Write it here" in email.locator("body").inner_text()
+    assert email.locator("body").evaluate("body => getComputedStyle(body).backgroundColor") == EMAIL_BACKGROUND
+
+    assert violations == []
+    unprotected = sorted(name for name, policy in policies.items() if not policy or "default-src 'none'" not in policy)
+    assert unprotected == [], f"pages without a strict Content-Security-Policy: {unprotected}"
