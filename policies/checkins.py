@@ -166,14 +166,12 @@ def check_in_problems(
     if kind not in ("plan", "summary"):
         problems["kind"] = f"must be plan or summary, not {kind!r}"
     stripped = text.strip()
-    if "text" in problems:
-        pass
-    elif not stripped:
-        problems["text"] = "Write a few words about what you plan to learn." if kind == "plan" else (
+    if not stripped:
+        problems.setdefault("text", "Write a few words about what you plan to learn." if kind == "plan" else (
             "Write a few words about what you learned."
-        )
+        ))
     elif len(stripped) > MAX_CHECK_IN_CHARS:
-        problems["text"] = f"Keep it under {MAX_CHECK_IN_CHARS} characters ({len(stripped)} now)."
+        problems.setdefault("text", f"Keep it under {MAX_CHECK_IN_CHARS} characters ({len(stripped)} now).")
     if category is not None and category not in policy.checkins.categories:
         known = ", ".join(policy.checkins.categories)
         problems["category"] = f"Unknown category {category!r}; choose one of: {known}."
