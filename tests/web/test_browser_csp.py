@@ -20,7 +20,7 @@ from tests.web.conftest import Org
 from tests.web.every_page import Site, build_site
 from tests.web.test_browser import ARTIFACTS, browser, live_server, pytestmark  # noqa: F401 (fixtures, skip mark)
 
-SHOTS = {"me", "program", "problems", "outbox-message"}
+SHOTS = {"me", "program", "problems", "outbox-message", "not-found"}
 WIDTHS = (1280, 390)
 # Set on <header> by /static/app.css (var(--soft)): proof that the stylesheet loaded and applied.
 HEADER_BACKGROUND = "rgb(245, 247, 251)"
@@ -71,9 +71,9 @@ def test_every_page_passes_its_content_security_policy(
     page, violations = csp_page
     policies: dict[str, str | None] = {}
 
-    def visit(name: str, path: str) -> None:
+    def visit(name: str, path: str, status: int = 200) -> None:
         response = page.goto(f"{live_server}{path}")  # type: ignore[attr-defined]
-        assert response is not None and response.status == 200, f"{name}: {response and response.status}"
+        assert response is not None and response.status == status, f"{name}: {response and response.status}"
         policies[name] = response.headers.get("content-security-policy")
         background = page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")  # type: ignore[attr-defined]
         assert background == HEADER_BACKGROUND, f"{name}: the stylesheet did not apply"
@@ -90,6 +90,8 @@ def test_every_page_passes_its_content_security_policy(
         if name == "outbox-message":
             continue  # below, with its frame
         visit(name, path)
+    for name, (path, status) in site.errors.items():
+        visit(name, path, status)
 
     visit("outbox-message", site.signed_in["outbox-message"])  # its load event waits for the frame
     email = page.frame_locator("iframe")  # type: ignore[attr-defined]
