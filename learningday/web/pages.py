@@ -67,7 +67,11 @@ def home(request: Request, date: dt.date | None = None, viewer: Viewer = Depends
         rows = reports.day_rows(session, sorted({d.person_id for d in days}), since=shown) if shown else []
         rows = [r for r in rows if r.day.date == shown]
         people = reports.count_people(session)
-    return render(request, "days.html", {"rows": rows, "dates": dates, "shown": shown, "people": people}, viewer)
+    context = {
+        "rows": rows, "dates": dates, "shown": shown, "people": people,
+        "categories": current_policy().checkins.categories,
+    }  # fmt: skip
+    return render(request, "days.html", context, viewer)
 
 
 def _me_context(viewer: Viewer) -> dict[str, object]:
