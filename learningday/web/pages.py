@@ -31,6 +31,7 @@ from learningday.web.access import (
 from learningday.web.actions import approval_link, excuse_link
 from learningday.web.auth import signed_in, viewer_form_ok
 from learningday.web.bounds import RecordId, no_nul_characters
+from learningday.web.evidence import evidence_for
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_token, read_checkin_token
 from learningday.web.render import render, templates
@@ -159,11 +160,13 @@ def team(request: Request, team: str | None = None, viewer: Viewer = Depends(sig
         claims = reports.pending_claims(session, scope, exclude=viewer.person_id)
         teams = reports.teams_in(session, scope)
         flag_links = {f.id: excuse_link(session, f, viewer.person_id) for f in flags}
+        zone = me_person.timezone if me_person else "UTC"
+        evidence = {f.id: evidence_for(f, zone) for f in flags}
         claim_links = {c.id: approval_link(session, c, viewer.person_id) for c in claims}
         session.expunge_all()
     context = {
         "people": people, "weeks": weeks, "grid": grid, "flags": flags, "claims": claims,
-        "teams": teams, "team": team, "flag_links": flag_links, "claim_links": claim_links,
+        "teams": teams, "team": team, "flag_links": flag_links, "claim_links": claim_links, "evidence": evidence,
     }  # fmt: skip
     return render(request, "team.html", context, viewer)
 
