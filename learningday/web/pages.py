@@ -9,6 +9,7 @@ carries the CSRF token of `csrf` (bound to the viewer, or to the check-in link).
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -31,6 +32,7 @@ from learningday.web.access import (
 from learningday.web.actions import approval_link, excuse_link
 from learningday.web.auth import signed_in, viewer_form_ok
 from learningday.web.bounds import RecordId, no_nul_characters
+from learningday.web.claims import claim_form_url
 from learningday.web.evidence import evidence_for
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_token, read_checkin_token
@@ -114,6 +116,13 @@ def _me_context(viewer: Viewer) -> dict[str, object]:
 @router.get("/me")
 def me(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
     return render(request, "me.html", _me_context(viewer), viewer)
+
+
+@router.get("/me/claim")
+def me_claim(viewer: Viewer = Depends(signed_in)) -> Response:
+    """File a claim: the signed-in person's own claim form, through a fresh signed link (the form
+    is the one the emailed link opens; only the link differs in who asked for it)."""
+    return RedirectResponse(urlsplit(claim_form_url(viewer.person_id)).path, status_code=303)
 
 
 @router.post("/me/checkin/{kind}")
