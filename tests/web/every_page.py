@@ -134,6 +134,7 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
             "ics": _path(feed_url(org.alan.id)),
             "csv": f"/program/participation.csv?start={RANGE['start']}&end={RANGE['end']}",
             "css": "/static/app.css",
+            "favicon": "/static/favicon.svg",
             "email-html": f"/outbox/{quote(key)}/html",
         },
         errors={
