@@ -20,6 +20,7 @@ from activities.mail.smtp import MailRejected
 from activities.records.claims import ClaimSummary
 from activities.records.problems import ProblemReport, record_problem_now
 from learningday.claims.tokens import ApprovalLink
+from learningday.labels import expense_label
 from learningday.mail_render import money, render_email
 from policies.reimbursement import Approver
 
@@ -53,7 +54,7 @@ def _claim_context(claim: ClaimSummary) -> dict[str, object]:
     return {
         "amount": claim.amount,
         "currency": claim.currency,
-        "category": claim.category,
+        "category": expense_label(claim.category),
         "description": claim.description,
         "link": claim.link,
         "topic": claim.topic,

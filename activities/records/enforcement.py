@@ -22,6 +22,7 @@ from activities.calendar.port import Calendar, CalendarEvent, EventQuery
 from activities.records.problems import ProblemReport, record_problem_now
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Absence, CheckIn, DayState, Flag, FlagKind, LearningDay, Person
+from learningday.labels import FLAG_LABELS
 from policies.enforcement import Finding, consecutive_misses, summary_followed_plan
 from policies.enforcement import day_status as rules_day_status
 from policies.policy import Policy
@@ -30,12 +31,7 @@ from policies.spillover import local_day, spillover
 from policies.used_for_work import used_for_work
 
 MISSED = (FlagKind.missed_plan, FlagKind.missed_summary)
-LABELS = {
-    "missed_plan": "No plan posted",
-    "missed_summary": "No summary posted",
-    "used_for_work": "Learning Day used for work",
-    "spillover": "Learning spilled into other weekdays",
-}
+LABELS = FLAG_LABELS  # the words for each kind; see learningday.labels
 
 
 def _flags(session: Session, person_id: int, since: dt.date, until: dt.date) -> list[Flag]:

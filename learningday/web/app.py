@@ -13,12 +13,13 @@ from learningday.settings import Settings
 
 
 def create_app(settings: Settings, gateway: CheckInGateway) -> FastAPI:
-    from learningday.web import approvals, claims, excuse, headers, health, ics, outbox, pages, problems
+    from learningday.web import approvals, claims, errors, excuse, headers, health, ics, outbox, pages, problems
 
     app = FastAPI(title="Learning Day", docs_url=None, redoc_url=None)
     app.state.gateway = gateway
     app.state.settings = settings
     headers.install(app, settings)  # CSP, nosniff, no framing, referrer policy, HSTS on https
+    errors.install(app)  # browsers get error pages, API clients JSON
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")  # app.css
     app.include_router(health.router)
     app.include_router(pages.router)

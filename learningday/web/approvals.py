@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from learningday.claims.tokens import ApprovalLink, LinkRefused, read_approval_token
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
+from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web import csrf
 from workflows.reimbursement import (
     ClaimView,
@@ -38,7 +37,6 @@ from workflows.reimbursement import (
     workflow_id_for,
 )
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
 COMMENT_MAX = 2000
 # The token is in the URL: keep it out of Referer headers, caches and frames.

@@ -19,11 +19,9 @@ import asyncio
 import datetime as dt
 import re
 import secrets
-from pathlib import Path
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from activities.records.claims import spent_this_year
 from learningday.claims.receipts import MAX_RECEIPT_BYTES
@@ -33,11 +31,11 @@ from learningday.db.models import Person
 from learningday.policy_source import current_policy
 from learningday.settings import get_settings
 from learningday.tokens import Purpose, TokenRefused, read, sign
+from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web import csrf
 from learningday.web.approvals import temporal_client
 from policies.reimbursement import remaining_budget
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 

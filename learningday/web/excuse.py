@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError
 
+from learningday.labels import flag_label
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Flag, Person, UsedToken
 from learningday.settings import get_settings
 from learningday.tokens import Purpose, TokenRefused, read, sign
+from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web import csrf
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
 
 
@@ -147,6 +146,4 @@ def excuse_flag(
 
 
 def _label(flag: Flag) -> str:
-    from activities.records.enforcement import LABELS
-
-    return LABELS.get(flag.kind.value, flag.kind.value)
+    return flag_label(flag.kind)

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
-from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learningday.settings import Settings
@@ -93,8 +92,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders, headers=headers)
 
     # An unhandled exception's 500 is sent by Starlette's outermost middleware, around ours:
-    # give that answer the headers itself. The body is Starlette's own.
-    async def internal_error(request: Request, exc: Exception) -> Response:
-        return PlainTextResponse("Internal Server Error", status_code=500, headers=headers)
+    # the handler gives that answer the headers itself (a page for browsers, plain text else).
+    from learningday.web.errors import internal_error
 
-    app.add_exception_handler(Exception, internal_error)
+    app.add_exception_handler(Exception, internal_error(headers))

@@ -20,18 +20,16 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from learningday.settings import Settings, get_settings
+from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web.access import Viewer
 from learningday.web.auth import signed_in_admin
 from learningday.web.headers import EMAIL_FRAME_HEADERS
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
 
 LIST_LIMIT = 500  # a local outbox; beyond this the page would be unreadable anyway

@@ -9,6 +9,7 @@ carries the CSRF token of `csrf` (bound to the viewer, or to the check-in link).
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -31,6 +32,8 @@ from learningday.web.access import (
 from learningday.web.actions import approval_link, excuse_link
 from learningday.web.auth import signed_in, viewer_form_ok
 from learningday.web.bounds import RecordId, no_nul_characters
+from learningday.web.claims import claim_form_url
+from learningday.web.evidence import evidence_for
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_token, read_checkin_token
 from learningday.web.render import render, templates
@@ -67,7 +70,11 @@ def home(request: Request, date: dt.date | None = None, viewer: Viewer = Depends
         rows = reports.day_rows(session, sorted({d.person_id for d in days}), since=shown) if shown else []
         rows = [r for r in rows if r.day.date == shown]
         people = reports.count_people(session)
-    return render(request, "days.html", {"rows": rows, "dates": dates, "shown": shown, "people": people}, viewer)
+    context = {
+        "rows": rows, "dates": dates, "shown": shown, "people": people,
+        "categories": current_policy().checkins.categories,
+    }  # fmt: skip
+    return render(request, "days.html", context, viewer)
 
 
 def _me_context(viewer: Viewer) -> dict[str, object]:
@@ -109,6 +116,13 @@ def _me_context(viewer: Viewer) -> dict[str, object]:
 @router.get("/me")
 def me(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
     return render(request, "me.html", _me_context(viewer), viewer)
+
+
+@router.get("/me/claim")
+def me_claim(viewer: Viewer = Depends(signed_in)) -> Response:
+    """File a claim: the signed-in person's own claim form, through a fresh signed link (the form
+    is the one the emailed link opens; only the link differs in who asked for it)."""
+    return RedirectResponse(urlsplit(claim_form_url(viewer.person_id)).path, status_code=303)
 
 
 @router.post("/me/checkin/{kind}")
@@ -155,11 +169,13 @@ def team(request: Request, team: str | None = None, viewer: Viewer = Depends(sig
         claims = reports.pending_claims(session, scope, exclude=viewer.person_id)
         teams = reports.teams_in(session, scope)
         flag_links = {f.id: excuse_link(session, f, viewer.person_id) for f in flags}
+        zone = me_person.timezone if me_person else "UTC"
+        evidence = {f.id: evidence_for(f, zone) for f in flags}
         claim_links = {c.id: approval_link(session, c, viewer.person_id) for c in claims}
         session.expunge_all()
     context = {
         "people": people, "weeks": weeks, "grid": grid, "flags": flags, "claims": claims,
-        "teams": teams, "team": team, "flag_links": flag_links, "claim_links": claim_links,
+        "teams": teams, "team": team, "flag_links": flag_links, "claim_links": claim_links, "evidence": evidence,
     }  # fmt: skip
     return render(request, "team.html", context, viewer)
 

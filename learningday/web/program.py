@@ -18,6 +18,7 @@ from learningday.db.engine import session_scope
 from learningday.policy_source import current_policy
 from learningday.web.access import Scope, Viewer, visible_person_ids
 from learningday.web.auth import signed_in
+from learningday.labels import expense_label, flag_label
 from learningday.web.charts import bar_chart, line_chart
 from learningday.web.program_report import TABLES, ProgramFilter, Table, program_tables
 from learningday.web.render import render
@@ -63,8 +64,8 @@ def _charts(tables: dict[str, Table]) -> dict[str, Markup]:
         ),
         "teams": bar_chart([str(r[0]) for r in teams], [r[4] for r in teams], title="Participation per team", percent=True),  # type: ignore[misc]
         "categories": bar_chart([str(r[1]) for r in cats], [float(r[2]) for r in cats], title="Plans per category", color="#2b8a3e"),  # type: ignore[arg-type]
-        "flags": bar_chart([str(r[0]).replace("_", " ") for r in flags], [float(r[3]) for r in flags], title="Open flags by kind", color="#c92a2a"),  # type: ignore[arg-type]
-        "claims": bar_chart([str(r[0]) for r in claims], [float(r[5]) for r in claims], title="Approved spend per category", color="#e8590c"),  # type: ignore[arg-type]
+        "flags": bar_chart([flag_label(r[0]) for r in flags], [float(r[3]) for r in flags], title="Open flags by kind", color="#c92a2a"),  # type: ignore[arg-type]
+        "claims": bar_chart([expense_label(str(r[0])) for r in claims], [float(r[5]) for r in claims], title="Approved spend per category", color="#e8590c"),  # type: ignore[arg-type]
         "budget": bar_chart([str(r[0]) for r in budget], [r[4] for r in budget], title="Budget used per team", percent=True, color="#862e9c"),  # type: ignore[misc]
     }
 

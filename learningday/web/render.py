@@ -13,8 +13,12 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.responses import Response
 
+from learningday import labels
+from learningday.policy_source import current_policy
 from learningday.web import csrf
 from learningday.web.access import Viewer
 
@@ -32,7 +36,21 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
+@pass_context
+def _category_label(context: Context, key: str | None) -> str:
+    """A check-in category's label: from the page's `categories` (pages that label many pass
+    them, so the policy is read once), else from the policy in force."""
+    categories = context.get("categories")
+    if categories is None:
+        categories = current_policy().checkins.categories
+    return labels.category_label(key, categories)
+
+
 templates.env.filters["money"] = _money
+templates.env.filters["flag_label"] = labels.flag_label
+templates.env.filters["category_label"] = _category_label
+templates.env.filters["expense_label"] = labels.expense_label
+templates.env.globals["count"] = labels.count
 templates.env.filters["percent"] = _percent
 # A fresh nonce per rendered form: the submission's idempotency key (a double click or a
 # browser's retry of the same form saves it once, and answers like the first).

@@ -26,6 +26,7 @@ from learningday.db.models import (
 from learningday.web.access import Scope, in_scope
 
 CLOSED = (DayState.completed, DayState.skipped, DayState.cancelled)
+ASKING = (DayState.planning, DayState.learning, DayState.summarising)  # the day is on: check in
 NOT_COUNTED = (DayState.skipped, DayState.cancelled)  # holidays, absences: never a miss
 
 
@@ -130,7 +131,16 @@ def budget_for(claims: list[ExpenseClaim], year: int, annual: Decimal, currency:
 
 
 def open_day(session: Session, person_id: int, today: dt.date) -> LearningDay | None:
-    """The day a check-in form on the Me page is for: one still running, else today's."""
+    """The day a check-in form on the Me page is for: one whose workflow is asking for check-ins
+    (planning, learning, summarising) whatever its date (a day started ahead, a compressed demo
+    day), else one not yet closed by tomorrow, else today's."""
+    asking = session.scalar(
+        select(LearningDay)
+        .where(LearningDay.person_id == person_id, LearningDay.state.in_(ASKING))
+        .order_by(LearningDay.date.desc())
+    )
+    if asking is not None:
+        return asking
     running = session.scalar(
         select(LearningDay)
         .where(LearningDay.person_id == person_id, LearningDay.state.not_in(CLOSED), LearningDay.date <= today + dt.timedelta(days=1))

@@ -185,3 +185,38 @@ def test_claim_update_tells_the_claimant_the_decision_and_comment() -> None:
     assert "We have it in the library <3" in email.text
     assert "We have it in the library &lt;3" in email.html
     assert "<strong>rejected</strong> by Maria" in email.html
+
+
+def test_a_claim_approved_at_one_level_says_so_and_that_it_waits_for_the_next() -> None:
+    email = render_email(
+        "claim_update",
+        {
+            "claimant_name": "Bob",
+            "claim": {"amount": 600, "currency": "USD", "category": "Courses", "description": "ML course"},
+            "decision": "pending",
+            "decided_by": "Maria",
+            "next_step": "Grace approves it next.",
+        },
+        "claim:7:update:approved-1",
+        ["bob@example.com"],
+        "Your claim USD 600.00: pending",
+    )
+    assert 'Your claim "ML course" (USD 600.00, Courses) is approved by Maria and waits for the next approval.' in email.text
+    assert "pending by" not in email.text and "pending</strong> by" not in email.html
+    assert "<strong>approved</strong> by Maria and waits for the next approval" in email.html
+    assert "<title>Your claim is approved, waiting for the next approval" in email.html
+
+
+def test_claim_emails_name_the_expense_category_in_words() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from activities.mail.claim_mail import _claim_context
+    from activities.records.claims import ClaimSummary
+
+    claim = ClaimSummary(
+        claim_id=1, person_id=1, claimant_name="Bob", claimant_email="bob@example.com", amount=Decimal("20"),
+        currency="USD", base_amount=Decimal("20"), category="books", description="SICP",
+        submitted_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
+    )  # fmt: skip
+    assert _claim_context(claim)["category"] == "Books"

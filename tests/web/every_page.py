@@ -52,6 +52,7 @@ class Site:
     links: dict[str, str]  # pages opened from an emailed link, signed in or not
     signed_out: dict[str, str]  # the sign-in pages, shown to someone not signed in
     files: dict[str, str]  # not pages: the ICS feed, a CSV export, the stylesheet
+    errors: dict[str, tuple[str, int]]  # error pages a signed-in browser meets: path, status
 
 
 def _path(url: str) -> str:
@@ -133,6 +134,11 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
             "ics": _path(feed_url(org.alan.id)),
             "csv": f"/program/participation.csv?start={RANGE['start']}&end={RANGE['end']}",
             "css": "/static/app.css",
+            "favicon": "/static/favicon.svg",
             "email-html": f"/outbox/{quote(key)}/html",
+        },
+        errors={
+            "not-found": ("/people/999999", 404),
+            "not-understood": ("/?date=next-thursday", 422),
         },
     )

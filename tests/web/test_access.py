@@ -133,7 +133,7 @@ def test_non_admins_are_sent_from_the_days_overview_to_their_page(client: TestCl
 
 def test_team_page_lists_open_flags_and_pending_claims_in_scope_only(client: TestClient, history: Org) -> None:
     team = sign_in(client, history.margaret).get("/team").text
-    assert "missed summary" in team and "No summary by the deadline" in team
+    assert "No summary posted" in team and "No summary by the deadline" in team
     assert "40.00" in team and "55.00" not in team
 
 

@@ -186,7 +186,7 @@ def test_a_manager_sees_the_team_at_a_glance(live_server: str, page, program_his
     page.goto(f"{live_server}/team")
     grid = page.inner_text("#team-grid")
     assert "Linus Learner" in grid and "Alan Learner" not in grid
-    assert "missed summary" in page.inner_text("#flags")
+    assert "No summary posted" in page.inner_text("#flags")
     shoot(page, "team")
     page.goto(f"{live_server}/people/{program_history.alan.id}")
     assert "Not found" in page.content()

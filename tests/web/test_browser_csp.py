@@ -3,8 +3,9 @@ one and the test fails on any violation the browser reports (a console error or 
 `securitypolicyviolation` event), on a page whose stylesheet did not load, and on an outbox email
 that lost its own inline styles.
 
-Screenshots of a few pages at desktop and phone width go to tests/artifacts/csp/ for people to
-compare by eye.
+Every page also fits a phone: at 360 and 390 px the document is no wider than the screen (the
+navigation and tables scroll inside their own boxes). Screenshots of every page at 1366 and 390 px
+go to tests/artifacts/pages/ for people to compare by eye.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from tests.web.conftest import Org
 from tests.web.every_page import Site, build_site
 from tests.web.test_browser import ARTIFACTS, browser, live_server, pytestmark  # noqa: F401 (fixtures, skip mark)
 
-SHOTS = {"me", "program", "problems", "outbox-message"}
-WIDTHS = (1280, 390)
+WIDTHS = (1366, 390)  # every page is shot at both, into tests/artifacts/pages/
+PHONES = (360, 390)  # no page may be wider than these screens
 # Set on <header> by /static/app.css (var(--soft)): proof that the stylesheet loaded and applied.
 HEADER_BACKGROUND = "rgb(245, 247, 251)"
 # The email's own inline style on its <body>: proof that the outbox shows it as it was sent.
@@ -57,7 +58,7 @@ def csp_page(browser) -> Iterator[tuple[object, list[str]]]:  # type: ignore[no-
 
 
 def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    folder = ARTIFACTS / "csp"
+    folder = ARTIFACTS / "pages"
     folder.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
@@ -70,15 +71,20 @@ def test_every_page_passes_its_content_security_policy(
 ) -> None:
     page, violations = csp_page
     policies: dict[str, str | None] = {}
+    too_wide: list[str] = []
 
-    def visit(name: str, path: str) -> None:
+    def visit(name: str, path: str, status: int = 200) -> None:
         response = page.goto(f"{live_server}{path}")  # type: ignore[attr-defined]
-        assert response is not None and response.status == 200, f"{name}: {response and response.status}"
+        assert response is not None and response.status == status, f"{name}: {response and response.status}"
         policies[name] = response.headers.get("content-security-policy")
         background = page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")  # type: ignore[attr-defined]
         assert background == HEADER_BACKGROUND, f"{name}: the stylesheet did not apply"
-        if name in SHOTS:
-            shoot(page, name)
+        for width in PHONES:
+            page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
+            wide = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+            if wide > width:
+                too_wide.append(f"{name} at {width} px: {wide} px")
+        shoot(page, name)
 
     for name, path in {**site.signed_out, **site.links}.items():
         visit(name, path)
@@ -90,12 +96,18 @@ def test_every_page_passes_its_content_security_policy(
         if name == "outbox-message":
             continue  # below, with its frame
         visit(name, path)
+    for name, (path, status) in site.errors.items():
+        visit(name, path, status)
 
     visit("outbox-message", site.signed_in["outbox-message"])  # its load event waits for the frame
     email = page.frame_locator("iframe")  # type: ignore[attr-defined]
     assert "Write it here" in email.locator("body").inner_text()
     assert email.locator("body").evaluate("body => getComputedStyle(body).backgroundColor") == EMAIL_BACKGROUND
 
+    icon = page.evaluate("document.querySelector('link[rel=icon]').href")  # type: ignore[attr-defined]
+    assert icon == f"{live_server}/static/favicon.svg"
+    assert page.request.get(icon).headers["content-type"].startswith("image/svg+xml")  # type: ignore[attr-defined]
     assert violations == []
+    assert too_wide == [], f"pages wider than a phone: {too_wide}"
     unprotected = sorted(name for name, policy in policies.items() if not policy or "default-src 'none'" not in policy)
     assert unprotected == [], f"pages without a strict Content-Security-Policy: {unprotected}"
