@@ -11,6 +11,10 @@ claim already decided, gets a page that says so and changes nothing.
 The update id is the link's token and the answer (`decision_key`): the same POST twice, on one
 replica or two, twenty at once, is one decision, and each repeat answers like the first. The
 other answer on a spent link is refused with what the link decided.
+
+`GET /approve/{token}/receipt` shows the claim's receipt to the link's approver, whenever the
+page would show them the claim (the link reads, its approver is active and is not the claimant):
+the only way to a receipt from outside the server, so it is as private as the claim itself.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from pathlib import Path
+
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from learningday.claims.receipts import receipt_type
 from learningday.claims.tokens import ApprovalLink, LinkRefused, read_approval_token
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
@@ -84,12 +91,23 @@ def _load(link: ApprovalLink) -> ClaimPage | None:
         return page
 
 
-def _page(request: Request, status: int, **context: object) -> HTMLResponse:
-    return templates.TemplateResponse(request, "approve.html", context, status_code=status, headers=HEADERS)
+def _page(request: Request, status: int, token: str | None = None, **context: object) -> HTMLResponse:
+    page = context.get("page")
+    if token is not None and isinstance(page, ClaimPage) and _may_see_receipt(page):
+        context["receipt_url"] = f"/approve/{token}/receipt"
+    return templates.TemplateResponse(request, "approve.html", {"token": token, **context}, status_code=status, headers=HEADERS)
 
 
-def _refused(request: Request, message: str, status: int = 409, page: ClaimPage | None = None) -> HTMLResponse:
-    return _page(request, status, refused=message, page=page)
+def _refused(
+    request: Request, message: str, status: int = 409, page: ClaimPage | None = None, token: str | None = None
+) -> HTMLResponse:
+    return _page(request, status, token=token, refused=message, page=page)
+
+
+def _may_see_receipt(page: ClaimPage) -> bool:
+    """The approver the link names sees the receipt, whatever became of the claim since."""
+    approver = page.approver
+    return bool(page.claim.receipt_path) and approver is not None and approver.active and approver.id != page.claim.person_id
 
 
 def _stale(link: ApprovalLink, page: ClaimPage) -> str | None:
@@ -133,10 +151,10 @@ async def review(request: Request, token: str) -> HTMLResponse:
     problem = _stale(link, page)
     if problem:
         status = 404 if page.approver is None or not page.approver.active else 409
-        return _refused(request, problem, status=status, page=page)
+        return _refused(request, problem, status=status, page=page, token=token)
     problem = await _current(request, link)
     if problem:
-        return _refused(request, problem, page=page)
+        return _refused(request, problem, page=page, token=token)
     response = _page(request, 200, page=page, token=token, csrf=csrf.form_token(request, _scope(token)), level=link.level)
     return csrf.keep_cookie(request, response)
 
@@ -170,7 +188,7 @@ async def decide(
         return _refused(request, "This claim no longer exists.", status=404)
     verdict = "approved" if decision == "approve" else "rejected"
     if page.token_verdict == verdict:
-        return _page(request, 200, page=page, outcome=_recorded_outcome(page, link))  # a repeat
+        return _page(request, 200, token=token, page=page, outcome=_recorded_outcome(page, link))  # a repeat
     if page.token_verdict is not None:
         return _refused(request, f"This approval link was already used (the answer was: {page.token_verdict}). Nothing was changed.", page=page)
     problem = _stale(link, page)
@@ -192,9 +210,50 @@ async def decide(
         # (the same link, the same answer, a moment earlier) is answered like that one.
         page = await asyncio.to_thread(_load, link) or page
         if page.token_verdict == verdict:
-            return _page(request, 200, page=page, outcome=_recorded_outcome(page, link))
-        return _refused(request, "This claim is closed. Nothing was changed.", page=page)
-    return _page(request, 200, page=page, outcome=outcome)
+            return _page(request, 200, token=token, page=page, outcome=_recorded_outcome(page, link))
+        return _refused(request, "This claim is closed. Nothing was changed.", page=page, token=token)
+    return _page(request, 200, token=token, page=page, outcome=outcome)
+
+
+# A receipt is shown as the file it is, in a document that can run nothing and reach nothing.
+# An image opens in the browser; a PDF is downloaded: a browser's PDF viewer is not bound by
+# this policy, and a receipt is whatever its claimant uploaded.
+RECEIPT_HEADERS = {
+    **HEADERS,
+    "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@router.get("/approve/{token}/receipt")
+async def receipt(request: Request, token: str) -> Response:
+    def not_found(reason: str) -> Response:
+        return PlainTextResponse(reason, status_code=404, headers=HEADERS)
+
+    try:
+        link = read_approval_token(token)
+    except LinkRefused as refusal:
+        return not_found(str(refusal))
+    page = await asyncio.to_thread(_load, link)
+    if page is None or not _may_see_receipt(page):
+        return not_found("No receipt to show for this link.")
+    data = await asyncio.to_thread(_read_receipt, Path(str(page.claim.receipt_path)), request.app.state.settings.data_dir)
+    kind = receipt_type(data) if data is not None else None
+    if data is None or kind is None:
+        return not_found("The receipt file is missing on the server; ask the claimant to send it again.")
+    content_type, extension = kind
+    disposition = "inline" if content_type.startswith("image/") else "attachment"
+    headers = {**RECEIPT_HEADERS, "Content-Disposition": f'{disposition}; filename="receipt-{link.claim_id}.{extension}"'}
+    return Response(data, media_type=content_type, headers=headers)
+
+
+def _read_receipt(path: Path, data_dir: Path) -> bytes | None:
+    """The stored file, only from the receipts folder (the path is ours, but a row is no proof)."""
+    folder = (Path(data_dir) / "receipts").resolve()
+    resolved = path.resolve()
+    if resolved.parent != folder or not resolved.is_file():
+        return None
+    return resolved.read_bytes()
 
 
 BUSY = "The approval service is busy and did not record this yet. Nothing was changed: please try again in a minute."

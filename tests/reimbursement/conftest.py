@@ -92,7 +92,8 @@ class Claims:
         return tokens
 
     def web(self) -> httpx.AsyncClient:
-        app = create_app(self.settings, gateway=None)  # type: ignore[arg-type]
+        # The web app reads receipts from the data dir the claims were filed into.
+        app = create_app(self.settings.model_copy(update={"data_dir": self.data_dir}), gateway=None)  # type: ignore[arg-type]
         app.state.temporal_client = self.client
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
