@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None  # Socket Mode
     slack_api_base_url: str = "https://slack.com/api/"
-    slack_channel: str = "#learning-day"
+    # Where Slack posts go when set (a #name or an id such as C0123ABCD): the installation's
+    # channel overrides the policy's `channel.name`, which stays the program's default.
+    slack_channel: str | None = None
 
     # Google. No service-account key means holds live in our database and the ICS feed.
     google_service_account_file: Path | None = None
