@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import uvicorn
@@ -22,10 +23,11 @@ from temporalio.runtime import (
 
 from learningday.db.engine import get_engine
 from learningday.db.migrate import require_migrated
+from learningday.listeners import ServerFailed
 from learningday.policy_source import current_policy
 from learningday.settings import Settings
 from learningday.temporal.client import connect
-from learningday.temporal.devserver import DevServer
+from learningday.temporal.devserver import DevServer, DevServerError
 from learningday.temporal.gateway import TemporalCheckInGateway
 from learningday.temporal.schedule import ensure_weekly_schedule
 from learningday.temporal.worker import build_workers
@@ -48,7 +50,17 @@ def embedded_temporal(settings: Settings):  # type: ignore[no-untyped-def]
         namespace=settings.temporal_namespace,
         log_file=(settings.data_dir / "temporal.log").resolve(),
     )
-    server.start()
+    try:
+        server.start()
+    except DevServerError as error:
+        # Taken between `launch.claim_ports`' check and the server's own bind: name the way out.
+        move = {
+            settings.temporal_dev_port: "--temporal-port or LEARNINGDAY_TEMPORAL_DEV_PORT",
+            settings.temporal_dev_ui_port: "--temporal-ui-port or LEARNINGDAY_TEMPORAL_DEV_UI_PORT",
+        }.get(error.port or -1)
+        if move is None:
+            raise
+        raise DevServerError(f"{error}; choose another port with {move}", port=error.port) from None
     try:
         yield server.address
     finally:
@@ -90,6 +102,36 @@ class _WebServer(uvicorn.Server):
     def capture_signals(self):  # type: ignore[no-untyped-def, override]
         yield
 
+    async def serve_on(self, sock: socket.socket | None) -> None:
+        """`serve` on a socket bound before anything started (see `learningday.listeners`).
+        uvicorn reports a failed start with `sys.exit`, which an asyncio task re-raises out of
+        the event loop, past the code that stops the workers: it becomes an ordinary error."""
+        try:
+            await self.serve(sockets=[sock] if sock else None)
+        except SystemExit:
+            raise ServerFailed(f"the server on {self.config.host}:{self.config.port} stopped; see the log") from None
+        if not self.started and not self.should_exit:
+            raise ServerFailed(f"the server on {self.config.host}:{self.config.port} did not start; see the log")
+
+
+class Stopping:
+    """SIGINT and SIGTERM ask for a graceful stop (`event`). While `serve` is still starting
+    (connecting, creating the Schedule) a signal cancels the start instead: nothing is in
+    flight yet, and the caller's `finally` stops the dev server."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.starting = True
+        self._main = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal)
+
+    def _on_signal(self) -> None:
+        if self.starting and not self.event.is_set() and self._main is not None:
+            self._main.cancel()
+        self.event.set()
+
 
 async def serve(
     settings: Settings,
@@ -97,19 +139,20 @@ async def serve(
     with_web: bool = True,
     with_worker: bool = True,
     then: Callable[[Client], Awaitable[None]] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
     """Worker and/or web until SIGINT/SIGTERM; then stop the web, let in-flight activities
     finish, and return (so the embedded dev server is stopped cleanly by the caller).
-    `then` runs alongside (the demo's compressed day)."""
+    `then` runs alongside (the demo's compressed day). `sock` is the web's (or, for a worker
+    alone, the probes') listening socket, bound by the caller; None binds from settings."""
+    signals = Stopping()
+    stop = signals.event
     require_migrated(get_engine())
     install_temporal_runtime(settings)
     client = await connect(settings, address)
     if with_worker:
         await ensure_weekly_schedule(client, current_policy(), settings.temporal_task_queue)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    signals.starting = False
     async with contextlib.AsyncExitStack() as stack:
         if with_worker:
             await stack.enter_async_context(running_workers(client, settings))
@@ -129,11 +172,11 @@ async def serve(
                 app, host=settings.web_host, port=settings.web_port, log_level="warning", log_config=None
             )
             web = _WebServer(config)
-            web_task = asyncio.create_task(web.serve())
+            web_task = asyncio.create_task(web.serve_on(sock))
             log.info("web pages on %s", settings.public_base_url)
             await asyncio.wait([stopping, web_task], return_when=asyncio.FIRST_COMPLETED)
             web.should_exit = True
-            await web_task
+            failed = await asyncio.gather(web_task, return_exceptions=True)
         else:
             # A worker alone still answers its probes and Prometheus, on the metrics port.
             probes = _WebServer(
@@ -145,11 +188,11 @@ async def serve(
                     log_config=None,  # uvicorn's records go through our handler and format
                 )
             )
-            probes_task = asyncio.create_task(probes.serve())
+            probes_task = asyncio.create_task(probes.serve_on(sock))
             log.info("worker probes and metrics on http://%s:%d", settings.metrics_host, settings.metrics_port)
             await asyncio.wait([stopping, probes_task], return_when=asyncio.FIRST_COMPLETED)
             probes.should_exit = True
-            await probes_task
+            failed = await asyncio.gather(probes_task, return_exceptions=True)
         stopping.cancel()
         stop.set()
         if socket_mode is not None:
@@ -158,3 +201,5 @@ async def serve(
         if extra:
             extra.cancel()
             await asyncio.gather(extra, return_exceptions=True)
+    if isinstance(failed[0], BaseException):
+        raise failed[0]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,8 +59,9 @@ class Settings(BaseSettings):
     log_format: str = Field(default="text", pattern="^(json|text)$", description="json | text")
     log_level: str = "INFO"
 
-    # Web.
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Web. Unset, the base of the links we print and email follows web_host and web_port, so
+    # moving the port moves the links; set it for a proxy, a DNS name or https.
+    public_base_url: str = ""
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     secret_key: SecretStr = SecretStr("dev-only-change-me")
@@ -93,7 +95,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None  # Socket Mode
     slack_api_base_url: str = "https://slack.com/api/"
-    slack_channel: str = "#learning-day"
+    # Where Slack posts go when set (a #name or an id such as C0123ABCD): the installation's
+    # channel overrides the policy's `channel.name`, which stays the program's default.
+    slack_channel: str | None = None
 
     # Google. No service-account key means holds live in our database and the ICS feed.
     google_service_account_file: Path | None = None
@@ -112,6 +116,19 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     gmail_sender: str | None = None
+
+    @model_validator(mode="after")
+    def _links_follow_the_web_server(self) -> Settings:
+        if not self.public_base_url:
+            host = self.web_host
+            if host in ("0.0.0.0", "::", ""):
+                # Every interface: this machine is the one name sure to reach it (a container's
+                # hostname is not); others need LEARNINGDAY_PUBLIC_BASE_URL.
+                host = "127.0.0.1"
+            elif ":" in host:
+                host = f"[{host}]"
+            self.public_base_url = f"http://{host}:{self.web_port}"
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -140,6 +157,16 @@ class Settings(BaseSettings):
         return self.data_dir / "outbox"
 
 
+_overrides: dict[str, Any] = {}
+
+
+def override_settings(**values: Any) -> None:
+    """Command-line flags (`serve --port 8080`): they win over the environment and `.env`, for
+    every later `get_settings()` in this process, so the worker's links follow them too."""
+    _overrides.update({name: value for name, value in values.items() if value is not None})
+    get_settings.cache_clear()
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return Settings(**_overrides)

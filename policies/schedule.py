@@ -114,3 +114,19 @@ def next_learning_day(policy: Policy, today: dt.date) -> dt.date:
 
 def is_learning_day(policy: Policy, date: dt.date) -> bool:
     return date.weekday() == policy.learning_weekday_index
+
+
+def start_date_problem(policy: Policy, date: dt.date, today: dt.date) -> str | None:
+    """Why a Learning Day should not be started on `date` by hand, or None.
+
+    A day runs forward from its date: one already past would flag every check-in as missed at
+    once and email managers about a day nobody was asked about. And the program gives one
+    weekday a week (`program.learning_weekday`): a day on another weekday is a typo, or an
+    exception worth saying so (`--force`).
+    """
+    if date < today:
+        return f"{date:%Y-%m-%d} is in the past (today is {today:%Y-%m-%d})"
+    if not is_learning_day(policy, date):
+        return (f"{date:%Y-%m-%d} is a {date:%A}; the policy's Learning Day is "
+                f"{policy.program.learning_weekday.capitalize()}")  # fmt: skip
+    return None

@@ -129,7 +129,12 @@ class SlackChat:
         *,
         min_post_interval: float = 1.0,
         client: WebClient | None = None,
+        channel: str | None = None,
     ) -> None:
+        """`channel` (LEARNINGDAY_SLACK_CHANNEL), when given, is where every channel post goes,
+        whatever channel the post names (the policy's `channel.name`): the installation's Slack
+        channel, possibly an id, set by whoever installs the app, overrides the program's default."""
+        self._channel = channel
         self._client = client or WebClient(token=token, base_url=base_url, retry_handlers=retry_handlers())
         self._sessions = session_factory
         self._pacer = ChannelPacer(min_post_interval)
@@ -159,11 +164,12 @@ class SlackChat:
     def post_to_channel(self, post: ChannelPost) -> MessageRef:
         label = policy_categories().get(post.category, post.category) if post.category else None
         text, blocks = channel_message(post, label)
+        target = self._channel or post.channel
         claimed = outbox.claim(self._sessions, key=post.key, channel="slack_channel",
-                               recipient=post.channel, body=text)
+                               recipient=target, body=text)
         if claimed.state == "sent":
             return MessageRef(claimed.recipient, claimed.external_id or "", already_sent=True)
-        channel = self._channel_id(post.channel)
+        channel = self._channel_id(target)
         return self._deliver(post.key, claimed, channel, text, blocks, thread_ts=post.thread_ts)
 
     # -- posting once ---------------------------------------------------------------------
@@ -252,7 +258,8 @@ class SlackChat:
         if channel not in self._channel_ids:
             raise SlackDeliveryError(
                 f"Slack channel {channel} not found: create it and invite the app, or set "
-                "LEARNINGDAY_SLACK_CHANNEL (or the policy's channel.name) to a channel id", retryable=False)
+                "LEARNINGDAY_SLACK_CHANNEL (it overrides the policy's channel.name) to a channel the app is in",
+                retryable=False)
         return self._channel_ids[channel]
 
     def _call(self, method: str, call: Any) -> Any:

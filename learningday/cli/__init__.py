@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from learningday.cli import auth, claims, day, db, org, policy, run
+from learningday.cli.errors import OneLineErrors
 
-app = typer.Typer(no_args_is_help=True, help="Run your company's weekly Learning Day.")
+app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, help="Run your company's weekly Learning Day.")
 app.add_typer(db.app, name="db")
 app.add_typer(org.app, name="org")
 app.add_typer(policy.app, name="policy")
@@ -21,18 +22,13 @@ app.command("web")(run.web_command)
 @app.command()
 def demo(
     time_scale: float = typer.Option(720.0, min=1.0, help="720 plays a 12-hour day in a minute."),
-) -> None:
+    host: str | None = run.HOST, port: int | None = run.PORT,
+    temporal_port: int | None = run.TEMPORAL_PORT, temporal_ui_port: int | None = run.TEMPORAL_UI_PORT,
+) -> None:  # fmt: skip
     """Load a demo organisation and run one compressed Learning Day on the embedded default."""
-    import logging
-
     from learningday.demo.run import run_demo
-    from learningday.settings import get_settings
 
-    logging.basicConfig(level=logging.WARNING)
-    try:
-        run_demo(get_settings(), time_scale)
-    except KeyboardInterrupt:
-        pass
+    run_demo(run.settings_with(host, port, temporal_port, temporal_ui_port), time_scale)
 
 
 def main() -> None:

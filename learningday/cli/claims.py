@@ -12,6 +12,7 @@ from sqlalchemy import select
 from learningday.claims.receipts import MAX_RECEIPT_BYTES
 from learningday.claims.reports import approved_claims_csv, balance
 from learningday.claims.service import ClaimSubmission, submit_claim
+from learningday.cli.out_file import check_out, write_out
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.policy_source import current_policy
@@ -63,11 +64,13 @@ def export(
     out: Path | None = typer.Option(None, help="Write the CSV here instead of to stdout."),
 ) -> None:
     """CSV of approved claims for payroll."""
+    if out is not None:
+        check_out(out)
     text = approved_claims_csv(current_policy(), year)
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_out(out, text)
         typer.echo(f"{text.count(chr(10)) - 1} approved claim(s) written to {out}")
 
 

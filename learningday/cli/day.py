@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from learningday.policy_source import current_policy
 from learningday.settings import get_settings
 from learningday.temporal.client import connect
 from activities.kickoff import Kickoff, KickoffRequest, Participant, learning_date_for
+from policies.schedule import start_date_problem
 
 app = typer.Typer(no_args_is_help=True, help="Learning Days.")
 
@@ -36,6 +38,7 @@ def start(
     everyone: bool = typer.Option(False, "--all", help="Every active person."),
     date: dt.date | None = typer.Option(None, formats=["%Y-%m-%d"], help="Default: each person's next Learning Day."),
     time_scale: float = typer.Option(1.0, min=1.0, help="Run the day this many times faster (720: a day in a minute)."),
+    force: bool = typer.Option(False, "--force", help="Start a --date in the past or on another weekday anyway."),
 ) -> None:
     """Start Learning Days on the running service (needs `learningday serve`)."""
     if not person and not everyone:
@@ -47,6 +50,13 @@ def start(
         date=date.date() if isinstance(date, dt.datetime) else date,
     )  # fmt: skip
     policy = current_policy()
+    if request.date is not None and not force:
+        # Today as the furthest-ahead participant sees it: past there means past for someone.
+        today = max((request.reference.astimezone(ZoneInfo(p.timezone)).date() for p in participants),
+                    default=request.reference.date())
+        problem = start_date_problem(policy, request.date, today)
+        if problem:
+            raise typer.BadParameter(f"{problem}. Pass --force to start it anyway.", param_hint="--date")
 
     async def go() -> tuple[int, int]:
         client = await connect(settings)

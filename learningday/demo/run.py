@@ -18,7 +18,7 @@ from learningday.db.models import Absence, LearningDay, Person
 from learningday.demo.actors import act
 from learningday.org.importer import import_org
 from learningday.policy_source import current_policy
-from learningday.runtime import embedded_temporal, serve
+from learningday.launch import claim_ports, run
 from learningday.settings import Settings
 from learningday.temporal.gateway import TemporalCheckInGateway
 from policies.holidays import company_holiday
@@ -75,7 +75,14 @@ def owner_sign_in() -> str:
 
 
 def run_demo(settings: Settings, time_scale: float) -> None:
-    people, date = prepare(settings)
+    """Ports first (a taken one ends the demo before it writes anything), then the demo org."""
+    sock = claim_ports(settings, with_web=True, with_worker=True)
+    try:
+        people, date = prepare(settings)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
     policy = current_policy()
 
     async def day(client: Client) -> None:
@@ -91,6 +98,4 @@ def run_demo(settings: Settings, time_scale: float) -> None:
         await asyncio.gather(*(act(client, gateway, i, pid, email, date) for i, (pid, email) in enumerate(people)))
         typer.echo("The demo day is over: see the days, the channel and the outbox in the web pages.")
 
-    with embedded_temporal(settings) as address:
-        typer.echo(f"Temporal dev server on {address}; web UI http://127.0.0.1:{settings.temporal_dev_ui_port}")
-        asyncio.run(serve(settings, address, then=day))
+    run(settings, sock, then=day, log_level="WARNING")  # the story, not the service's log

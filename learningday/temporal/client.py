@@ -17,6 +17,17 @@ _connected = False
 CONNECT_PATIENCE_SECONDS = 30.0
 
 
+class TemporalUnreachable(RuntimeError):
+    """No Temporal server answers at the address: one line saying what to do."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(
+            f"Temporal at {address} is unreachable: start the service with `learningday serve`, "
+            "or set LEARNINGDAY_TEMPORAL_ADDRESS to a Temporal server that is running."
+        )
+        self.address = address
+
+
 def connected_in_this_process() -> bool:
     return _connected
 
@@ -45,7 +56,12 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
                 api_key=api_key,
             )
         except RuntimeError as error:
-            if "Unavailable" not in str(error) or loop.time() > deadline:
-                raise
-            log.info("Temporal at %s is not ready yet; retrying", target)
-            await asyncio.sleep(0.25)
+            unavailable = "Unavailable" in str(error)
+            if unavailable and loop.time() <= deadline:
+                log.info("Temporal at %s is not ready yet; retrying", target)
+                await asyncio.sleep(0.25)
+                continue
+            if unavailable or "Server connection error" in str(error):  # refused, DNS, timeout
+                log.debug("connecting to Temporal at %s failed: %s", target, error)
+                raise TemporalUnreachable(target) from None
+            raise

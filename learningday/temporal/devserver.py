@@ -6,13 +6,18 @@ serve` resumes every running workflow. Nothing is downloaded: the binary ships i
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +28,44 @@ log = logging.getLogger(__name__)
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# What the dev server prints when a port is taken, e.g.
+# "Error: can't set UI port 8233: listen tcp 127.0.0.1:8233: bind: address already in use".
+PORT_TAKEN = re.compile(r"can't set (?P<what>[\w ]+?) port (?P<port>\d+):.*address already in use")
+
+
 class DevServerError(RuntimeError):
-    pass
+    """The dev server did not start; `port` is set when it was because that port is taken."""
+
+    def __init__(self, message: str, port: int | None = None) -> None:
+        super().__init__(message)
+        self.port = port
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` making the child get SIGTERM when this process dies, however it dies.
+
+    The dev server runs in a session of its own, so a Ctrl-C in the terminal reaches only us
+    and we stop the workers before the server they talk to; `stop()` then ends it. But a
+    parent killed with SIGKILL (or crashing) runs no `finally`, and the server would keep its
+    ports and database file as an orphan, which a process group cannot prevent (nobody is left
+    to signal the group). Linux's PR_SET_PDEATHSIG makes the kernel send the signal instead.
+    It fires when the *thread* that forked the child ends, so it is only armed from the main
+    thread, which lives as long as the process. Elsewhere (macOS, other threads) it is None and
+    only a clean stop ends the server. libc is resolved here, in the parent: after the fork the
+    child only calls it, then checks that the parent did not die before the call.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 def find_temporal_binary() -> str:
@@ -65,6 +106,7 @@ class DevServer:
     log_file: Path | None = None
     extra_args: list[str] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = None
+    _log_start: int = 0
 
     @property
     def address(self) -> str:
@@ -103,21 +145,35 @@ class DevServer:
             )
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self._log_start = self.log_file.stat().st_size if self.log_file else 0
         self._process = subprocess.Popen(
-            self.command(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            self.command(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent(),
+        )  # fmt: skip
         deadline = time.monotonic() + timeout
         while not port_is_open("127.0.0.1", self.port):
             if self._process.poll() is not None:
-                raise DevServerError(
-                    f"The Temporal dev server exited with code {self._process.returncode}"
-                    + (f"; see {self.log_file}" if self.log_file else "")
-                )
+                raise self._exit_error(self._process.returncode)
             if time.monotonic() > deadline:
                 self.stop()
                 raise DevServerError(f"The Temporal dev server did not listen within {timeout}s")
             time.sleep(0.05)
         log.info("temporal dev server listening on %s (state in %s)", self.address, self.db_file)
+
+    def _exit_error(self, code: int) -> DevServerError:
+        """Why it exited, from its log: a taken port is named (it checks its ports one by one)."""
+        see = f"; see {self.log_file}" if self.log_file else ""
+        text = ""
+        if self.log_file and self.log_file.exists():
+            with self.log_file.open("rb") as log_:
+                log_.seek(self._log_start)  # this run's lines only: the log is appended to
+                text = log_.read()[-4000:].decode(errors="replace")
+        taken = PORT_TAKEN.search(text)
+        if taken:
+            port = int(taken["port"])
+            return DevServerError(f"The Temporal dev server could not listen: its {taken['what']} port {port} "
+                                  f"is already in use by another program{see}", port=port)  # fmt: skip
+        return DevServerError(f"The Temporal dev server exited with code {code}{see}")
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None

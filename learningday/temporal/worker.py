@@ -83,7 +83,8 @@ def ports_from_settings(settings: Settings) -> Ports:
 
         assert settings.slack_bot_token is not None
         chat: Chat = SlackChat(
-            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url,
+            channel=settings.slack_channel or None,
         )
     else:
         from activities.chat.local import LocalChat

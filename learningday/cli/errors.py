@@ -1,0 +1,37 @@
+"""Errors an operator can act on end a command with one line and exit code 1, never a traceback.
+
+They are raised deep down (a port taken, Temporal unreachable, the schema behind), where the
+message is written with what to do; this is the one place that prints them. Anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from learningday.db.migrate import DatabaseNotMigrated
+from learningday.listeners import CannotListen, ServerFailed
+from learningday.temporal.client import TemporalUnreachable
+from learningday.temporal.devserver import DevServerError
+
+
+class OperatorError(RuntimeError):
+    """A refusal raised by a command itself, e.g. an `--out` folder that does not exist."""
+
+
+ONE_LINE = (OperatorError, CannotListen, ServerFailed, TemporalUnreachable, DatabaseNotMigrated, DevServerError)
+
+
+class OneLineErrors(TyperGroup):
+    """The top-level group: every sub-command runs inside its `invoke`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ONE_LINE as error:
+            typer.secho(f"Error: {error}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
