@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from policies.enforcement import flag_recipients
     from policies.schedule import DayInstants, compress, compress_instant, day_instants
     from workflows.channel_poster import ChannelPosted
+    from workflows.instants import wait_for_instant
 
 # A database write takes milliseconds: if its worker dies, retry elsewhere soon. Calls to
 # Google and Slack back off on 429/5xx inside the client, so they get longer.
@@ -147,12 +148,15 @@ class LearningDayWorkflow:
         self._skip_answers: dict[str, str] = {}
         self._closed: set[str] = set()  # check-ins whose cutoff passed unanswered
         self._slack_unreachable = False
+        self._timer_for_past_instants = True
         self._side_roads: list[asyncio.Task[None]] = []
 
     # --- the day -------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, day: LearningDayInput) -> DayView:
+        # Days started before this change keep the branch their histories took.
+        self._timer_for_past_instants = workflow.patched("timer-for-past-instants")
         self._view.date = day.date
         ctx = self._ctx = await workflow.execute_local_activity_method(
             DayRecords.load_day_context,
@@ -363,6 +367,10 @@ class LearningDayWorkflow:
             if condition():
                 return True
             await self._apply_policy_change()
+            if self._timer_for_past_instants:  # see workflows/instants.py
+                if not await wait_for_instant(lambda: condition() or self._policy_changed, instant(self._instants)):
+                    return False
+                continue
             remaining = (instant(self._instants) - workflow.now()).total_seconds()
             if remaining <= 0:
                 return False
