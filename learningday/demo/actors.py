@@ -46,16 +46,24 @@ class Persona:
     summary: str  # on_time | never
 
 
-def persona_for(index: int) -> Persona:
-    return {0: Persona("never", "on_time"), 1: Persona("late", "on_time"), 2: Persona("on_time", "never")}.get(
-        index, Persona("on_time", "on_time")
-    )
+def persona_for(index: int, week: int = 0) -> Persona:
+    """Week 0 (the live day) shows every outcome: a missed plan, a late plan, a missed summary.
+    Earlier weeks are mostly kept, one person slipping each week, so streaks and misses both
+    show in the history."""
+    if week == 0:
+        return {0: Persona("never", "on_time"), 1: Persona("late", "on_time"), 2: Persona("on_time", "never")}.get(
+            index, Persona("on_time", "on_time")
+        )
+    if index == (week * 3) % 7:
+        return Persona("on_time", "never") if week % 2 else Persona("never", "on_time")
+    return Persona("late", "on_time") if index == (week + 4) % 7 else Persona("on_time", "on_time")
 
 
-async def act(client: Client, gateway: TemporalCheckInGateway, index: int, person_id: int, email: str, date: dt.date) -> None:
-    persona = persona_for(index)
+async def act(client: Client, gateway: TemporalCheckInGateway, index: int, person_id: int, email: str,
+              date: dt.date, week: int = 0) -> None:  # fmt: skip
+    persona = persona_for(index, week)
     handle = client.get_workflow_handle(workflow_id_for(person_id, date))
-    what, category, why = PLANS[index % len(PLANS)]
+    what, category, why = PLANS[(index + week) % len(PLANS)]
     done: set[str] = set()
     while True:
         try:
@@ -71,7 +79,7 @@ async def act(client: Client, gateway: TemporalCheckInGateway, index: int, perso
                 await gateway.submit(CheckInSubmission(email, "plan", what, "web", why=why, category=category, date=date))
                 done.add("plan")
         if "summary" not in done and persona.summary != "never" and "summary:prompt:0" in sent:
-            text = SUMMARIES[index % len(SUMMARIES)]
+            text = SUMMARIES[(index + week) % len(SUMMARIES)]
             await gateway.submit(CheckInSubmission(email, "summary", text, "web", date=date))
             done.add("summary")
         await asyncio.sleep(0.25)

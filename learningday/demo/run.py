@@ -1,8 +1,8 @@
-"""`learningday demo`: a demo organisation and one compressed Learning Day, end to end."""
+"""`learningday demo`: a demo organisation, a few weeks of history and the latest Learning Day
+played live, end to end (see `story` for why the history)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from pathlib import Path
@@ -11,34 +11,22 @@ import typer
 from sqlalchemy import select
 from temporalio.client import Client
 
-from activities.kickoff import Kickoff
 from learningday.db import migrate
 from learningday.db.engine import session_scope
 from learningday.db.models import Absence, LearningDay, Person
-from learningday.demo.actors import act
+from learningday.demo.story import HISTORY_TIME_SCALE, DemoDates, Learner, demo_dates, play_day
 from learningday.org.importer import import_org
 from learningday.policy_source import current_policy
 from learningday.launch import claim_ports, run
 from learningday.settings import Settings
-from learningday.temporal.gateway import TemporalCheckInGateway
-from policies.holidays import company_holiday
-from policies.policy import Policy
-from policies.schedule import next_learning_day
 
 DEMO_ORG = Path(__file__).parent / "org.yaml"
+HISTORY_WEEKS = 5
 log = logging.getLogger(__name__)
 
 
-def demo_date(policy: Policy, today: dt.date, taken: set[dt.date]) -> dt.date:
-    """The first Learning Day from today that is no holiday and has not been demoed yet."""
-    date = next_learning_day(policy, today)
-    while company_holiday(policy, date) or date in taken:
-        date = next_learning_day(policy, date + dt.timedelta(days=1))
-    return date
-
-
-def prepare(settings: Settings) -> tuple[list[tuple[int, str]], dt.date]:
-    """Migrate, import the demo org, pick the date, record one person's exception."""
+def prepare(settings: Settings, today: dt.date | None = None) -> tuple[list[Learner], DemoDates]:
+    """Migrate, import the demo org, pick the dates, record two people's absences."""
     migrate.upgrade(settings.resolved_database_url)
     with session_scope() as session:
         report = import_org(session, DEMO_ORG)
@@ -47,19 +35,20 @@ def prepare(settings: Settings) -> tuple[list[tuple[int, str]], dt.date]:
     policy = current_policy()
     with session_scope() as session:
         people = session.execute(
-            select(Person.id, Person.email)
+            select(Person.id, Person.email, Person.name)
             .where(Person.email.like("%@example.com"), Person.active.is_(True))
             # People with a manager first: they get the personas that miss, so emails go out.
             .order_by(Person.manager_id.is_(None), Person.id)
         ).all()
         ids = [p.id for p in people]
         taken = set(session.scalars(select(LearningDay.date).where(LearningDay.person_id.in_(ids))))
-        date = demo_date(policy, dt.date.today(), taken)
-        # One person is away that day: recorded in the service, so the day is skipped, not missed.
-        away = people[3].id if len(people) > 3 else None
-        if away is not None:
-            session.add(Absence(person_id=away, start_date=date, end_date=date, reason="Conference"))
-    return [(p.id, p.email) for p in people], date
+        dates = demo_dates(policy, today or dt.date.today(), taken, HISTORY_WEEKS)
+        # Away, recorded in the service: those days are skipped, not missed.
+        last_week = dates.history[-1] if dates.history else None
+        for index, date, reason in ((3, dates.live, "Conference"), (5, last_week, "Holiday")):
+            if index < len(people) and date is not None:
+                session.add(Absence(person_id=people[index].id, start_date=date, end_date=date, reason=reason))
+    return [Learner(p.id, p.email, p.name) for p in people], dates
 
 
 def owner_sign_in() -> str:
@@ -78,24 +67,27 @@ def run_demo(settings: Settings, time_scale: float) -> None:
     """Ports first (a taken one ends the demo before it writes anything), then the demo org."""
     sock = claim_ports(settings, with_web=True, with_worker=True)
     try:
-        people, date = prepare(settings)
+        people, dates = prepare(settings)
     except BaseException:
         if sock is not None:
             sock.close()
         raise
     policy = current_policy()
 
-    async def day(client: Client) -> None:
-        kickoff = Kickoff(client, settings.temporal_task_queue, lambda: policy)
-        await asyncio.gather(*(kickoff.start_day(pid, date, time_scale) for pid, _ in people))
+    async def story(client: Client) -> None:
+        typer.echo(owner_sign_in())
+        for week, date in enumerate(dates.history):
+            ended = await play_day(client, settings.temporal_task_queue, policy, people, date,
+                                   HISTORY_TIME_SCALE, week=len(dates.history) - week)  # fmt: skip
+            typer.echo(f"History {date:%a %d %b %Y}: " + ", ".join(f"{n} {how}" for how, n in sorted(ended.items())))
         seconds = 12 * 3600 / time_scale
         typer.echo(
-            f"Started {len(people)} compressed Learning Days for {date:%A %d %B %Y} "
-            f"(about {seconds:.0f} s). Watch {settings.public_base_url}/ — Ctrl-C to stop."
+            f"Now live: {len(people)} Learning Days for {dates.live:%A %d %B %Y}, compressed into about "
+            f"{seconds:.0f} s. Watch {settings.public_base_url}/ — Ctrl-C to stop."
         )
-        typer.echo(owner_sign_in())
-        gateway = TemporalCheckInGateway(client)
-        await asyncio.gather(*(act(client, gateway, i, pid, email, date) for i, (pid, email) in enumerate(people)))
-        typer.echo("The demo day is over: see the days, the channel and the outbox in the web pages.")
+        ended = await play_day(client, settings.temporal_task_queue, policy, people, dates.live, time_scale,
+                               week=0, echo=typer.echo)  # fmt: skip
+        typer.echo("The demo day is over: " + ", ".join(f"{n} {how}" for how, n in sorted(ended.items()))
+                   + ". See the Me, Team and Program pages, the channel and the outbox.")  # fmt: skip
 
-    run(settings, sock, then=day, log_level="WARNING")  # the story, not the service's log
+    run(settings, sock, then=story, log_level="WARNING")  # the story, not the service's log
