@@ -75,12 +75,19 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
     pending = add_claim(session, org.alan, "45.00")
     add_claim(session, org.linus, "120.00", ClaimState.approved, category="courses")
     add_claim(session, org.ada, "380.00", ClaimState.approved, category="courses")
-    session.add(
-        OutboxMessage(
-            idempotency_key="channel:site:1", channel="local_channel", recipient="#learning-day", subject=None,
-            body="Alan Learner's plan for today:\nReading the Attention paper\n\nWhy: our ranking model uses it.",
-        )
-    )  # fmt: skip
+    channel = [
+        (org.alan, "plan", "Reading the Attention paper\n\nWhy: our ranking model uses it."),
+        (org.alan, "summary", "Multi-head attention is several small attentions side by side."),
+        (org.linus, "plan", "Rust ownership: the borrow checker, from the book's chapter 4"),
+    ]
+    for person, kind, text in channel:  # a thread with its summary, and a plan still waiting for one
+        header = f"{person.name}'s {kind} for {THURSDAY:%A %-d %B}"
+        session.add(
+            OutboxMessage(
+                idempotency_key=f"channel:learning-day-{person.id}-{THURSDAY}:{kind}", channel="local_channel",
+                recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
+            )
+        )  # fmt: skip
     session.add(
         DeliveryProblem(
             key="prompt:site:1", step="prompt", subject_type="learning_day", subject_id="1", person_id=org.linus.id,
