@@ -62,7 +62,7 @@ def _path(url: str) -> str:
 
 def build_site(session: Session, org: Org, app: FastAPI) -> Site:
     weeks = [THURSDAY - n * WEEK for n in (3, 2, 1)]
-    topics = [("papers", "Reading the Attention paper"), ("engineering", "Rust ownership"), ("fundamentals", "Bayesian statistics")]
+    topics = [("papers", "Reading the Attention paper"), ("engineering", "Rust ownership"), ("ml_fundamentals", "Bayesian statistics")]
     for person in (org.ada, org.alan, org.margaret, org.linus):
         for n, date in enumerate(weeks):
             category, text = topics[(n + person.id) % 3]
