@@ -28,6 +28,7 @@ from learningday.web.claims import claim_form_url
 from learningday.web.excuse import excuse_url
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_url
+from tests.mail.test_templates import flag_context
 from tests.web.conftest import RANGE, THURSDAY, TODAY, WEEK, Org, add_claim, add_day, add_flag
 
 
@@ -107,6 +108,13 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
     )  # fmt: skip
     maildir = mailbox.Maildir(get_settings().maildir_path, create=True)
     key = maildir.add(build_message(email, "Learning Day <ld@example.com>", "0123456789abcdef0123456789abcdef"))
+    # The tallest email we send: a flag to a manager, its Excuse button at the very end.
+    flag_email = render_email(
+        "flag",
+        flag_context(manager_name=org.barbara.name, person_name=org.linus.name, excuse_url=excuse_url(flag.id, org.barbara.id)),
+        key=f"flag:{flag.id}:{org.barbara.id}", to=[org.barbara.email], subject=f"{org.linus.name}: No summary posted",
+    )  # fmt: skip
+    flag_key = maildir.add(build_message(flag_email, "Learning Day <ld@example.com>", "0123456789abcdef0123456789abcdef"))
 
     link = ApprovalLink(
         claim_id=pending.id, approver_id=org.margaret.id, level=1, token_id="site-approval",
@@ -125,6 +133,7 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
             "days": f"/?date={THURSDAY - WEEK}",
             "outbox": "/outbox",
             "outbox-message": f"/outbox/{quote(key)}",
+            "outbox-flag-email": f"/outbox/{quote(flag_key)}",
             "problems": "/problems",
         },
         links={

@@ -52,6 +52,11 @@ CHART_TEXT_PROBLEMS = """
 })
 """
 
+# Inside an email's frame: is this element wholly within the frame's view, is the email wholly
+# within the frame (nothing to scroll to)?
+IN_VIEW = "el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight ? 'in view' : `${r.bottom} of ${innerHeight}`; }"
+FITS = "body => document.documentElement.scrollHeight <= innerHeight ? 'fits' : `${document.documentElement.scrollHeight} of ${innerHeight}`"
+
 
 @pytest.fixture
 def site(session: Session, org: Org, app: FastAPI) -> Site:
@@ -117,8 +122,8 @@ def test_every_page_passes_its_content_security_policy(
     page.click("#sign-in")  # type: ignore[attr-defined]
     page.wait_for_url(f"{live_server}/me")  # type: ignore[attr-defined]
     for name, path in site.signed_in.items():
-        if name == "outbox-message":
-            continue  # below, with its frame
+        if name.startswith("outbox-"):
+            continue  # below, with their frames
         visit(name, path)
     for name, (path, status) in site.errors.items():
         visit(name, path, status)
@@ -127,6 +132,13 @@ def test_every_page_passes_its_content_security_policy(
     email = page.frame_locator("iframe")  # type: ignore[attr-defined]
     assert "Write it here" in email.locator("body").inner_text()
     assert email.locator("body").evaluate("body => getComputedStyle(body).backgroundColor") == EMAIL_BACKGROUND
+    assert email.locator("body").evaluate(FITS) == "fits", "the email scrolls inside its frame at 1366 px"
+
+    visit("outbox-flag-email", site.signed_in["outbox-flag-email"])  # at 1366 px, as visit leaves it
+    flag_email = page.frame_locator("iframe")  # type: ignore[attr-defined]
+    button = flag_email.get_by_role("link", name="Excuse this flag")
+    assert button.evaluate(IN_VIEW) == "in view", "the frame cuts off the email's Excuse button"
+    assert flag_email.locator("body").evaluate(FITS) == "fits", "the email scrolls inside its frame at 1366 px"
 
     icon = page.evaluate("document.querySelector('link[rel=icon]').href")  # type: ignore[attr-defined]
     assert icon == f"{live_server}/static/favicon.svg"
