@@ -105,6 +105,6 @@ def channel_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Respo
             .limit(POST_LIMIT)
         ).all()
         ids = {int(m["person"]) for m in (POST_KEY.fullmatch(p.idempotency_key) for p in messages) if m}
-        names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).tuples().all()) if ids else {}
+        names = {pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))}
         days = threads(list(messages), names)
     return render(request, "channel.html", {"days": days}, viewer)
