@@ -1,5 +1,14 @@
 """Charts as inline SVG, drawn on the server: no JavaScript, no CDN, readable without the page's
-styles, and each chart carries a <title> and a text table next to it for screen readers."""
+styles, and each chart carries a <title> and a text table next to it for screen readers.
+
+They are meant to read at a glance, so the drawing never hides what it shows:
+- a label gets the room its text needs, estimated here from its characters (the server draws
+  before any browser measures); one too long for the widest column is cut with "…" and keeps its
+  full text as a tooltip (<title>);
+- each series has its own colour and dash, named in a legend whose entries never overlap;
+- one week is drawn as labelled bars, one per series: a line needs two points, a lone dot reads
+  as nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,70 +17,135 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 PALETTE = ["#3b5bdb", "#2b8a3e", "#e8590c", "#862e9c", "#c92a2a", "#0b7285"]
+DASHES = ["", "7 4", "2 3"]  # lines that coincide (a week where everyone kept the day) stay apart
+WIDTH = 640  # every chart's viewBox width: the page scales it, so text sizes are in these units
+FONT = 12  # svg.chart text in app.css
+LABEL_MIN, LABEL_MAX = 60, 300  # the label column's width, whatever the labels
+GAP = 8  # between a label and its bar, a bar and its value
+
+# Advance widths in em of a sans-serif font, by kind of character: wider than most fonts measure,
+# so an estimate errs on the side of room.
+_NARROW, _WIDE = set("iljtf.,:;'|!()[] "), set("mwMW@%")
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """The width `text` takes at `size` px, estimated from its characters."""
+    em = sum(
+        0.34 if c in _NARROW else 0.95 if c in _WIDE else 0.74 if c.isupper() or c.isdigit() else 0.6 for c in text
+    )
+    return em * size
+
+
+def _fit(text: str, room: float) -> str:
+    """`text`, or as much of it as fits in `room` followed by "…"."""
+    if text_width(text) <= room:
+        return text
+    while text and text_width(text + "…") > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _label(text: str, x: float, y: float, room: float, css: str = "chart-label", anchor: str = "end") -> str:
+    shown = _fit(text, room)
+    tooltip = f"<title>{escape(text)}</title>" if shown != text else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{css}">{tooltip}{escape(shown)}</text>'
 
 
 def _fmt(value: float, percent: bool) -> str:
     return f"{value * 100:.0f}%" if percent else (f"{value:,.0f}" if value == int(value) else f"{value:,.2f}")
 
 
-def _short(label: str, limit: int = 24) -> str:
-    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
-
-
 def bar_chart(
-    labels: Sequence[str], values: Sequence[float | None], *, title: str, percent: bool = False, color: str = PALETTE[0]
-) -> Markup:
-    """Horizontal bars, one per label, with the value at the end of each bar."""
+    labels: Sequence[str], values: Sequence[float | None], *, title: str, percent: bool = False,
+    color: str = PALETTE[0], colors: Sequence[str] | None = None, caption: str | None = None,
+) -> Markup:  # fmt: skip
+    """Horizontal bars, one per label, with the value at the end of each bar; `colors` gives
+    each bar its own (a series' colour), `caption` a line above them."""
     if not labels:
         return Markup('<p class="muted">No data for this range.</p>')
-    row, label_w, bar_w = 26, 170, 380
+    row, top_pad = 26, 4 + (20 if caption else 0)
     numbers = [v or 0.0 for v in values]
     top = 1.0 if percent else (max(numbers) or 1.0)
-    height = row * len(labels) + 8
+    shown = ["–" if v is None else _fmt(v, percent) for v in values]
+    label_w = min(LABEL_MAX, max(LABEL_MIN, max(text_width(str(label)) for label in labels) + GAP))
+    value_w = max(text_width(s) for s in shown) + GAP
+    bar_w = WIDTH - label_w - value_w - GAP
+    height = top_pad + row * len(labels) + 4
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {label_w + bar_w + 70} {height}" width="100%" '
+        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '
         f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
+    if caption:
+        parts.append(_label(caption, 0, 14, WIDTH, css="chart-axis", anchor="start"))
     for i, (label, value) in enumerate(zip(labels, values)):
-        y = 4 + i * row
-        width = 0 if value is None else max(1.0, bar_w * (value / top))
-        shown = "–" if value is None else _fmt(value, percent)
+        y = top_pad + i * row
+        width = 0 if value is None else min(bar_w, max(1.0, bar_w * (value / top)))  # over 100 %: full, with its value
+        fill = colors[i % len(colors)] if colors else color
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" class="chart-label">{escape(_short(str(label)))}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row - 8}" rx="3" fill="#f1f3f5"/>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" rx="3" fill="{color}"/>'
-            f'<text x="{label_w + bar_w + 6}" y="{y + 16}" class="chart-value">{escape(shown)}</text>'
+            _label(str(label), label_w - GAP, y + 16, label_w - GAP)
+            + f'<rect x="{label_w:.1f}" y="{y + 3}" width="{bar_w:.1f}" height="{row - 8}" rx="3" fill="#f1f3f5"/>'
+            f'<rect x="{label_w:.1f}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" rx="3" fill="{fill}"/>'
+            f'<text x="{label_w + bar_w + GAP:.1f}" y="{y + 16}" class="chart-value">{escape(shown[i])}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
+def _dash(dash: str) -> str:
+    return f' stroke-dasharray="{dash}"' if dash else ""
+
+
+def _legend(names: Sequence[str], top: float) -> tuple[list[str], float]:
+    """One entry per series (a sample of its line, then its name), laid out left to right and
+    wrapped onto a new row before one would run past the chart; returns the parts and the height."""
+    parts, x, y = [], 0.0, top
+    for n, name in enumerate(names):
+        width = 30 + text_width(name) + 24
+        if x and x + width > WIDTH:
+            x, y = 0.0, y + 20
+        color, dash = PALETTE[n % len(PALETTE)], DASHES[n % len(DASHES)]
+        parts.append(
+            f'<g class="chart-legend-entry"><line x1="{x:.1f}" x2="{x + 24:.1f}" y1="{y + 6}" y2="{y + 6}" stroke="{color}" '
+            f'stroke-width="2.5"{_dash(dash)}/><circle cx="{x + 12:.1f}" cy="{y + 6}" r="3.5" fill="{color}"/>'
+            f'<text x="{x + 30:.1f}" y="{y + 10}" class="chart-label">{escape(name)}</text></g>'
+        )
+        x += width
+    return parts, y - top + 20
+
+
 def line_chart(
     labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str, percent: bool = True
 ) -> Markup:
-    """One line per series over the labels (weeks), with a legend; gaps where a value is None."""
+    """One line per series over the labels (weeks), with a legend; gaps where a value is None.
+    A single week is drawn as one labelled bar per series instead."""
     if not labels:
         return Markup('<p class="muted">No data for this range.</p>')
-    width, height, left, bottom, top_pad = 640, 240, 44, 28, 12
-    plot_w, plot_h = width - left - 12, height - bottom - top_pad
+    if len(labels) == 1:
+        return bar_chart(
+            list(series), [values[0] for values in series.values()], title=title, percent=percent,
+            colors=PALETTE, caption=f"Week of {labels[0]}",
+        )  # fmt: skip
+    height, left, right, bottom, top_pad = 240, 44, 24, 28, 12  # room for the axis labels' text
+    plot_w, plot_h = WIDTH - left - right, height - bottom - top_pad
     everything = [v for values in series.values() for v in values if v is not None]
     top = 1.0 if percent else (max(everything, default=0) or 1.0)
-    step = plot_w / max(1, len(labels) - 1)
+    step = plot_w / (len(labels) - 1)
 
     def x(i: int) -> float:
-        return left + (i * step if len(labels) > 1 else plot_w / 2)
+        return left + i * step
 
     def y(v: float) -> float:
         return top_pad + plot_h * (1 - v / top)
 
+    legend, legend_h = _legend(list(series), height + 6)
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height + 22}" width="100%" '
+        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height + 6 + legend_h}" width="100%" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         ty = y(tick * top)
         parts.append(
-            f'<line x1="{left}" x2="{width - 12}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e9ecef"/>'
+            f'<line x1="{left}" x2="{WIDTH - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e9ecef"/>'
             f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" class="chart-axis">{_fmt(tick * top, percent)}</text>'
         )
     every = max(1, len(labels) // 8)
@@ -80,17 +154,16 @@ def line_chart(
             parts.append(
                 f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle" class="chart-axis">{escape(str(label)[5:])}</text>'
             )
-    for n, (name, values) in enumerate(series.items()):
-        color = PALETTE[n % len(PALETTE)]
+    for n, values in enumerate(series.values()):
+        color, dash = PALETTE[n % len(PALETTE)], DASHES[n % len(DASHES)]
         points = [(x(i), y(v)) for i, v in enumerate(values) if v is not None]
         if len(points) > 1:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>')
+            width = 4.5 if n == 0 else 2.5  # the first series underneath, wider: it shows where others cover it
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="{width}"{_dash(dash)}/>'
+            )
         parts.extend(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"/>' for px, py in points)
-        lx = left + n * 150
-        parts.append(
-            f'<rect x="{lx}" y="{height + 6}" width="12" height="12" rx="2" fill="{color}"/>'
-            f'<text x="{lx + 18}" y="{height + 16}" class="chart-label">{escape(name)}</text>'
-        )
+    parts.extend(legend)
     parts.append("</svg>")
     return Markup("".join(parts))

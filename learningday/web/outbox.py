@@ -2,9 +2,9 @@
 
 With no SMTP relay configured, the Maildir mailer writes every email into `<data_dir>/outbox`;
 these pages list it (newest first) and show one message, HTML in a sandboxed iframe (no scripts,
-no same-origin access) next to its plain-text part. They read the Maildir only: what is shown is
-exactly what would have gone out. Admins only: the outbox holds everyone's mail, sign-in links
-included.
+no same-origin access) as tall as the email (`email_frame`) and linked on its own, next to its
+plain-text part. They read the Maildir only: what is shown is exactly what would have gone out.
+Admins only: the outbox holds everyone's mail, sign-in links included.
 
 The frame loads the HTML from its own URL, under a policy of its own (`EMAIL_FRAME_HEADERS`:
 inline styles and nothing else). As `srcdoc` it would inherit the page's strict policy, which
@@ -28,6 +28,7 @@ from learningday.settings import Settings, get_settings
 from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web.access import Viewer
 from learningday.web.auth import signed_in_admin
+from learningday.web.email_frame import frame_height
 from learningday.web.headers import EMAIL_FRAME_HEADERS
 
 router = APIRouter()
@@ -72,6 +73,7 @@ def outbox_message(request: Request, key: str, _: Viewer = Depends(signed_in_adm
             "subject": str(message.get("Subject", "")),
             "message_id": str(message.get("Message-ID", "")),
             "html": html_part is not None,
+            "frame_height": frame_height(html_part.get_content()) if html_part is not None else None,
             "text": text_part.get_content() if text_part is not None else None,
         },
     )

@@ -1,5 +1,5 @@
-"""The web pages people use: Me, Team, a person's page, the days overview (admins), the local
-channel, and the check-in page reached by the signed link in a prompt or calendar hold.
+"""The web pages people use: Me, Team, a person's page, the days overview (admins), and the
+check-in page reached by the signed link in a prompt or calendar hold.
 
 Every page but the check-in link asks `auth.signed_in` who is looking and `access` what they
 may see; a person outside the viewer's scope is a 404, like one who does not exist. Every form
@@ -19,10 +19,9 @@ from starlette.responses import Response
 
 from learningday.checkins import CheckInGateway, CheckInResult, CheckInSubmission
 from learningday.db.engine import session_scope
-from learningday.db.models import CheckIn, Flag, LearningDay, OutboxMessage, Person
+from learningday.db.models import CheckIn, Flag, LearningDay, Person
 from learningday.policy_source import current_policy
-from learningday.settings import get_settings
-from learningday.web import archive, csrf, oidc, program, reports, signin
+from learningday.web import archive, channel, csrf, oidc, program, reports, signin
 from learningday.web.access import (
     Viewer,
     require_visible,
@@ -42,7 +41,7 @@ from policies.schedule import next_learning_day
 __all__ = ["router", "templates"]
 
 router = APIRouter(dependencies=[Depends(no_nul_characters)])  # and the routers included below
-for _sub in (signin.router, oidc.router, program.router, archive.router):
+for _sub in (signin.router, oidc.router, program.router, archive.router, channel.router):
     router.include_router(_sub)
 
 
@@ -287,21 +286,3 @@ def form_key(nonce: str) -> str | None:
     if not nonce or len(nonce) > 64 or not nonce.replace("-", "").replace("_", "").isalnum():
         return None
     return f"web-form:{nonce}"
-
-
-@router.get("/channel")
-def local_channel(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
-    """The shared channel of the embedded default: plans and summaries posted without Slack.
-
-    Its posts name no person id to scope by, so with archive_visibility=scope only admins see it."""
-    if get_settings().archive_visibility != "company" and not viewer.is_admin:
-        raise HTTPException(status_code=404, detail="Not found.")
-    with session_scope() as session:
-        posts = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.channel == "local_channel")
-            .order_by(OutboxMessage.id.desc())
-            .limit(200)
-        ).all()
-        session.expunge_all()
-    return render(request, "channel.html", {"posts": posts}, viewer)

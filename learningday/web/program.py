@@ -49,25 +49,35 @@ def _filter(start: dt.date | None, end: dt.date | None, team: str | None) -> Pro
     return ProgramFilter(start, end, team or None)
 
 
-def _charts(tables: dict[str, Table]) -> dict[str, Markup]:
-    weeks = tables["participation"].rows
-    teams = tables["teams"].rows
-    cats = tables["categories"].rows
-    flags = tables["flags"].rows
-    claims = tables["claims"].rows
-    budget = tables["budget"].rows
+SERIES = {  # the weekly chart's lines: the Table's column, and what the legend calls it
+    "participation_rate": "Kept the day (plan and summary)",
+    "plan_rate": "Wrote a plan",
+    "summary_rate": "Wrote a summary",
+}
+
+
+def _charts(tables: dict[str, Table], currency: str) -> dict[str, Markup]:
+    """Each table drawn from its own columns, by name: the chart shows what the CSV holds."""
+    weeks, teams, cats = tables["participation"], tables["teams"], tables["categories"]
+    flags, claims, budget = tables["flags"], tables["claims"], tables["budget"]
+
+    def names(table: Table, column: str) -> list[str]:
+        return [str(v) for v in table.column(column)]
+
+    def numbers(table: Table, column: str) -> list[float | None]:
+        return [None if v is None else float(v) for v in table.column(column)]  # type: ignore[arg-type]
+
     return {
         "participation": line_chart(
-            [str(r[0]) for r in weeks],
-            {"took part": [r[4] for r in weeks], "plan": [r[5] for r in weeks], "summary": [r[6] for r in weeks]},  # type: ignore[misc]
-            title="Participation, plan and summary rate per week",
+            names(weeks, "week"), {label: numbers(weeks, column) for column, label in SERIES.items()},
+            title="Participation (days kept of days held), plan and summary rate per week",
         ),
-        "teams": bar_chart([str(r[0]) for r in teams], [r[4] for r in teams], title="Participation per team", percent=True),  # type: ignore[misc]
-        "categories": bar_chart([str(r[1]) for r in cats], [float(r[2]) for r in cats], title="Plans per category", color="#2b8a3e"),  # type: ignore[arg-type]
-        "flags": bar_chart([flag_label(r[0]) for r in flags], [float(r[3]) for r in flags], title="Open flags by kind", color="#c92a2a"),  # type: ignore[arg-type]
-        "claims": bar_chart([expense_label(str(r[0])) for r in claims], [float(r[5]) for r in claims], title="Approved spend per category", color="#e8590c"),  # type: ignore[arg-type]
-        "budget": bar_chart([str(r[0]) for r in budget], [r[4] for r in budget], title="Budget used per team", percent=True, color="#862e9c"),  # type: ignore[misc]
-    }
+        "teams": bar_chart(names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
+        "categories": bar_chart(names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
+        "flags": bar_chart([flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
+        "claims": bar_chart([expense_label(k) for k in names(claims, "category")], numbers(claims, f"approved_{currency}"), title="Approved spend per category", color="#e8590c"),
+        "budget": bar_chart(names(budget, "team"), numbers(budget, "used_share"), title="Budget used per team", percent=True, color="#862e9c"),
+    }  # fmt: skip
 
 
 @router.get("/program")
@@ -83,7 +93,7 @@ def program_page(
         teams = teams_in(session, scope)
     query = f"start={chosen.start}&end={chosen.end}" + (f"&team={chosen.team}" if chosen.team else "")
     context = {
-        "tables": tables, "charts": _charts(tables), "filter": chosen, "teams": teams, "query": query,
+        "tables": tables, "charts": _charts(tables, policy.reimbursement.currency), "filter": chosen, "teams": teams, "query": query,
         "currency": policy.reimbursement.currency,
     }  # fmt: skip
     return render(request, "program.html", context, viewer)

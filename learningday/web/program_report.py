@@ -3,6 +3,11 @@
 Every figure is a `Table` (title, columns, rows) so the page draws its charts from the same
 rows the CSV export writes: what a chart shows is exactly what the file holds. All of them take
 the viewer's scope, a date range and an optional team.
+
+Participation is the share of Learning Days held that were kept: `kept / days`, where a day is
+kept with a plan and a summary and held once it is kept or missed, exactly as the Team page marks
+it (`reports.day_mark`). A missed plan or summary is a day held and not kept, so it lowers the
+rate; a holiday, an absence or a day still running is not held and changes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from sqlalchemy.orm import Session
 from learningday.db.models import (
     CheckIn,
     ClaimState,
-    DayState,
     ExpenseClaim,
     Flag,
     FlagKind,
@@ -26,7 +30,7 @@ from learningday.db.models import (
     Person,
 )
 from learningday.web.access import Scope, in_scope
-from learningday.web.reports import claim_amount, week_of
+from learningday.web.reports import claim_amount, day_mark, week_of
 from policies.policy import Policy
 
 
@@ -48,6 +52,11 @@ class Table:
     columns: list[str]
     rows: list[list[object]]
 
+    def column(self, name: str) -> list[object]:
+        """One column's values, by name: charts read columns by what they are, not by position."""
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
 
 TABLES = ("participation", "teams", "categories", "flags", "claims", "budget")
 
@@ -58,14 +67,18 @@ def _rate(part: int, whole: int) -> float | None:
 
 @dataclass
 class _Day:
-    """A day counts once it is over (completed): holidays and absences never count, and a day
-    still running is not yet a miss."""
+    """One Learning Day as the program counts it: its mark (`reports.day_mark`) and check-ins."""
 
     date: dt.date
     team: str
-    counted: bool
+    mark: str  # kept | missed | skipped | open
     plan: bool
     summary: bool
+
+    @property
+    def held(self) -> bool:
+        """Kept or missed: a day that counts, in every rate."""
+        return self.mark in ("kept", "missed")
 
 
 def _days(session: Session, scope: Scope, f: ProgramFilter) -> list[_Day]:
@@ -78,27 +91,30 @@ def _days(session: Session, scope: Scope, f: ProgramFilter) -> list[_Day]:
         query = query.where(Person.team == f.team)
     days = session.execute(query).all()
     kinds: dict[int, set[str]] = defaultdict(set)
+    flagged: set[int] = set()
     ids = [d.id for d in days]
     for chunk in range(0, len(ids), 500):
-        for day_id, kind in session.execute(
-            select(CheckIn.learning_day_id, CheckIn.kind).where(CheckIn.learning_day_id.in_(ids[chunk : chunk + 500]))
-        ):
+        some = ids[chunk : chunk + 500]
+        for day_id, kind in session.execute(select(CheckIn.learning_day_id, CheckIn.kind).where(CheckIn.learning_day_id.in_(some))):
             kinds[day_id].add(kind.value)
-    return [
-        _Day(d.date, d.team or "(no team)", d.state == DayState.completed, "plan" in kinds[d.id], "summary" in kinds[d.id])
-        for d in days
-    ]
+        flagged.update(session.scalars(select(Flag.learning_day_id).where(Flag.learning_day_id.in_(some))))
+    result = []
+    for d in days:
+        plan, summary = "plan" in kinds[d.id], "summary" in kinds[d.id]
+        result.append(_Day(d.date, d.team or "(no team)", day_mark(d.state, plan, summary, d.id in flagged), plan, summary))
+    return result
 
 
 def _rates_row(key: object, days: list[_Day]) -> list[object]:
-    counted = [d for d in days if d.counted]
-    plans = sum(d.plan for d in counted)
-    summaries = sum(d.summary for d in counted)
-    took_part = sum(d.plan or d.summary for d in counted)
-    return [key, len(counted), plans, summaries, _rate(took_part, len(counted)), _rate(plans, len(counted)), _rate(summaries, len(counted))]
+    held = [d for d in days if d.held]
+    kept = sum(d.mark == "kept" for d in held)
+    plans = sum(d.plan for d in held)
+    summaries = sum(d.summary for d in held)
+    return [key, len(held), kept, plans, summaries, _rate(kept, len(held)), _rate(plans, len(held)), _rate(summaries, len(held))]
 
 
-RATE_COLUMNS = ["days", "plans", "summaries", "participation_rate", "plan_rate", "summary_rate"]
+# days: Learning Days held (kept or missed); participation_rate: kept / days (see the top).
+RATE_COLUMNS = ["days", "kept", "plans", "summaries", "participation_rate", "plan_rate", "summary_rate"]
 
 
 def participation(days: list[_Day]) -> Table:

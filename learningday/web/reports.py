@@ -42,13 +42,21 @@ class DayRow:
     @property
     def mark(self) -> str:
         """kept | missed | skipped | open — the cell of a person's history strip."""
-        if self.day.state in NOT_COUNTED:
-            return "skipped"
-        if self.plan and self.summary:
-            return "kept"
-        if self.flags or self.day.state == DayState.completed:
-            return "missed"
-        return "open"
+        return day_mark(self.day.state, self.plan is not None, self.summary is not None, bool(self.flags))
+
+
+def day_mark(state: DayState, plan: bool, summary: bool, flagged: bool) -> str:
+    """What a Learning Day counts as, on every page that counts days (Team, Me, Program).
+
+    kept: a plan and a summary. missed: flagged, or over without both. skipped: a holiday, an
+    absence or an exception, never a miss. open: still running and nothing missed yet."""
+    if state in NOT_COUNTED:
+        return "skipped"
+    if plan and summary:
+        return "kept"
+    if flagged or state == DayState.completed:
+        return "missed"
+    return "open"
 
 
 def day_rows(session: Session, person_ids: list[int], since: dt.date | None = None, limit: int | None = None) -> list[DayRow]:

@@ -131,3 +131,29 @@ def test_an_unknown_message_is_a_404_naming_the_key(client: TestClient, outbox: 
     response = client.get("/outbox/1700000000.M1P1Q1.nowhere")
     assert response.status_code == 404
     assert "1700000000.M1P1Q1.nowhere" in response.json()["detail"]
+
+
+def frame_height(page: str) -> int:
+    [iframe] = re.findall(r"<iframe[^>]*>", page)
+    height = re.search(r'\sheight="(\d+)"', iframe)
+    assert height is not None, f"the frame has no height of its own: {iframe}"
+    return int(height.group(1))
+
+
+def test_the_frame_is_as_tall_as_the_email_it_shows(client: TestClient, outbox: mailbox.Maildir) -> None:
+    short = write(outbox, "signin:1", "Your sign-in link", "Thu, 19 Nov 2026 18:30:00 +0000")
+    paragraphs = "".join(f"<p>Paragraph {n}: {'words ' * 30}</p>" for n in range(20))
+    long = write(outbox, "digest:1", "Weekly digest", "Thu, 19 Nov 2026 18:30:00 +0000", html_body=paragraphs)
+
+    short_frame, long_frame = frame_height(client.get(f"/outbox/{short}").text), frame_height(client.get(f"/outbox/{long}").text)
+
+    assert long_frame > short_frame
+    assert long_frame >= 20 * 2 * 22  # twenty paragraphs of two lines or more, at 15 px type
+
+
+def test_the_page_links_the_email_on_its_own_for_reading_it_whole(client: TestClient, outbox: mailbox.Maildir) -> None:
+    key = write(outbox, "flag:1", "Bob: used for work", "Thu, 19 Nov 2026 18:30:00 +0000")
+
+    page = client.get(f"/outbox/{key}").text
+
+    assert re.search(rf'<a href="/outbox/{re.escape(key)}/html"[^>]*>Open the email on its own</a>', page)

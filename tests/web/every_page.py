@@ -28,6 +28,7 @@ from learningday.web.claims import claim_form_url
 from learningday.web.excuse import excuse_url
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_url
+from tests.mail.test_templates import flag_context
 from tests.web.conftest import RANGE, THURSDAY, TODAY, WEEK, Org, add_claim, add_day, add_flag
 
 
@@ -62,7 +63,7 @@ def _path(url: str) -> str:
 
 def build_site(session: Session, org: Org, app: FastAPI) -> Site:
     weeks = [THURSDAY - n * WEEK for n in (3, 2, 1)]
-    topics = [("papers", "Reading the Attention paper"), ("engineering", "Rust ownership"), ("fundamentals", "Bayesian statistics")]
+    topics = [("papers", "Reading the Attention paper"), ("engineering", "Rust ownership"), ("ml_fundamentals", "Bayesian statistics")]
     for person in (org.ada, org.alan, org.margaret, org.linus):
         for n, date in enumerate(weeks):
             category, text = topics[(n + person.id) % 3]
@@ -75,12 +76,19 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
     pending = add_claim(session, org.alan, "45.00")
     add_claim(session, org.linus, "120.00", ClaimState.approved, category="courses")
     add_claim(session, org.ada, "380.00", ClaimState.approved, category="courses")
-    session.add(
-        OutboxMessage(
-            idempotency_key="channel:site:1", channel="local_channel", recipient="#learning-day", subject=None,
-            body="Alan Learner's plan for today:\nReading the Attention paper\n\nWhy: our ranking model uses it.",
-        )
-    )  # fmt: skip
+    channel = [
+        (org.alan, "plan", "Reading the Attention paper\n\nWhy: our ranking model uses it."),
+        (org.alan, "summary", "Multi-head attention is several small attentions side by side."),
+        (org.linus, "plan", "Rust ownership: the borrow checker, from the book's chapter 4"),
+    ]
+    for person, kind, text in channel:  # a thread with its summary, and a plan still waiting for one
+        header = f"{person.name}'s {kind} for {THURSDAY:%A %-d %B}"
+        session.add(
+            OutboxMessage(
+                idempotency_key=f"channel:learning-day-{person.id}-{THURSDAY}:{kind}", channel="local_channel",
+                recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
+            )
+        )  # fmt: skip
     session.add(
         DeliveryProblem(
             key="prompt:site:1", step="prompt", subject_type="learning_day", subject_id="1", person_id=org.linus.id,
@@ -100,6 +108,13 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
     )  # fmt: skip
     maildir = mailbox.Maildir(get_settings().maildir_path, create=True)
     key = maildir.add(build_message(email, "Learning Day <ld@example.com>", "0123456789abcdef0123456789abcdef"))
+    # The tallest email we send: a flag to a manager, its Excuse button at the very end.
+    flag_email = render_email(
+        "flag",
+        flag_context(manager_name=org.barbara.name, person_name=org.linus.name, excuse_url=excuse_url(flag.id, org.barbara.id)),
+        key=f"flag:{flag.id}:{org.barbara.id}", to=[org.barbara.email], subject=f"{org.linus.name}: No summary posted",
+    )  # fmt: skip
+    flag_key = maildir.add(build_message(flag_email, "Learning Day <ld@example.com>", "0123456789abcdef0123456789abcdef"))
 
     link = ApprovalLink(
         claim_id=pending.id, approver_id=org.margaret.id, level=1, token_id="site-approval",
@@ -118,6 +133,7 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
             "days": f"/?date={THURSDAY - WEEK}",
             "outbox": "/outbox",
             "outbox-message": f"/outbox/{quote(key)}",
+            "outbox-flag-email": f"/outbox/{quote(flag_key)}",
             "problems": "/problems",
         },
         links={

@@ -113,8 +113,8 @@ def test_a_manager_trying_another_teams_person_by_id_gets_404_everywhere(client:
 def test_a_managers_csv_counts_only_their_people(client: TestClient, history: Org) -> None:
     sign_in(client, history.barbara)
     rows = client.get("/program/teams.csv", params=RANGE).text.splitlines()
-    assert rows[0] == "team,days,plans,summaries,participation_rate,plan_rate,summary_rate"
-    assert rows[1:] == ["Platform,2,2,1,1.0,1.0,0.5"]
+    assert rows[0] == "team,days,kept,plans,summaries,participation_rate,plan_rate,summary_rate"
+    assert rows[1:] == ["Platform,2,1,2,1,0.5,1.0,0.5"]  # Linus kept one day and missed a summary
 
 
 def test_an_admin_sees_everyone(client: TestClient, history: Org) -> None:

@@ -176,8 +176,8 @@ def test_an_admin_filters_the_program_charts_and_exports_csv(live_server: str, p
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text())))
     assert download.suggested_filename == f"learningday-teams-{RANGE['start']}-{RANGE['end']}.csv"
     assert rows == [
-        ["team", "days", "plans", "summaries", "participation_rate", "plan_rate", "summary_rate"],
-        ["Platform", "3", "3", "2", "1.0", "1.0", "0.6667"],
+        ["team", "days", "kept", "plans", "summaries", "participation_rate", "plan_rate", "summary_rate"],
+        ["Platform", "3", "2", "3", "2", "0.6667", "1.0", "0.6667"],  # a missed summary is a day not kept
     ]
 
 

@@ -4,7 +4,8 @@ one and the test fails on any violation the browser reports (a console error or 
 that lost its own inline styles.
 
 Every page also fits a phone: at 360 and 390 px the document is no wider than the screen (the
-navigation and tables scroll inside their own boxes). Screenshots of every page at 1366 and 390 px
+navigation and tables scroll inside their own boxes). Every chart's text, measured by the
+browser, lies inside its chart and over no other text: no label is clipped, no legend overlaps. Screenshots of every page at 1366 and 390 px
 go to tests/artifacts/pages/ for people to compare by eye.
 """
 
@@ -32,6 +33,29 @@ document.addEventListener("securitypolicyviolation", (event) => {
   console.error(`securitypolicyviolation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} in ${document.URL}`);
 });
 """
+
+# Each chart's text as the browser lays it out (getBBox, in the chart's own units): a label that
+# runs outside the viewBox is clipped, two that intersect are unreadable.
+CHART_TEXT_PROBLEMS = """
+() => [...document.querySelectorAll("svg.chart")].flatMap((svg, n) => {
+  const view = svg.viewBox.baseVal;
+  const boxes = [...svg.querySelectorAll("text")].map((text) => [text.textContent, text.getBBox()]);
+  const problems = boxes
+    .filter(([, b]) => b.x < 0 || b.y < 0 || b.x + b.width > view.width || b.y + b.height > view.height)
+    .map(([label]) => `chart ${n}: "${label}" runs outside the chart`);
+  boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+    if (p.x < q.x + q.width && q.x < p.x + p.width && p.y < q.y + q.height && q.y < p.y + p.height) {
+      problems.push(`chart ${n}: "${a}" overlaps "${b}"`);
+    }
+  }));
+  return problems;
+})
+"""
+
+# Inside an email's frame: is this element wholly within the frame's view, is the email wholly
+# within the frame (nothing to scroll to)?
+IN_VIEW = "el => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight ? 'in view' : `${r.bottom} of ${innerHeight}`; }"
+FITS = "body => document.documentElement.scrollHeight <= innerHeight ? 'fits' : `${document.documentElement.scrollHeight} of ${innerHeight}`"
 
 
 @pytest.fixture
@@ -72,13 +96,18 @@ def test_every_page_passes_its_content_security_policy(
     page, violations = csp_page
     policies: dict[str, str | None] = {}
     too_wide: list[str] = []
+    unreadable_charts: list[str] = []
+    charts = 0
 
     def visit(name: str, path: str, status: int = 200) -> None:
+        nonlocal charts
         response = page.goto(f"{live_server}{path}")  # type: ignore[attr-defined]
         assert response is not None and response.status == status, f"{name}: {response and response.status}"
         policies[name] = response.headers.get("content-security-policy")
         background = page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")  # type: ignore[attr-defined]
         assert background == HEADER_BACKGROUND, f"{name}: the stylesheet did not apply"
+        unreadable_charts.extend(f"{name}: {problem}" for problem in page.evaluate(CHART_TEXT_PROBLEMS))  # type: ignore[attr-defined]
+        charts += page.locator("svg.chart").count()  # type: ignore[attr-defined]
         for width in PHONES:
             page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
             wide = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
@@ -93,8 +122,8 @@ def test_every_page_passes_its_content_security_policy(
     page.click("#sign-in")  # type: ignore[attr-defined]
     page.wait_for_url(f"{live_server}/me")  # type: ignore[attr-defined]
     for name, path in site.signed_in.items():
-        if name == "outbox-message":
-            continue  # below, with its frame
+        if name.startswith("outbox-"):
+            continue  # below, with their frames
         visit(name, path)
     for name, (path, status) in site.errors.items():
         visit(name, path, status)
@@ -103,11 +132,20 @@ def test_every_page_passes_its_content_security_policy(
     email = page.frame_locator("iframe")  # type: ignore[attr-defined]
     assert "Write it here" in email.locator("body").inner_text()
     assert email.locator("body").evaluate("body => getComputedStyle(body).backgroundColor") == EMAIL_BACKGROUND
+    assert email.locator("body").evaluate(FITS) == "fits", "the email scrolls inside its frame at 1366 px"
+
+    visit("outbox-flag-email", site.signed_in["outbox-flag-email"])  # at 1366 px, as visit leaves it
+    flag_email = page.frame_locator("iframe")  # type: ignore[attr-defined]
+    button = flag_email.get_by_role("link", name="Excuse this flag")
+    assert button.evaluate(IN_VIEW) == "in view", "the frame cuts off the email's Excuse button"
+    assert flag_email.locator("body").evaluate(FITS) == "fits", "the email scrolls inside its frame at 1366 px"
 
     icon = page.evaluate("document.querySelector('link[rel=icon]').href")  # type: ignore[attr-defined]
     assert icon == f"{live_server}/static/favicon.svg"
     assert page.request.get(icon).headers["content-type"].startswith("image/svg+xml")  # type: ignore[attr-defined]
     assert violations == []
     assert too_wide == [], f"pages wider than a phone: {too_wide}"
+    assert unreadable_charts == []
+    assert charts >= 6, "the program page's charts were measured"
     unprotected = sorted(name for name, policy in policies.items() if not policy or "default-src 'none'" not in policy)
     assert unprotected == [], f"pages without a strict Content-Security-Policy: {unprotected}"
