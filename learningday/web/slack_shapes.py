@@ -189,6 +189,8 @@ def _interaction_problem(payload: dict[str, Any], where: str) -> str | None:
 def _view_problem(view: Any, where: str) -> str | None:
     if not (isinstance(view, dict) and isinstance(view.get("callback_id"), str)):
         return f"{where}callback_id must be a string"
+    if not isinstance(view.get("type"), str):  # Bolt reads it on every submission ("modal")
+        return f"{where}type must be a string"
     if "id" in view and not (isinstance(view["id"], str) and len(view["id"]) <= ID_MAX):
         return f"{where}id must be a Slack id (a string of at most {ID_MAX} characters)"
     found = _text_or_absent(view, where, "private_metadata", "team_id", "app_installed_team_id")

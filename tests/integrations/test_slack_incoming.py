@@ -364,6 +364,9 @@ MALFORMED = [  # (where, body, content type, what the refusal names)
                                                             "category": {"value": {"type": "static_select", "selected_option": "papers"}}}})), FORM, "selected_option"),
     ("interactivity", _payload(**_submission(state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}},
                                                             "category": {"value": {"type": "static_select", "selected_option": {"value": ["papers"]}}}}})), FORM, "selected_option"),
+    # Found by the fuzz run: Bolt reads view.type on every submission (a KeyError, then a 500).
+    ("interactivity", _payload(type="view_submission", user={"id": ADA},
+                               view={"id": "V1", "callback_id": "checkin_plan", "state": {"values": {}}}), FORM, "view.type"),
     ("interactivity", _payload(**_submission(id="V" * 500, state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}}}})), FORM, "view.id"),
 ]  # fmt: skip
 
