@@ -73,6 +73,11 @@ def workflow_id_for(person_id: int, date: dt.date) -> str:
     return f"learning-day-{person_id}-{date.isoformat()}"
 
 
+def channel_post_key(workflow_id: str, kind: str) -> str:
+    """A day's channel post's idempotency key; the web's channel page threads posts by it."""
+    return f"channel:{workflow_id}:{kind}"
+
+
 @dataclass(frozen=True)
 class LearningDayInput:
     person_id: int
@@ -545,7 +550,7 @@ class LearningDayWorkflow:
             await self._wait_for_posts(["plan"], PLAN_POST_WAIT)
             thread = self._posted_ts.get("plan")
         self._shared.append(kind)
-        key = f"channel:{workflow.info().workflow_id}:{kind}"
+        key = channel_post_key(workflow.info().workflow_id, kind)
         post = ChannelPost(
             key=key,
             channel=channel.name,
@@ -596,7 +601,7 @@ class LearningDayWorkflow:
     async def _all_shared(self) -> None:
         """Before closing the day: every queued post is out (or failed), and the thread recorded."""
         for kind in await self._wait_for_posts(list(self._shared), ALL_POSTS_WAIT):
-            key = f"channel:{workflow.info().workflow_id}:{kind}"
+            key = channel_post_key(workflow.info().workflow_id, kind)
             await self._problem(
                 self._report(f"{key}:unconfirmed", "channel_post", "the channel's sequencer did not answer in time",
                              "the day closed without the post's confirmation; it may still be posted"),

@@ -27,8 +27,9 @@ from learningday.web.render import render
 router = APIRouter()
 
 POST_LIMIT = 200  # the newest posts; older ones are in the archive
-# The key `LearningDay._share` gives a post: "channel:<workflow id>:<kind>", the workflow id
-# being `learning-day-<person id>-<date>` (workflows.learning_day.workflow_id_for).
+# The key a day gives its post, "channel:<workflow id>:<kind>" with the workflow id
+# "learning-day-<person id>-<date>" (workflows.learning_day.channel_post_key and
+# workflow_id_for; the tests build their posts with those, so a change of format fails them).
 POST_KEY = re.compile(r"channel:learning-day-(?P<person>\d+)-(?P<date>\d{4}-\d{2}-\d{2}):(?P<kind>plan|summary)")
 
 

@@ -30,6 +30,7 @@ from learningday.web.ics import feed_url
 from learningday.web.links import checkin_url
 from tests.mail.test_templates import flag_context
 from tests.web.conftest import RANGE, THURSDAY, TODAY, WEEK, Org, add_claim, add_day, add_flag
+from workflows.learning_day import channel_post_key, workflow_id_for
 
 
 class FakeTemporal:
@@ -85,7 +86,7 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
         header = f"{person.name}'s {kind} for {THURSDAY:%A %-d %B}"
         session.add(
             OutboxMessage(
-                idempotency_key=f"channel:learning-day-{person.id}-{THURSDAY}:{kind}", channel="local_channel",
+                idempotency_key=channel_post_key(workflow_id_for(person.id, THURSDAY), kind), channel="local_channel",
                 recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
             )
         )  # fmt: skip

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from learningday.db.models import OutboxMessage, Person
 from tests.web.conftest import THURSDAY, WEEK, Org, sign_in
+from workflows.learning_day import channel_post_key, workflow_id_for
 
 THREAD = re.compile(r'<article class="thread" id="(thread-[^"]+)">(.*?)</article>', re.S)
 
@@ -19,7 +20,7 @@ def post(session: Session, person: Person, date: object, kind: str, text: str) -
     header = f"{person.name}'s {kind} for {date}"
     session.add(
         OutboxMessage(
-            idempotency_key=f"channel:learning-day-{person.id}-{date}:{kind}", channel="local_channel",
+            idempotency_key=channel_post_key(workflow_id_for(person.id, date), kind), channel="local_channel",
             recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
         )
     )  # fmt: skip
