@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from policies.policy import Policy
 
@@ -241,3 +242,19 @@ def day_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | 
     if any(kind in MISSING_FLAGS for kind in unexcused_flag_kinds):
         return "missed"
     return "kept" if state == "completed" else None
+
+
+def flag_days(kind: str, date: dt.date, events: Sequence[dict[str, str]], timezone: str) -> str:
+    """The day or days a flag is about, as its email's subject names them ("Tue 01 Dec").
+
+    A Learning Day's flags are about their day. A spillover flag is stored on its week's Monday
+    (one per week), but it is about the days the learning spilled onto: the local days of its
+    events, or "week of Mon 30 Nov" when only a check-in's words made it fire.
+    """
+    if kind != "spillover":
+        return f"{date:%a %d %b}"
+    zone = ZoneInfo(timezone)
+    days = sorted({dt.datetime.fromisoformat(e["start"]).astimezone(zone).date() for e in events if e.get("start")})
+    if not days:
+        return f"week of {date:%a %d %b}"
+    return ", ".join(f"{day:%a %d %b}" for day in days)

@@ -29,7 +29,7 @@ from learningday.db.engine import session_scope
 from learningday.db.models import ExpenseClaim, Flag, LearningDay, Person
 from learningday.mail_render import render_email
 from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader, summary_followed_plan
+from policies.enforcement import FlagReader, flag_days, summary_followed_plan
 from policies.policy import Policy
 from policies.spillover import local_day
 
@@ -140,7 +140,8 @@ class MailActivities:
         )
         # Short subjects: a Subject longer than one header line is folded, and some readers
         # then show it with a leading space.
-        subject = f"{person.name}: {shared['flag_label']} ({flag.date:%a %d %b})"
+        days = flag_days(flag.kind.value, flag.date, (flag.evidence or {}).get("events", []), person.timezone)
+        subject = f"{person.name}: {shared['flag_label']} ({days})"
         if shared["escalated"] and recipient.level == "manager_of_manager":
             subject = f"Escalated: {subject}, {shared['missed_in_a_row']} in a row"
         key = f"flag:{flag.id}:{reader.id}"
