@@ -56,15 +56,26 @@ summary_grace_minutes = 5
 
 
 class WorkerProcess:
-    """`python -m learningday.cli worker` against a cluster address, with its probe port."""
+    """`python -m learningday.cli worker` against a cluster address, with its probe port.
+
+    Its two ports are picked free and bound by the worker a moment later; in between, any
+    process's outgoing connection may take one (a free-port race of the test, not the worker's
+    doing). A worker that exits at start for a taken port is started again on new ports."""
+
+    PORT_ATTEMPTS = 3
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
-        self.probe_port, self.sdk_metrics_port = free_port(), free_port()
-        self.env = env | {
+        self.base_env, self.log, self.attempts = env, log_dir / f"{name}.log", 0
+        self._start()
+
+    def _start(self) -> None:
+        self.attempts += 1
+        self.probe_port = free_port()
+        self.sdk_metrics_port = next(p for p in iter(free_port, None) if p != self.probe_port)
+        self.env = self.base_env | {
             "LEARNINGDAY_METRICS_PORT": str(self.probe_port),
             "LEARNINGDAY_TEMPORAL_METRICS_PORT": str(self.sdk_metrics_port),
         }
-        self.log = log_dir / f"{name}.log"
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen([*CLI, "worker"], env=self.env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -74,7 +85,11 @@ class WorkerProcess:
 
     async def ready(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"worker exited: {self.log.read_text()[-3000:]}")
+            output = self.log.read_text()
+            if "Address already in use" in output and self.attempts < self.PORT_ATTEMPTS:
+                self._start()
+                return False
+            raise AssertionError(f"worker exited: {output[-3000:]}")
         try:
             async with httpx.AsyncClient() as client:
                 return (await client.get(f"http://127.0.0.1:{self.probe_port}/readyz")).status_code == 200
