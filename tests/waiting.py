@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 
@@ -14,3 +15,12 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """`eventually` for a test without an event loop (a CLI run in another process)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not within {timeout} s")
+        time.sleep(0.1)

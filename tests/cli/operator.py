@@ -9,8 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -78,15 +77,6 @@ def port_taken(port: int) -> Iterator[None]:
 
 def printed_lines(stdout: str, stderr: str) -> list[str]:
     return [line for line in (stdout + stderr).splitlines() if line.strip()]
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll a condition another process brings about; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not within {timeout} s")
-        time.sleep(0.1)
 
 
 def answers(url: str) -> bool:

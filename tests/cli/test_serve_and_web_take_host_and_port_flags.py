@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from learningday.temporal.devserver import free_port, port_is_open
-from tests.cli.operator import answers, clean_up, service_env, start, wait_until
+from tests.cli.operator import answers, clean_up, service_env, start
+from tests.waiting import wait_until
 
 
 def test_serve_and_web_listen_on_the_ports_of_their_flags(tmp_path: Path, engine: Engine) -> None:

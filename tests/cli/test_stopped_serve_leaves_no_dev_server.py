@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.cli.operator import answers, clean_up, dev_servers_on, service_env, start, wait_until
+from tests.cli.operator import answers, clean_up, dev_servers_on, service_env, start
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
