@@ -26,12 +26,14 @@ from learningday.db.models import (
     Flag,
     FlagKind,
     LearningDay,
+    OutboxMessage,
     Person,
     Role,
 )
 from learningday.settings import get_settings
 from learningday.web.app import create_app
 from learningday.web.auth import login_token
+from workflows.learning_day import channel_post_key, workflow_id_for
 
 TODAY = dt.date.today()
 # The latest Thursday up to today: pages show recent weeks, so the data is recent too.
@@ -138,6 +140,18 @@ def add_claim(session: Session, person: Person, amount: str, state: ClaimState =
     session.add(claim)
     session.flush()
     return claim
+
+
+def add_channel_post(session: Session, person: Person, date: dt.date, kind: str, text: str) -> None:
+    """A post in the local channel as a day's workflow keys it and the local chat writes it."""
+    header = f"{person.name}'s {kind} for {date:%A %-d %B}"
+    session.add(
+        OutboxMessage(
+            idempotency_key=channel_post_key(workflow_id_for(person.id, date), kind), channel="local_channel",
+            recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
+        )
+    )  # fmt: skip
+    session.flush()
 
 
 @pytest.fixture

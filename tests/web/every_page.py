@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from activities.mail.message import build_message
 from learningday.claims.tokens import ApprovalLink, approval_url
-from learningday.db.models import ClaimState, DayState, DeliveryProblem, Flag, OutboxMessage
+from learningday.db.models import ClaimState, DayState, DeliveryProblem, Flag
 from learningday.mail_render import render_email
 from learningday.settings import get_settings
 from learningday.web.auth import login_url
@@ -29,8 +29,7 @@ from learningday.web.excuse import excuse_url
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_url
 from tests.mail.test_templates import flag_context
-from tests.web.conftest import RANGE, THURSDAY, TODAY, WEEK, Org, add_claim, add_day, add_flag
-from workflows.learning_day import channel_post_key, workflow_id_for
+from tests.web.conftest import RANGE, THURSDAY, TODAY, WEEK, Org, add_channel_post, add_claim, add_day, add_flag
 
 
 class FakeTemporal:
@@ -83,13 +82,7 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
         (org.linus, "plan", "Rust ownership: the borrow checker, from the book's chapter 4"),
     ]
     for person, kind, text in channel:  # a thread with its summary, and a plan still waiting for one
-        header = f"{person.name}'s {kind} for {THURSDAY:%A %-d %B}"
-        session.add(
-            OutboxMessage(
-                idempotency_key=channel_post_key(workflow_id_for(person.id, THURSDAY), kind), channel="local_channel",
-                recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
-            )
-        )  # fmt: skip
+        add_channel_post(session, person, THURSDAY, kind, text)
     session.add(
         DeliveryProblem(
             key="prompt:site:1", step="prompt", subject_type="learning_day", subject_id="1", person_id=org.linus.id,

@@ -3,27 +3,20 @@ Learning Day, the plan first and the summary as its reply, newest day first."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from learningday.db.models import OutboxMessage, Person
-from tests.web.conftest import THURSDAY, WEEK, Org, sign_in
-from workflows.learning_day import channel_post_key, workflow_id_for
+from tests.web.conftest import THURSDAY, WEEK, Org, add_channel_post, sign_in
 
 THREAD = re.compile(r'<article class="thread" id="(thread-[^"]+)">(.*?)</article>', re.S)
 
 
-def post(session: Session, person: Person, date: object, kind: str, text: str) -> None:
-    """A channel post as the day's workflow makes it (its key names the workflow: person, date)."""
-    header = f"{person.name}'s {kind} for {date}"
-    session.add(
-        OutboxMessage(
-            idempotency_key=channel_post_key(workflow_id_for(person.id, date), kind), channel="local_channel",
-            recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
-        )
-    )  # fmt: skip
+def post(session: Session, person: Person, date: dt.date, kind: str, text: str) -> None:
+    add_channel_post(session, person, date, kind, text)
     session.commit()
 
 
