@@ -32,6 +32,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.list": {"channels:read", "groups:read"},
     "users.lookupByEmail": {"users:read", "users:read.email"},
     "views.open": set(),  # authorised by the interaction's trigger_id
+    "views.publish": set(),  # a person's Home tab: Slack lists no scope for it
 }
 EVENT_SCOPES = {"message.im": {"im:history"}}
 SLASH_COMMAND_SCOPE = "commands"
