@@ -46,7 +46,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _clip_escaped(text: str, limit: int) -> str:
+def clip_escaped(text: str, limit: int) -> str:
     """`text` (already escaped) cut to `limit` characters with an ellipsis, never inside an
     entity such as `&lt;` (a cut one would show as a stray `&l`)."""
     if len(text) <= limit:
@@ -157,7 +157,7 @@ def channel_message(post: ChannelPost, category_label: str | None) -> tuple[str,
         pieces = pieces[: room - 1] + ["… (too long for Slack; the full text is on the web page)"]
     blocks: BlockList = [{"type": "section", "text": {"type": "mrkdwn", "text": header}}]
     blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
-    fallback = _clip_escaped(f"{escape(post.person_name)}'s {what}: {escape(post.text)}", MAX_FALLBACK_TEXT)
+    fallback = clip_escaped(f"{escape(post.person_name)}'s {what}: {escape(post.text)}", MAX_FALLBACK_TEXT)
     return fallback, blocks + footer
 
 
@@ -168,7 +168,7 @@ def direct_message(text: str) -> tuple[str, BlockList]:
     escaped = escape(text)
     pieces = chunk_text(escaped)[:MAX_MESSAGE_BLOCKS] or ["_(empty)_"]
     blocks: BlockList = [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
-    return _clip_escaped(escaped, MAX_SECTION_TEXT), blocks
+    return clip_escaped(escaped, MAX_SECTION_TEXT), blocks
 
 
 def checkin_modal(kind: PromptKind, categories: dict[str, str], private_metadata: str = "") -> dict[str, Any]:

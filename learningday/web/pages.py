@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -35,8 +34,8 @@ from learningday.web.claims import claim_form_url
 from learningday.web.evidence import evidence_for
 from learningday.web.ics import feed_url
 from learningday.web.links import checkin_token, read_checkin_token
+from learningday.web.my_day import local_today, read_my_day
 from learningday.web.render import render, templates
-from policies.schedule import next_learning_day
 
 __all__ = ["router", "templates"]
 
@@ -47,10 +46,6 @@ for _sub in (signin.router, oidc.router, program.router, archive.router, channel
 
 def _gateway(request: Request) -> CheckInGateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
-
-
-def _today(person: Person) -> dt.date:
-    return dt.datetime.now(ZoneInfo(person.timezone)).date()
 
 
 @router.get("/")
@@ -81,31 +76,21 @@ def _me_context(viewer: Viewer) -> dict[str, object]:
     with session_scope() as session:
         person = session.get(Person, viewer.person_id)
         assert person is not None
-        today = _today(person)
-        upcoming = next_learning_day(policy, today)
-        upcoming_day = session.scalar(
-            select(LearningDay).where(LearningDay.person_id == person.id, LearningDay.date == upcoming)
-        )
-        day = reports.open_day(session, person.id, today)
-        history = reports.day_rows(session, [person.id], limit=52)
-        claims = reports.claims_of(session, person.id)
-        budget = reports.budget_for(
-            claims, today.year, policy.reimbursement.annual_budget, policy.reimbursement.currency
-        )
-        current = next((r for r in history if day is not None and r.day.id == day.id), None)
+        mine = read_my_day(session, person, policy)
         session.expunge_all()
+    day = mine.day
     return {
         "person": person,
-        "today": today,
-        "upcoming": upcoming,
-        "upcoming_day": upcoming_day,
-        "current": current,
+        "today": mine.today,
+        "upcoming": mine.upcoming,
+        "upcoming_day": mine.upcoming_day,
+        "current": mine.current,
         "day": day,
-        "history": history,
-        "streak": reports.streak(history),
-        "topics": reports.topics(history),
-        "claims": claims,
-        "budget": budget,
+        "history": mine.history,
+        "streak": mine.streak,
+        "topics": reports.topics(mine.history),
+        "claims": mine.claims,
+        "budget": mine.budget,
         "feed_url": feed_url(person.id),
         "categories": policy.checkins.categories,
         "checkin_link": f"/checkin/{checkin_token(person.id, day.date)}" if day else None,
@@ -160,7 +145,7 @@ def team(request: Request, team: str | None = None, viewer: Viewer = Depends(sig
     with session_scope() as session:
         scope = team_scope(session, viewer)
         me_person = session.get(Person, viewer.person_id)
-        today = _today(me_person) if me_person else dt.date.today()
+        today = local_today(me_person) if me_person else dt.date.today()
         people = reports.people_in(session, scope, team=team)
         weeks = reports.weeks_ending(today, 8)
         grid = reports.team_grid(session, people, weeks)

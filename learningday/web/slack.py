@@ -8,7 +8,9 @@ timestamps more than five minutes off with 401, before any listener runs). Then:
 - a modal submission goes to the check-in gateway; a refusal is shown on the form;
 - `/learning status|skip <reason>|help` answer in place;
 - `/learning claim` opens the expense-claim modal, filed through the claim service like the web
-  form (a category needing a receipt gets the web-form link instead: Slack modals take no files).
+  form (a category needing a receipt gets the web-form link instead: Slack modals take no files);
+- opening the app's Home tab publishes the person's day, the check-in due (its button is the
+  prompt's), their streak and claims, and a manager's team (built in web/slack_home.py).
 Who is acting is always the Slack user in the request, resolved through `people.slack_user_id`:
 a button in a shared channel can be clicked by anyone, and acts for whoever clicked it.
 
@@ -63,7 +65,7 @@ from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.policy_source import current_policy
 from learningday.settings import Settings, get_settings
-from learningday.web import slack_shapes
+from learningday.web import slack_home, slack_shapes
 from learningday.web.claims import claim_form_url
 from policies.policy import Policy
 
@@ -94,6 +96,7 @@ class Member:
 
 
 MemberFinder = Callable[[str], Awaitable[Member | None]]
+HomeViewer = Callable[[str], Awaitable[dict[str, Any]]]  # Slack user id -> the Home tab's view
 GatewayFactory = Callable[[], CheckInGateway]
 ClaimSubmitter = Callable[[ClaimSubmission], Awaitable[SubmitResult]]
 CLAIM_BLOCKS = ("amount", "currency", "category", "description", "link")
@@ -140,8 +143,10 @@ class SlackFrontDoor:
                  categories: Callable[[], dict[str, str]] = policy_categories,
                  ack_budget: float = ACK_BUDGET_SECONDS, submit_claim: ClaimSubmitter | None = None,
                  policy: Callable[[], Policy] = current_policy,
-                 claim_link: Callable[[int], str] = claim_form_url) -> None:
+                 claim_link: Callable[[int], str] = claim_form_url,
+                 home: HomeViewer = slack_home.view_for) -> None:
         self._gateway = gateway_factory
+        self._home = home
         self._submit_claim = submit_claim
         self._policy = policy
         self._claim_link = claim_link
@@ -152,6 +157,7 @@ class SlackFrontDoor:
 
     def register(self, app: AsyncApp) -> None:
         app.event("message")(self.direct_message)
+        app.event("app_home_opened")(self.home_opened)
         app.action(OPEN_CHECKIN_ACTION)(self.open_checkin)
         app.action(OPEN_IN_BROWSER_ACTION)(self.acknowledge)  # a url button still posts to us
         app.view(re.compile(f"^{MODAL_CALLBACK_PREFIX}(plan|summary)$"))(self.submit_checkin)
@@ -175,6 +181,14 @@ class SlackFrontDoor:
             person_email=member.email, kind="next", text=unescape(event.get("text") or "").strip(),
             source="slack_dm", key=f"slack-event:{key}" if key else None))
         await client.chat_postMessage(channel=event["channel"], text=result.message)
+
+    async def home_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """Publish the Home tab, fresh each time it is opened (the event also comes for the
+        Messages tab, which is the DM: nothing to publish there)."""
+        user = event.get("user")
+        if event.get("tab") != "home" or not isinstance(user, str):
+            return
+        await client.views_publish(user_id=user, view=await self._home(user))
 
     async def open_checkin(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

@@ -32,8 +32,10 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.list": {"channels:read", "groups:read"},
     "users.lookupByEmail": {"users:read", "users:read.email"},
     "views.open": set(),  # authorised by the interaction's trigger_id
+    "views.publish": set(),  # a person's Home tab: Slack lists no scope for it
 }
-EVENT_SCOPES = {"message.im": {"im:history"}}
+# app_home_opened needs a bot user and no scope.
+EVENT_SCOPES = {"message.im": {"im:history"}, "app_home_opened": set()}
 SLASH_COMMAND_SCOPE = "commands"
 
 
@@ -86,6 +88,14 @@ def test_the_manifest_points_slack_at_the_routes_the_service_serves() -> None:
     assert app["settings"]["interactivity"]["request_url"].endswith("/slack/interactivity")
     for word in ("plan", "summary", "status", "skip", "claim"):  # the usage hint names what help does
         assert word in command["usage_hint"] and f"/learning {word}" in HELP
+
+
+def test_the_home_tab_the_code_publishes_is_enabled_and_its_event_subscribed() -> None:
+    """Without them Slack answers views.publish with `not_enabled` and never says the tab opened."""
+    app = manifest()
+    assert "views.publish" in methods_called()
+    assert app["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in app["settings"]["event_subscriptions"]["bot_events"]
 
 
 def test_the_readme_names_the_manifest_and_every_scope_in_it() -> None:

@@ -3,7 +3,7 @@
 It speaks the wire protocol as slack_sdk uses it (POST /api/<method>, form, query or JSON
 arguments, `Authorization: Bearer xoxb-…`, `{"ok": false, "error": …}` answers) and keeps what
 Slack would keep: messages per channel with strictly increasing `ts`, message metadata,
-threads, modals. It enforces the limits we must respect (about one message per second per
+threads, modals, each person's Home tab. It enforces the limits we must respect (about one message per second per
 channel beyond a short burst, Block Kit sizes, three-second trigger ids) and lets a test
 inject faults: the next N calls of a method answer 429 or 500, or the connection drops after
 the message was stored (the "posted, but the response was lost" case).
@@ -33,6 +33,8 @@ Fault = Literal["rate_limited", "server_error", "drop_after_store"]
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_MODAL_BLOCKS = 100
+MAX_HOME_BLOCKS = 100
+MAX_HEADER_TEXT = 150
 MAX_SECTION_TEXT = 3000
 MAX_MODAL_TITLE = 24
 MAX_BUTTON_TEXT = 75
@@ -102,6 +104,7 @@ class SlackPeer:
     messages: dict[str, list[StoredMessage]] = field(default_factory=dict)
     ephemeral: list[dict[str, Any]] = field(default_factory=list)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    home_tabs: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id → the view last published
     calls: list[Call] = field(default_factory=list)
     rate_limited: list[tuple[str, float]] = field(default_factory=list)
 
@@ -363,6 +366,22 @@ class SlackPeer:
             raise SlackApiError("not_found")
         return {"view": self._store_view(view_id, args.get("view"))}
 
+    def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A person's Home tab: each publish replaces the last one (the view keeps its id)."""
+        user_id = args.get("user_id")
+        if user_id not in self._users.values():
+            raise SlackApiError("invalid_arguments", response_metadata={"messages": ["invalid `user_id`"]})
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] view.type must be home"]})
+        _check_blocks(view.get("blocks") or [], MAX_HOME_BLOCKS)
+        view_id = self.home_tabs.get(user_id, {}).get("id") or f"V{next(self._ids):08d}"
+        stored = {**view, "id": view_id, "team_id": TEAM_ID}
+        self.home_tabs[user_id] = stored
+        return {"view": stored}
+
     def _store_view(self, view_id: str, view: Any) -> dict[str, Any]:
         if isinstance(view, str):
             view = json.loads(view)
@@ -445,6 +464,12 @@ def _check_blocks(blocks: Any, max_blocks: int) -> None:
             text = (block.get("text") or {}).get("text", "")
             if len(text) > MAX_SECTION_TEXT:
                 raise invalid(f"must be less than {MAX_SECTION_TEXT + 1} characters [json-pointer:/blocks/{index}/text/text]")
+            if "text" in block and not text:
+                raise invalid(f"must be more than 0 characters [json-pointer:/blocks/{index}/text/text]")
+        if block.get("type") == "header":
+            text = block.get("text") or {}
+            if text.get("type") != "plain_text" or not 0 < len(text.get("text", "")) <= MAX_HEADER_TEXT:
+                raise invalid(f"header text must be plain_text of 1 to {MAX_HEADER_TEXT} characters [json-pointer:/blocks/{index}/text]")
         for element in block.get("elements") or []:
             if element.get("type") == "button" and len(element["text"]["text"]) > MAX_BUTTON_TEXT:
                 raise invalid(f"button text too long [json-pointer:/blocks/{index}]")
