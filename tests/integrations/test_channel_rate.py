@@ -52,7 +52,7 @@ async def test_thirty_simultaneous_summaries_reach_the_channel_at_most_once_a_se
     policy = summaries_only()
 
     with running_slack_peer(messages_per_second=1.0, burst=1) as slack:
-        slack.add_channel("#learning-day")
+        channel = slack.add_channel("#learning-day")
         for person in people:
             slack.add_user(person.email)
         chat = SlackChat(token=BOT_TOKEN, base_url=slack.base_url, min_post_interval=0.0)
@@ -95,7 +95,10 @@ async def test_thirty_simultaneous_summaries_reach_the_channel_at_most_once_a_se
         assert len(posted) == PEOPLE, "a summary was lost or doubled"
         numbers = [next(f"{i:02d}" for i in range(PEOPLE) if f"Summary number {i:02d}" in t) for t in texts]
         assert numbers == [f"{i:02d}" for i in range(PEOPLE)], "posts arrived out of order"
-        assert slack.rate_limited == [], "the channel was sent more than Slack's limit"
+        # The channel's limit is the sequencer's to keep. (A DM's prompt and its reminder, 5 s apart
+        # at this time scale, may meet within a second on a loaded machine: the adapter, whose own
+        # pacing is off here, then waits out Slack's 429 and posts once. Not this test's subject.)
+        assert [at for where, at in slack.rate_limited if where == channel] == [], "the channel was sent more than Slack's limit"
         gaps = [b.arrived_at - a.arrived_at for a, b in zip(posted, posted[1:])]
         span = posted[-1].arrived_at - posted[0].arrived_at
         assert span >= (PEOPLE - 1) * 0.9, f"{PEOPLE} posts in {span:.1f} s: faster than 1/s"
