@@ -152,13 +152,14 @@ async def main(args: argparse.Namespace) -> None:
             env = {**base.env, **peers.env(1.0), "BENCH_POLICY": str(policy_file)}
             if args.profile:
                 env["BENCH_PROFILE"] = args.profile
-            worker = cleanup.enter_context(worker_process("day", env))
+            workers = [cleanup.enter_context(worker_process("day", env)) for _ in range(args.workers)]
             arrivals = Arrivals()
             peers.slack.on_prompt = arrivals.prompted
             cache = get_settings().worker_max_cached_workflows
             print(f"{n} learners in {zone}, plan prompt due at {due:%H:%M} local "
                   f"({(due - dt.datetime.now(due.tzinfo)).total_seconds():.0f} s from now), peer latency "
-                  f"{args.latency * 1000:.0f} ms, sticky cache {cache} workflows; worker pid {worker.process.pid}")  # fmt: skip
+                  f"{args.latency * 1000:.0f} ms, sticky cache {cache} workflows per worker; "
+                  f"{args.workers} worker process(es), pid {', '.join(str(w.process.pid) for w in workers)}")  # fmt: skip
 
             ids = list(emails)
             with timed() as started:
@@ -172,13 +173,13 @@ async def main(args: argparse.Namespace) -> None:
                 print(f"  {n - ready} days were still starting at the due instant: raise --lead")
 
             await asyncio.sleep(max(0.0, due.timestamp() - 2 - time.time()))
-            worker_meter, server_meter = worker.meter.start(), base.server_meter.start()
+            worker_meters, server_meter = [w.meter.start() for w in workers], base.server_meter.start()
             slack_calls_before = Counter(call.method for call in peers.slack.calls)
             deadline = due.timestamp() + args.give_up
             while arrivals.count() < n and time.time() < deadline:
                 await asyncio.sleep(0.5)
-            worker_cpu, server_cpu = worker_meter.cpu_seconds(), server_meter.cpu_seconds()
-            worker_peak, server_peak = worker.meter.peak_rss_mb(), base.server_meter.peak_rss_mb()
+            worker_cpu, server_cpu = sum(m.cpu_seconds() for m in worker_meters), server_meter.cpu_seconds()
+            worker_peak, server_peak = sum(m.peak_rss_mb() for m in worker_meters), base.server_meter.peak_rss_mb()
             slack_calls = Counter(call.method for call in peers.slack.calls) - slack_calls_before
 
             late = sorted(t - due.timestamp() for t in arrivals.times.values())
@@ -195,8 +196,10 @@ async def main(args: argparse.Namespace) -> None:
             print(f"lateness            p50 {percentile(late, 50):.1f} s, p99 {percentile(late, 99):.1f} s, max {late[-1]:.1f} s")
             print(f"CPU per prompt      worker {worker_cpu / out * 1000:.1f} ms, dev server {server_cpu / out * 1000:.1f} ms "
                   f"(worker {worker_cpu:.0f} s, server {server_cpu:.0f} s over the burst)")  # fmt: skip
-            print(f"peak RSS            worker {worker_peak:.0f} MB, dev server {server_peak:.0f} MB, together {worker_peak + server_peak:.0f} MB")
-            print(f"sticky cache        {cache} workflows for {n} open days ({min(cache, n) / n * 100:.0f} % can stay cached)")
+            print(f"peak RSS            worker(s) {worker_peak:.0f} MB, dev server {server_peak:.0f} MB, together {worker_peak + server_peak:.0f} MB")
+            cached = min(cache * args.workers, n)
+            print(f"sticky cache        {cache} workflows × {args.workers} worker(s) for {n} open days "
+                  f"({cached / n * 100:.0f} % can stay cached)")  # fmt: skip
             print(f"Slack calls         {dict(slack_calls.most_common())} during the burst; 429s {len(peers.slack.rate_limited)}")
             print(f"bench process pid   {os.getpid()} (peers and meters, not the service)")
 
@@ -208,6 +211,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds from now to the due minute, to start every day first (default 60 + 0.06 × N)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call to each peer (default 0.05)")
     parser.add_argument("--give-up", type=float, default=900.0, help="seconds after the due instant to stop waiting (default 900)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1; the box has 2 cores)")
     parser.add_argument("--profile", metavar="FILE", help="pyinstrument the worker's event loop into FILE")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     return parser.parse_args(argv)
