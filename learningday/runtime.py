@@ -26,13 +26,14 @@ from learningday.db.migrate import require_migrated
 from learningday.listeners import ServerFailed
 from learningday.policy_source import current_policy
 from learningday.settings import Settings
-from learningday.temporal.client import connect
+from learningday.temporal.client import connect, temporal_target
 from learningday.temporal.devserver import DevServer, DevServerError
 from learningday.temporal.gateway import TemporalCheckInGateway
 from learningday.temporal.schedule import ensure_weekly_schedule
 from learningday.temporal.worker import build_workers
 from learningday.web.app import create_app
 from learningday.web.health import probe_app
+from learningday.worker_processes import extra_worker_processes
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ async def serve(
     async with contextlib.AsyncExitStack() as stack:
         if with_worker:
             await stack.enter_async_context(running_workers(client, settings))
+            await stack.enter_async_context(extra_worker_processes(settings, temporal_target(settings, address)))
         extra = asyncio.create_task(then(client)) if then else None
         stopping = asyncio.create_task(stop.wait())
         gateway = TemporalCheckInGateway(client)

@@ -55,6 +55,9 @@ def database_url(data_dir: Path) -> Iterator[str]:
     os.environ["LEARNINGDAY_DATABASE_URL"] = url
     os.environ["LEARNINGDAY_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("LEARNINGDAY_SECRET_KEY", "test-secret-key")
+    # A service the tests start runs one worker process (tests/cli/test_worker_processes.py
+    # runs more): the suite shares two cores with it.
+    os.environ.setdefault("LEARNINGDAY_WORKER_PROCESSES", "1")
     reset_caches()
     yield url
     reset_caches()

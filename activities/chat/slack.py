@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from http.client import HTTPException
 from typing import Any
 
@@ -147,8 +148,7 @@ class SlackChat:
         if claimed.state == "sent":
             return MessageRef(claimed.recipient, claimed.external_id or "", already_sent=True)
         user_id = prompt.slack_user_id or self._user_id_for(prompt.person_email)
-        channel = self._call("conversations.open", lambda: self._client.conversations_open(users=user_id))["channel"]["id"]
-        return self._deliver(prompt.key, claimed, channel, text, blocks, thread_ts=None)
+        return self._deliver_dm(prompt.key, claimed, user_id, text, blocks)
 
     def send_direct_message(self, message: DirectMessage) -> MessageRef:
         """A plain-text DM, made idempotent exactly like a prompt (outbox claim, metadata key)."""
@@ -158,8 +158,7 @@ class SlackChat:
         if claimed.state == "sent":
             return MessageRef(claimed.recipient, claimed.external_id or "", already_sent=True)
         user_id = message.slack_user_id or self._user_id_for(message.person_email)
-        channel = self._call("conversations.open", lambda: self._client.conversations_open(users=user_id))["channel"]["id"]
-        return self._deliver(message.key, claimed, channel, text, blocks, thread_ts=None)
+        return self._deliver_dm(message.key, claimed, user_id, text, blocks)
 
     def post_to_channel(self, post: ChannelPost) -> MessageRef:
         label = policy_categories().get(post.category, post.category) if post.category else None
@@ -174,8 +173,26 @@ class SlackChat:
 
     # -- posting once ---------------------------------------------------------------------
 
+    def _deliver_dm(self, key: str, claimed: outbox.Claim, user_id: str, text: str,
+                    blocks: list[dict[str, Any]]) -> MessageRef:
+        """Post to the user id: Slack puts it in the app's DM with that person and answers with
+        the DM's id. One call per message, so a burst of prompts spends nothing on
+        `conversations.open` (Tier 3: about 50 a minute per workspace). Only a retry that must
+        read the DM's history to find an earlier attempt opens the conversation for its id."""
+        if claimed.state == "retry":
+            return self._deliver(key, claimed, self._dm_channel(user_id), text, blocks, thread_ts=None)
+        return self._deliver(key, claimed, user_id, text, blocks, thread_ts=None,
+                             history_channel=lambda: self._dm_channel(user_id))  # fmt: skip
+
+    def _dm_channel(self, user_id: str) -> str:
+        opened = self._call("conversations.open", lambda: self._client.conversations_open(users=user_id))
+        return str(opened["channel"]["id"])
+
     def _deliver(self, key: str, claimed: outbox.Claim, channel: str, text: str,
-                 blocks: list[dict[str, Any]], thread_ts: str | None) -> MessageRef:
+                 blocks: list[dict[str, Any]], thread_ts: str | None,
+                 history_channel: Callable[[], str] | None = None) -> MessageRef:
+        """Post once. `history_channel` names the conversation whose history shows an earlier
+        post when `channel` cannot be read back (a user id stands for the DM it opens)."""
         if claimed.state == "retry":
             # An earlier attempt claimed the key: it may have posted and crashed before recording.
             found = self._find_posted(key, channel, thread_ts, claimed.claimed_at)
@@ -189,18 +206,20 @@ class SlackChat:
                 metadata=message_metadata(key), unfurl_links=False, unfurl_media=False,
             )
         except (OSError, HTTPException) as error:
-            return self._recover(key, claimed, channel, thread_ts, error)
+            return self._recover(key, claimed, history_channel or (lambda: channel), thread_ts, error)
         except SlackApiError as error:
             if error.response.status_code >= 500:
-                return self._recover(key, claimed, channel, thread_ts, error)
+                return self._recover(key, claimed, history_channel or (lambda: channel), thread_ts, error)
             raise self._rejected("chat.postMessage", error) from error
         outbox.record_sent(self._sessions, key=key, recipient=response["channel"], external_id=response["ts"])
         return MessageRef(response["channel"], response["ts"])
 
-    def _recover(self, key: str, claimed: outbox.Claim, channel: str, thread_ts: str | None,
+    def _recover(self, key: str, claimed: outbox.Claim, conversation: Callable[[], str], thread_ts: str | None,
                  error: Exception) -> MessageRef:
         """The post may or may not have landed: look, record it if it did, else let the caller retry."""
+        channel = "the conversation"
         try:
+            channel = conversation()
             found = self._find_posted(key, channel, thread_ts, claimed.claimed_at)
         except SlackDeliveryError:
             found = None

@@ -32,11 +32,16 @@ def connected_in_this_process() -> bool:
     return _connected
 
 
+def temporal_target(settings: Settings, address: str | None = None) -> str:
+    """Where the Temporal frontend is: the given address, the configured one, or the dev server's."""
+    return address or settings.temporal_address or f"127.0.0.1:{settings.temporal_dev_port}"
+
+
 async def connect(settings: Settings, address: str | None = None) -> Client:
     """A client using the pydantic data converter (workflow payloads include pydantic models)."""
     global _connected
     _connected = True
-    target = address or settings.temporal_address or f"127.0.0.1:{settings.temporal_dev_port}"
+    target = temporal_target(settings, address)
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(

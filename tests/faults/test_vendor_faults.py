@@ -91,8 +91,7 @@ async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_dou
     google_peer.fail_next(1, status=403)  # rateLimitExceeded
     google_peer.fail_next(1, status=429)
     google_peer.fail_next(1, status=503)
-    slack_peer.fail_next("conversations.open", "rate_limited")
-    slack_peer.fail_next("chat.postMessage", "rate_limited", times=2)
+    slack_peer.fail_next("chat.postMessage", "rate_limited", times=3)
     slack_peer.fail_next("chat.postMessage", "server_error")
     slack_peer.fail_next("chat.postMessage", "drop_after_store")
     relay.stop()  # down until the flag email has been refused at least once

@@ -89,6 +89,20 @@ def test_reminder_says_it_is_a_reminder_for_the_summary(chat: SlackChat, slack_p
     assert not slack_peer.calls_to("users.lookupByEmail")  # the id was given
 
 
+def test_a_prompt_to_a_known_slack_id_is_one_chat_post_message_and_no_conversations_open(
+    chat: SlackChat, slack_peer: SlackPeer, session: Session
+) -> None:
+    """At nine o'clock thousands of prompts go out at once; `conversations.open` is rate-limited
+    per workspace (Tier 3, ~50 a minute), so a prompt posts to the user id and Slack opens the DM."""
+    chat.send_prompt(a_prompt("prompt:d:plan:0", slack_user_id="UADA00001"))
+    chat.send_direct_message(DirectMessage(key="dm:d:1", person_email="ada@example.com",
+                                           slack_user_id="UADA00001", text="Your plan is late"))
+
+    assert [call.method for call in slack_peer.calls] == ["chat.postMessage", "chat.postMessage"]
+    assert len(slack_peer.channel_messages("DADA00001")) == 2
+    assert outbox_row(session, "prompt:d:plan:0").recipient == "DADA00001"  # the DM, as Slack answered
+
+
 def test_retrying_the_same_prompt_posts_once(chat: SlackChat, slack_peer: SlackPeer) -> None:
     first = chat.send_prompt(a_prompt())
     second = chat.send_prompt(a_prompt())
