@@ -51,6 +51,17 @@ def company_holiday(policy: Policy, date: dt.date) -> str | None:
     return _calendar(rules.country, rules.subdivision, date.year).get(date)
 
 
+def warm_up(policy: Policy, today: dt.date) -> None:
+    """Import the policy's country and build this year's and next year's calendars now.
+
+    For the worker's start, outside any workflow: the first import of a country loads
+    `holidays.countries`, every country's module (~200), which on a loaded machine took over two
+    seconds inside the first Learning Day's workflow task, and the sandbox's deadlock detector
+    failed that task. Passed through and cached, it is then paid once per process, up front."""
+    for year in (today.year, today.year + 1):
+        company_holiday(policy, dt.date(year, 1, 1))
+
+
 @lru_cache(maxsize=512)
 def _calendar(country: str, subdivision: str | None, year: int) -> Mapping[dt.date, str]:
     """One year's public holidays, as a read-only snapshot.

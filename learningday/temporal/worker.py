@@ -104,6 +104,7 @@ def build_workers(
     """The main and channel-post workers, tuned from settings (concurrency, sticky cache,
     threads, channel rate, graceful shutdown); `channel_posts_per_second` overrides the setting."""
     ports = ports or ports_from_settings(settings)
+    _warm_up_holidays(policy_loader)
     interceptors = [CountRetries(), *interceptors]
     shutdown = dt.timedelta(seconds=settings.graceful_shutdown_seconds)
     records = DayRecords(policy_loader, checkin_url, settings.temporal_channel_task_queue)
@@ -169,6 +170,16 @@ def build_workers(
         graceful_shutdown_timeout=shutdown,
     )
     return [main, channel]
+
+
+def _warm_up_holidays(policy_loader: Callable[[], Policy]) -> None:
+    """The holiday calendars, loaded before the first workflow task needs them (see `warm_up`)."""
+    from policies.holidays import warm_up
+
+    try:
+        warm_up(policy_loader(), dt.date.today())
+    except Exception:  # noqa: BLE001 - a policy that cannot load now is reported where it is used
+        log.warning("could not load the holiday calendars ahead of the first Learning Day", exc_info=True)
 
 
 def claim_activities(

@@ -119,3 +119,39 @@ async def test_company_holiday_works_inside_the_workflow_sandbox(skipping_env: W
         assert await lookup(auckland, dt.date(2026, 12, 24)) == EXTRA_DATE_NAME
         assert await lookup(Policy().model_dump_json(), THANKSGIVING_2026) == "Thanksgiving Day"
         assert await lookup(Policy().model_dump_json(), dt.date(2026, 11, 19)) is None
+
+
+WARM_UP_IN_A_FRESH_PROCESS = """
+import datetime as dt, sys
+from policies.holidays import _calendar, warm_up
+from policies.policy import Policy
+assert "holidays.countries" not in sys.modules
+warm_up(Policy.model_validate({"holidays": {"country": "DE", "subdivision": "BY"}}), dt.date(2026, 11, 29))
+assert "holidays.countries" in sys.modules
+assert _calendar.cache_info().currsize == 2, _calendar.cache_info()
+"""
+
+
+def test_warming_up_loads_the_countries_and_this_and_next_years_calendars_before_any_workflow() -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", WARM_UP_IN_A_FRESH_PROCESS], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+async def test_the_worker_warms_the_holidays_of_its_policy_up_when_it_is_built(
+    temporal_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import policies.holidays
+    from learningday.settings import Settings
+    from learningday.temporal.worker import Ports, build_workers
+    from tests.workflows.conftest import FakeCalendar, FakeChat
+
+    warmed: list[tuple[Policy, dt.date]] = []
+    monkeypatch.setattr(policies.holidays, "warm_up", lambda policy, today: warmed.append((policy, today)))
+    policy = Policy.model_validate({"holidays": {"country": "FR"}})
+
+    build_workers(temporal_env.client, Settings(), Ports(calendar=FakeCalendar(), chat=FakeChat()), policy_loader=lambda: policy)
+
+    assert warmed == [(policy, dt.date.today())]
