@@ -30,9 +30,17 @@ log = logging.getLogger(__name__)
 
 
 def processes_wanted(settings: Settings) -> int:
-    """LEARNINGDAY_WORKER_PROCESSES, or one per CPU core this process may run on when it is 0."""
+    """LEARNINGDAY_WORKER_PROCESSES, or when it is 0: one per CPU core this process may run on,
+    on PostgreSQL; one on SQLite.
+
+    SQLite takes one writer at a time. Within a process `sqlite_writers` queues them on a lock;
+    writers of two processes meet in SQLite's busy handler, which sleeps and is never woken, and
+    one process's writers starve: bench.burst with two workers on SQLite timed out database
+    writes after 30 s (50 of 1,000 days' first prompts on a loaded machine)."""
     if settings.worker_processes:
         return settings.worker_processes
+    if settings.resolved_database_url.startswith("sqlite"):
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux

@@ -98,9 +98,15 @@ def test_serve_runs_the_worker_processes_asked_for_and_none_outlives_it(
     assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 0)
 
 
-def test_zero_means_one_worker_process_per_core_this_process_may_use() -> None:
-    assert processes_wanted(Settings(worker_processes=0)) == len(os.sched_getaffinity(0))
-    assert processes_wanted(Settings(worker_processes=2)) == 2
+def test_zero_means_one_worker_process_per_core_this_process_may_use_on_postgresql() -> None:
+    postgres = "postgresql+psycopg://learningday@db/learningday"
+    assert processes_wanted(Settings(worker_processes=0, database_url=postgres)) == len(os.sched_getaffinity(0))
+    assert processes_wanted(Settings(worker_processes=2, database_url=postgres)) == 2
+
+
+def test_zero_means_one_worker_process_on_sqlite_whose_writers_two_processes_would_starve() -> None:
+    assert processes_wanted(Settings(worker_processes=0, database_url="sqlite:////tmp/learningday.db")) == 1
+    assert processes_wanted(Settings(worker_processes=2, database_url="sqlite:////tmp/learningday.db")) == 2
 
 
 def test_an_extra_worker_joins_the_parents_server_with_its_probes_on_a_free_port_and_no_children() -> None:
