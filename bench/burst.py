@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from temporalio.client import Client
 
 from bench.peers import CHANNEL, running_peers
-from bench.stack import ProcessMeter, base_stack, percentile, run, timed, worker_process, write_json
+from bench.stack import base_stack, percentile, run, timed, worker_process, write_json
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.settings import get_settings
