@@ -10,16 +10,18 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from learningday.db.sqlite_writers import queue_writers
+from learningday.db.sqlite_writers import WAIT_SECONDS, queue_writers
 from learningday.settings import get_settings
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = WAIT_SECONDS) -> Engine:
+    """`busy_timeout`: how long SQLite waits for its write lock before failing a statement."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -31,7 +33,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        queue_writers(engine)
+        queue_writers(engine, Path(f"{path}.writers") if on_disk else None)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -74,3 +74,49 @@ def test_reads_do_not_wait_for_a_writer(engine: Engine) -> None:
         reader.start()
         reader.join(timeout=5)
         assert result == [0]  # WAL: the reader sees the last commit, without waiting
+
+
+WRITER_PROCESS = """
+import sys, threading, time
+from sqlalchemy import text
+from learningday.db.engine import make_engine
+
+engine = make_engine(sys.argv[1])
+errors = []
+
+def write(n):
+    for _ in range(40):
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO counter (n) VALUES (:n)"), {"n": n})
+                time.sleep(0.002)  # a transaction doing a little work while it holds the write lock
+        except Exception as error:
+            errors.append(repr(error))
+
+threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(len(errors), errors[:1])
+"""
+
+
+def test_writers_in_two_processes_queue_on_one_lock_instead_of_meeting_in_sqlites_busy_loop(tmp_path: Path) -> None:
+    """Two worker processes on one SQLite file: their writers must take turns rather than meet
+    in SQLite's busy handler, where one process's writers starved (bench.burst, two workers).
+    SQLite's own wait is cut to 50 ms here, so a single meeting there fails a write."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with make_engine(url).begin() as connection:
+        connection.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+    script = WRITER_PROCESS.replace('make_engine(sys.argv[1])', 'make_engine(sys.argv[1], busy_timeout=0.05)')
+    root = Path(__file__).resolve().parents[2]
+    writers = [subprocess.Popen([sys.executable, "-c", script, url], cwd=root, stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]  # fmt: skip
+    outputs = [writer.communicate(timeout=120)[0].strip() for writer in writers]
+
+    assert outputs == ["0 []", "0 []"]
+    assert count(make_engine(url)) == 2 * 4 * 40
