@@ -33,10 +33,9 @@ def processes_wanted(settings: Settings) -> int:
     """LEARNINGDAY_WORKER_PROCESSES, or when it is 0: one per CPU core this process may run on,
     on PostgreSQL; one on SQLite.
 
-    SQLite takes one writer at a time. Within a process `sqlite_writers` queues them on a lock;
-    writers of two processes meet in SQLite's busy handler, which sleeps and is never woken, and
-    one process's writers starve: bench.burst with two workers on SQLite timed out database
-    writes after 30 s (50 of 1,000 days' first prompts on a loaded machine)."""
+    SQLite takes one writer at a time, for every process (`sqlite_writers` queues them): with two
+    workers on SQLite bench.burst got slower, not faster: the days' database writes waited so
+    long that workflow tasks ran past 5 s and were retried (bench/README.md, 2026-11-29)."""
     if settings.worker_processes:
         return settings.worker_processes
     if settings.resolved_database_url.startswith("sqlite"):
