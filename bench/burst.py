@@ -46,7 +46,7 @@ def zone_for_mid_morning(now: dt.datetime) -> str:
     """A fixed-offset zone where `now` is between 08:00 and 20:00 local, so a day fits after it.
 
     (`Etc/GMT-3` is UTC+3: the IANA names invert the sign.)"""
-    offset = (10 - now.astimezone(dt.timezone.utc).hour) % 24
+    offset = (10 - now.astimezone(dt.UTC).hour) % 24
     offset = offset - 24 if offset > 12 else offset
     return "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
@@ -143,7 +143,7 @@ async def main(args: argparse.Namespace) -> None:
     lead = args.lead if args.lead is not None else 60 + n * 0.06
     async with base_stack(keep=args.keep) as base:
         with running_peers(base.data_dir, args.latency, channel_limit=1.0) as peers, contextlib.ExitStack() as cleanup:
-            zone = zone_for_mid_morning(dt.datetime.now(dt.timezone.utc))
+            zone = zone_for_mid_morning(dt.datetime.now(dt.UTC))
             due = due_minute(zone, lead)
             emails = seed_people(n, zone)
             for index, email in enumerate(emails.values()):

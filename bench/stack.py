@@ -18,9 +18,9 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import IO
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import psutil
 from temporalio.client import Client

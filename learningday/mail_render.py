@@ -59,7 +59,7 @@ def _environment() -> Environment:
 def localtime(value: dt.datetime, tz_name: str) -> str:
     """`value` in the reader's timezone, e.g. "Thu 21 Nov 09:30"; naive datetimes are UTC."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(ZoneInfo(tz_name)).strftime("%a %d %b %H:%M")
 
 

@@ -7,9 +7,9 @@ kickoff or page view without a restart; a file that stops validating raises
 
 from __future__ import annotations
 
+from learningday.settings import Settings, get_settings
 from policies.loader import load_policy
 from policies.policy import Policy
-from learningday.settings import Settings, get_settings
 
 
 def current_policy(settings: Settings | None = None) -> Policy:

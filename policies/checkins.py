@@ -90,7 +90,7 @@ def excusing_absence(kind: str, day: DayInstants, away: Sequence[OutOfOffice]) -
 
 def day_opens(date: dt.date, timezone: str) -> dt.datetime:
     """The first instant of the Learning Day's date in the person's zone, in UTC."""
-    return dt.datetime.combine(date, dt.time(), tzinfo=ZoneInfo(timezone)).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(date, dt.time(), tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
 def check_in_timing(kind: str, at: dt.datetime, opens_at: dt.datetime, day: DayInstants) -> CheckInTiming:

@@ -55,7 +55,7 @@ def load_policy(path: str | Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise PolicyFileError([PolicyError(str(path), None, None, f"cannot read the file: {reason}")])
+        raise PolicyFileError([PolicyError(str(path), None, None, f"cannot read the file: {reason}")]) from error
     policy, errors = parse_policy_text(text, str(path))
     if policy is None:
         raise PolicyFileError(errors)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from policies.policy import Policy
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ def week_start(date: dt.date) -> dt.date:
 def local_day(date: dt.date, timezone: str) -> Interval:
     """The person's local calendar day as an aware UTC interval (23 or 25 hours on DST days)."""
     zone = _zone(timezone)
-    start = dt.datetime.combine(date, dt.time(), zone).astimezone(dt.timezone.utc)
-    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.timezone.utc)
+    start = dt.datetime.combine(date, dt.time(), zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
     return start, end
 
 

@@ -51,8 +51,8 @@ def event_evidence(event: EventLike, why: str) -> dict[str, str]:
     in their own timezone by the email."""
     return {
         "title": event.title,
-        "start": event.starts_at.astimezone(dt.timezone.utc).isoformat(),
-        "end": event.ends_at.astimezone(dt.timezone.utc).isoformat(),
+        "start": event.starts_at.astimezone(dt.UTC).isoformat(),
+        "end": event.ends_at.astimezone(dt.UTC).isoformat(),
         "why": why,
     }
 

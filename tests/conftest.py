@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from learningday import settings as settings_module
 from learningday.db import engine as db_engine
 from learningday.db import migrate
 from learningday.db.models import Base
-from learningday import settings as settings_module
 from learningday.temporal.devserver import find_temporal_binary
 
 TEST_DATABASE_URL_ENV = "LEARNINGDAY_TEST_DATABASE_URL"

@@ -49,10 +49,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.records.problems import ProblemReport, record_delivery_problem
     from policies import checkins
-    from workflows.failures import FailureError, reason_of, refused_for_good
     from policies.enforcement import flag_recipients
     from policies.schedule import DayInstants, compress, compress_instant, day_instants
     from workflows.channel_poster import ChannelPosted
+    from workflows.failures import FailureError, reason_of, refused_for_good
     from workflows.instants import wait_for_instant
 
 # A database write takes milliseconds: if its worker dies, retry elsewhere soon. Calls to
@@ -139,7 +139,7 @@ class LearningDayWorkflow:
         self._skip: checkins.Skip | None = None
         self._policy_changed = False
         self._time_scale = 1.0
-        self._origin = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        self._origin = dt.datetime.min.replace(tzinfo=dt.UTC)
         self._calendar_day: DayInstants | None = None  # the real day's times (not compressed)
         self._away: list[checkins.OutOfOffice] = []
         self._shared: list[str] = []  # kinds queued for the channel

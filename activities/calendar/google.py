@@ -203,7 +203,7 @@ class GoogleCalendar:
 def _rfc3339(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"{moment!r} has no timezone: calendar queries take aware datetimes")
-    return moment.astimezone(dt.timezone.utc).isoformat()
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 def _instant(value: Mapping[str, Any], timezone: str) -> dt.datetime:
@@ -214,7 +214,7 @@ def _instant(value: Mapping[str, Any], timezone: str) -> dt.datetime:
             moment = moment.replace(tzinfo=ZoneInfo(value.get("timeZone") or timezone))
     else:
         moment = dt.datetime.combine(dt.date.fromisoformat(value["date"]), dt.time(), ZoneInfo(timezone))
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 def _to_event(item: Mapping[str, Any], query: EventQuery) -> CalendarEvent:

@@ -29,8 +29,8 @@ CANCELLED = "cancelled"
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """Aware UTC; SQLite hands back naive datetimes, which we always stored as UTC."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 class LocalCalendar:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -72,7 +73,7 @@ class FlagDmActivities:
         sent = 0
         for reader, message in zip(readers, messages):
             try:
-                if not _delivering(lambda: self._chat.send_direct_message(message)).already_sent:
+                if not _delivering(partial(self._chat.send_direct_message, message)).already_sent:
                     sent += 1
             except ApplicationError as refused:  # for good (no Slack account, …); others retry
                 record_problem_now(ProblemReport(

@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from http.client import HTTPException
 from typing import Any
 
@@ -240,9 +241,9 @@ class SlackChat:
             args: dict[str, Any] = {"channel": channel, "oldest": f"{oldest:.6f}", "limit": HISTORY_PAGE,
                                     "include_all_metadata": True, "cursor": cursor}
             if thread_ts:
-                page = self._call("conversations.replies", lambda: self._client.conversations_replies(ts=thread_ts, **args))
+                page = self._call("conversations.replies", partial(self._client.conversations_replies, ts=thread_ts, **args))
             else:
-                page = self._call("conversations.history", lambda: self._client.conversations_history(**args))
+                page = self._call("conversations.history", partial(self._client.conversations_history, **args))
             for message in page.get("messages", []):
                 if metadata_key(message) == key:
                     return str(message["ts"])
@@ -267,8 +268,9 @@ class SlackChat:
         if channel not in self._channel_ids:
             cursor: str | None = None
             while True:
-                page = self._call("conversations.list", lambda: self._client.conversations_list(
-                    types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor))
+                page = self._call("conversations.list", partial(
+                    self._client.conversations_list, types="public_channel,private_channel", exclude_archived=True,
+                    limit=200, cursor=cursor))
                 for found in page.get("channels", []):
                     self._channel_ids["#" + found["name"]] = found["id"]
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None

@@ -257,8 +257,8 @@ def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
             for c in session.scalars(
                 select(ExpenseClaim).where(
                     ExpenseClaim.person_id == person.id,
-                    ExpenseClaim.submitted_at >= dt.datetime.combine(monday, dt.time(), dt.timezone.utc),
-                    ExpenseClaim.submitted_at < dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time(), dt.timezone.utc),
+                    ExpenseClaim.submitted_at >= dt.datetime.combine(monday, dt.time(), dt.UTC),
+                    ExpenseClaim.submitted_at < dt.datetime.combine(sunday + dt.timedelta(days=1), dt.time(), dt.UTC),
                 )
             )
         ]

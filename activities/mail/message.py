@@ -38,7 +38,7 @@ def message_id_for(key: str, install_id: str, sender: str | None = None) -> str:
     """
     if not install_id:
         raise ValueError("a Message-ID needs the installation id: pass installation_id(session)")
-    digest = hashlib.sha256(f"{install_id}\n{key}".encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(f"{install_id}\n{key}".encode()).hexdigest()[:32]
     return f"<{digest}@{message_id_domain(sender)}>"
 
 

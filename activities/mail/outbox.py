@@ -56,7 +56,7 @@ def record_sent(session: Session, email: Email, channel: str, external_id: str |
     row.status = OutboxStatus.sent
     row.external_id = external_id
     row.attempts = (row.attempts or 0) + 1
-    row.sent_at = dt.datetime.now(dt.timezone.utc)
+    row.sent_at = dt.datetime.now(dt.UTC)
     session.flush()
     return row
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.records.enforcement import FlagRecorded, flag_recorded
 from learningday import metrics
 from learningday.db.engine import session_scope
 from learningday.db.models import (
@@ -31,7 +32,6 @@ from learningday.db.models import (
     LearningDay,
     Person,
 )
-from activities.records.enforcement import FlagRecorded, flag_recorded
 from policies.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -261,4 +261,4 @@ def _same(row: CheckIn, record: CheckInRecord) -> bool:
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
     # SQLite hands back naive datetimes for timezone-aware columns.
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

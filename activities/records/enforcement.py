@@ -21,7 +21,7 @@ from temporalio import activity
 from activities.calendar.port import Calendar, CalendarEvent, EventQuery
 from activities.records.problems import ProblemReport, record_problem_now
 from learningday.db.engine import session_scope
-from learningday.db.models import AuditEntry, Absence, CheckIn, DayState, Flag, FlagKind, LearningDay, Person
+from learningday.db.models import Absence, AuditEntry, CheckIn, DayState, Flag, FlagKind, LearningDay, Person
 from learningday.labels import FLAG_LABELS
 from policies.enforcement import Finding, consecutive_misses, summary_followed_plan
 from policies.enforcement import day_status as rules_day_status
@@ -271,7 +271,7 @@ class AuditActivities:
 
     def _audit_person(self, policy: Policy, person_id: int, events: list[CalendarEvent], timezone: str, monday: dt.date) -> list[int]:
         away = [(e.starts_at, e.ends_at) for e in events if e.event_type == "outOfOffice"]
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         raised: list[int] = []
         with session_scope() as session:
             for absence in session.scalars(

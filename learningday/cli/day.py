@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy import select
 
+from activities.kickoff import Kickoff, KickoffRequest, Participant, learning_date_for
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.policy_source import current_policy
 from learningday.settings import get_settings
 from learningday.temporal.client import connect
-from activities.kickoff import Kickoff, KickoffRequest, Participant, learning_date_for
 from policies.schedule import start_date_problem
 
 app = typer.Typer(no_args_is_help=True, help="Learning Days.")
@@ -46,7 +46,7 @@ def start(
     participants = _participants(person, everyone)
     settings = get_settings()
     request = KickoffRequest(
-        reference=dt.datetime.now(dt.timezone.utc), time_scale=time_scale,
+        reference=dt.datetime.now(dt.UTC), time_scale=time_scale,
         date=date.date() if isinstance(date, dt.datetime) else date,
     )  # fmt: skip
     policy = current_policy()

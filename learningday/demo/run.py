@@ -15,9 +15,9 @@ from learningday.db import migrate
 from learningday.db.engine import session_scope
 from learningday.db.models import Absence, LearningDay, Person
 from learningday.demo.story import HISTORY_TIME_SCALE, DemoDates, Learner, demo_dates, play_day
+from learningday.launch import claim_ports, run
 from learningday.org.importer import import_org
 from learningday.policy_source import current_policy
-from learningday.launch import claim_ports, run
 from learningday.settings import Settings
 
 DEMO_ORG = Path(__file__).parent / "org.yaml"

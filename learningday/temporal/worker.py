@@ -19,9 +19,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.calendar.activities import CalendarActivities
 from activities.calendar.port import Calendar
+from activities.channel_queue import ChannelQueue
 from activities.chat.activities import ChatActivities
 from activities.chat.flag_dm import FlagDmActivities
-from activities.channel_queue import ChannelQueue
 from activities.chat.port import Chat
 from activities.kickoff import Kickoff
 from activities.mail.activities import DigestActivities, MailActivities

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-
 from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
@@ -33,8 +32,8 @@ from learningday.claims.receipts import receipt_type
 from learningday.claims.tokens import ApprovalLink, LinkRefused, read_approval_token
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
-from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web import csrf
+from learningday.web.render import templates  # one environment: its filters and globals
 from workflows.reimbursement import (
     ClaimView,
     Decision,

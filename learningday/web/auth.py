@@ -84,7 +84,7 @@ def redeem_login_token(session: Session, token: str) -> Person:
         raise LinkRefused("This sign-in link is not valid. Ask for a new one.")
     try:
         with session.begin_nested():
-            session.add(UsedToken(token_id=f"login:{nonce}", used_at=dt.datetime.now(dt.timezone.utc)))
+            session.add(UsedToken(token_id=f"login:{nonce}", used_at=dt.datetime.now(dt.UTC)))
     except IntegrityError:
         raise LinkRefused("This sign-in link has already been used. Ask for a new one.") from None
     return person

@@ -31,9 +31,9 @@ from learningday.db.models import Person
 from learningday.policy_source import current_policy
 from learningday.settings import get_settings
 from learningday.tokens import Purpose, TokenRefused, read, sign
-from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web import csrf
 from learningday.web.approvals import temporal_client
+from learningday.web.render import templates  # one environment: its filters and globals
 from policies.reimbursement import remaining_budget
 
 router = APIRouter()

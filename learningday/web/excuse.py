@@ -17,13 +17,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
 
-from learningday.labels import flag_label
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Flag, Person, UsedToken
+from learningday.labels import flag_label
 from learningday.settings import get_settings
 from learningday.tokens import Purpose, TokenRefused, read, sign
-from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web import csrf
+from learningday.web.render import templates  # one environment: its filters and globals
 
 router = APIRouter()
 
@@ -125,7 +125,7 @@ def excuse_flag(
             )  # fmt: skip
         if flag.excused_at is not None:
             return _page(request, 409, problem="This flag was already excused.", flag=flag, person=person, label=_label(flag))
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         try:
             with session.begin_nested():
                 session.add(UsedToken(token_id=link.token_id, used_at=now))

@@ -58,7 +58,7 @@ def holds_feed(token: str) -> Response:
         person = session.get(Person, person_id)
         if person is None or not person.active:
             raise HTTPException(status_code=404, detail="No such calendar feed: ask for your feed link again.")
-        since = dt.datetime.now(dt.timezone.utc).date() - HISTORY
+        since = dt.datetime.now(dt.UTC).date() - HISTORY
         holds = session.scalars(
             select(CalendarHold)
             .where(CalendarHold.person_id == person_id, CalendarHold.date >= since)
@@ -81,7 +81,7 @@ def render_feed(name: str, holds: Sequence[CalendarHold]) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", f"Learning Day — {one_line(name)}")
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for hold in holds:
         event = Event()
         event.add("uid", f"{hold.event_id}@{UID_DOMAIN}")

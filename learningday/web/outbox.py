@@ -26,11 +26,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from learningday.settings import Settings, get_settings
-from learningday.web.render import templates  # one environment: its filters and globals
 from learningday.web.access import Viewer
 from learningday.web.auth import signed_in_admin
 from learningday.web.email_frame import frame_height
 from learningday.web.headers import EMAIL_FRAME_HEADERS
+from learningday.web.render import templates  # one environment: its filters and globals
 
 router = APIRouter()
 

@@ -15,10 +15,10 @@ from starlette.responses import Response
 
 from learningday.csv_export import to_csv
 from learningday.db.engine import session_scope
+from learningday.labels import expense_label, flag_label
 from learningday.policy_source import current_policy
 from learningday.web.access import Scope, Viewer, visible_person_ids
 from learningday.web.auth import signed_in
-from learningday.labels import expense_label, flag_label
 from learningday.web.charts import bar_chart, line_chart
 from learningday.web.program_report import TABLES, ProgramFilter, Table, program_tables
 from learningday.web.render import render

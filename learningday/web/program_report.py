@@ -170,8 +170,8 @@ def flags(session: Session, scope: Scope, f: ProgramFilter) -> Table:
 
 
 def _claims(session: Session, scope: Scope, f: ProgramFilter) -> list[ExpenseClaim]:
-    start = dt.datetime.combine(f.start, dt.time(), dt.timezone.utc)
-    end = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    start = dt.datetime.combine(f.start, dt.time(), dt.UTC)
+    end = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time(), dt.UTC)
     query = (
         select(ExpenseClaim)
         .join(Person, Person.id == ExpenseClaim.person_id)

@@ -30,7 +30,7 @@ def address_digest(address: str) -> str:
 def record_sign_in_request(address: str, client_ip: str, now: dt.datetime | None = None) -> tuple[int, str | None]:
     """Count this request: (its id, None) when a link may be sent, or (its id, the limit it is over)."""
     settings = get_settings()
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(minutes=settings.sign_in_limit_window_minutes)
     digest = address_digest(address)
     with session_scope() as session:

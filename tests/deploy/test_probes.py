@@ -4,8 +4,8 @@ see them (the real dev server for Temporal, the test database for the database).
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 from pathlib import Path
 
 import httpx
@@ -151,7 +151,7 @@ def test_a_retried_flag_is_counted_once(session) -> None:  # type: ignore[no-unt
     records = DayRecords(lambda: None, lambda *_: "", "channel")
     flag = FlagRecord(
         person_id=person.id, learning_day_id=None, kind="missed_summary", date=dt.date(2026, 12, 3),
-        reason="no summary", at=dt.datetime(2026, 12, 3, 20, tzinfo=dt.timezone.utc),
+        reason="no summary", at=dt.datetime(2026, 12, 3, 20, tzinfo=dt.UTC),
     )  # fmt: skip
     counter = metrics.flags.labels("missed_summary")
     before = counter._value.get()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from learningday.db.models import AuditEntry, Flag, FlagKind, Person
+from learningday.db.models import AuditEntry, Flag, FlagKind
 from learningday.web import excuse
 from tests.enforcement.conftest import THURSDAY, Org
 
@@ -29,7 +29,7 @@ def client() -> TestClient:
 def flag(session: Session, org: Org) -> Flag:
     flag = Flag(
         person_id=org.ada.id, kind=FlagKind.missed_plan, date=THURSDAY, reason="No plan by the deadline plus grace.",
-        evidence={}, raised_at=dt.datetime.now(dt.timezone.utc),
+        evidence={}, raised_at=dt.datetime.now(dt.UTC),
     )  # fmt: skip
     session.add(flag)
     session.commit()

@@ -86,7 +86,7 @@ async def test_the_third_miss_in_a_row_also_goes_to_the_managers_manager(
         session.flush()
         session.add(Flag(
             person_id=org.ada.id, learning_day_id=day.id, kind=FlagKind.missed_summary, date=date,
-            reason="No summary", evidence={}, raised_at=dt.datetime.now(dt.timezone.utc),
+            reason="No summary", evidence={}, raised_at=dt.datetime.now(dt.UTC),
         ))  # fmt: skip
     session.commit()
 

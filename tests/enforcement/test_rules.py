@@ -18,7 +18,7 @@ from policies.schedule import day_instants
 from policies.spillover import spillover
 from policies.used_for_work import used_for_work
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 THURSDAY = dt.date(2026, 12, 3)
 MONDAY = dt.date(2026, 11, 30)

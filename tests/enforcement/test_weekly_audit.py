@@ -38,14 +38,14 @@ def gmail(peer: GooglePeer, tmp_path: Path) -> GmailMailer:
 
 
 def at(day: dt.date, hh: int) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hh), BERLIN).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(hh), BERLIN).astimezone(dt.UTC)
 
 
 def ada_had_a_busy_week(session: Session, org: Org, w: Workers) -> None:
     day = LearningDay(person_id=org.ada.id, date=THURSDAY, state=DayState.completed)
     session.add(day)
     session.flush()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     session.add_all([
         CheckIn(learning_day_id=day.id, kind=CheckInKind.plan, text="Raft paper, then implement leader election", submitted_at=now),
         CheckIn(learning_day_id=day.id, kind=CheckInKind.summary, text="Mostly the Jira ticket for the release", submitted_at=now),

@@ -22,11 +22,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from learningday.db import engine as db_engine
 from learningday.db.models import CheckIn, DayState, Flag, LearningDay
-from tests.conftest import reset_caches
-from tests.faults.failures import RecordFailures
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
 from policies.policy import Policy
+from tests.conftest import reset_caches
+from tests.faults.failures import RecordFailures
 from tests.workflows.conftest import FakeCalendar, FakeChat, Harness
 from tests.workflows.test_learning_day import add_person, plan, prompted, start_day
 from workflows.learning_day import LearningDayWorkflow

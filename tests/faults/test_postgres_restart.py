@@ -165,7 +165,7 @@ async def test_postgres_restarted_mid_day_is_retried_with_backoff_seen_and_loses
         cutoff = min(v.instants.plan_cutoff for v in views.values() if v.instants is not None)
         # Down from a moment before the plan cutoff (cyd's flag) through the summary prompt
         # (ada's and bob's new state): a moment in the day, not a condition, so it is waited for.
-        await asyncio.sleep(max(0.0, (cutoff - dt.datetime.now(dt.timezone.utc)).total_seconds() - 1.0))
+        await asyncio.sleep(max(0.0, (cutoff - dt.datetime.now(dt.UTC)).total_seconds() - 1.0))
         assert not failures.failed, f"a database write failed before the restart: {failures.failed}"
 
         down_at = time.monotonic()

@@ -25,7 +25,12 @@ from learningday.db.models import Flag, OutboxMessage, Person
 from learningday.settings import Settings
 from learningday.temporal.devserver import DevServer, free_port
 from tests.integrations.test_day_end_to_end import (  # noqa: F401 - fixtures
-    THURSDAY, google_peer, keyed, run_stack, settings, slack_peer,
+    THURSDAY,
+    google_peer,
+    keyed,
+    run_stack,
+    settings,
+    slack_peer,
 )  # fmt: skip
 from tests.peers.google import GooglePeer
 from tests.peers.slack import SlackPeer
@@ -76,7 +81,7 @@ async def connect(address: str) -> Client:
 
 async def sleep_until(moment: dt.datetime) -> None:
     """The outage lasts until this instant: the point is that timers fall due while it lasts."""
-    await asyncio.sleep(max(0.0, (moment - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+    await asyncio.sleep(max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds()))
 
 
 @pytest.mark.slow
@@ -89,7 +94,7 @@ async def test_a_server_killed_mid_day_resumes_every_day_fires_its_timers_and_re
     try:
         client = await connect(server.address)
         env = WorkflowEnvironment.from_client(client)
-        async with run_stack(env, settings, google_peer, slack_peer, compact_policy(), []) as stack:
+        async with run_stack(env, settings, google_peer, slack_peer, compact_policy(), []):
             handles = {
                 p.email: await client.start_workflow(
                     LearningDayWorkflow.run,
@@ -114,7 +119,7 @@ async def test_a_server_killed_mid_day_resumes_every_day_fires_its_timers_and_re
             server.kill()
             # Down past dee's reminder and plan cutoff: both timers fall due with no server.
             await sleep_until(view.instants.plan_cutoff + dt.timedelta(seconds=1))
-            assert dt.datetime.now(dt.timezone.utc) > view.instants.plan_reminders[0]
+            assert dt.datetime.now(dt.UTC) > view.instants.plan_reminders[0]
             server.start()
 
             for p in people:

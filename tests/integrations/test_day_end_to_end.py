@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client import REGISTRY
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.oauth2 import service_account
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from google.oauth2 import service_account
 
 from activities.calendar.google import GoogleCalendar
 from activities.calendar.port import EventQuery, HoldRequest, hold_event_id
@@ -18,7 +18,7 @@ from tests.peers.google import GooglePeer
 
 PERSON = "ada@example.com"
 THURSDAY = dt.date(2026, 12, 3)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture
@@ -299,8 +299,8 @@ def test_peer_keeps_a_deleted_id_taken(peer: GooglePeer, key_file: Path) -> None
 
 
 def test_peer_refuses_a_token_request_without_a_subject(peer: GooglePeer, key_file: Path) -> None:
-    from google.auth.exceptions import RefreshError
     import httplib2
+    from google.auth.exceptions import RefreshError
     from google_auth_httplib2 import Request
 
     credentials = service_account.Credentials.from_service_account_file(

@@ -16,7 +16,7 @@ from activities.calendar.port import EventQuery, HoldRequest, hold_event_id
 from learningday.db.models import CalendarHold, Person
 from learningday.web import ics
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 THURSDAY = dt.date(2026, 12, 3)
 ADA = "ada@example.com"
 

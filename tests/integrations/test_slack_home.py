@@ -35,7 +35,7 @@ from tests.peers.slack_requests import SECRET, interact, send_event
 
 ADA, GRACE, ZED = "UADA00001", "UGRACE001", "UZED00009"  # Zed has a Slack account but is not in our people table
 TYPED = "<!channel> <@U123> *bold* &<>"  # what a person might type, mentions and all
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 class NoCheckIns:

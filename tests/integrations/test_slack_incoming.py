@@ -8,8 +8,8 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from urllib.parse import urlencode
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -25,7 +25,6 @@ from learningday.slack_socket import build_socket_mode_handler
 from learningday.web.slack import UNKNOWN_USER, SlackFrontDoor, build_slack_router
 from policies.policy import SEED_CATEGORIES
 from tests.peers.slack import BOT_TOKEN, SlackPeer, slack_peer  # noqa: F401
-
 from tests.peers.slack_requests import (  # noqa: F401
     SECRET,
     button_click,
@@ -36,6 +35,7 @@ from tests.peers.slack_requests import (  # noqa: F401
     send_event,
     signed,
 )
+
 ADA, ZED = "UADA00001", "UZED00009"  # Zed has a Slack account but is not in our people table
 DAY = dt.date(2026, 12, 3)
 

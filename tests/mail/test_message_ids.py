@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 from activities.mail.maildir import MaildirMailer
 from activities.mail.message import build_message, message_id_for
 from activities.mail.port import Email
-from activities.mail.smtp import SmtpMailer
+from activities.mail.smtp import SessionFactory, SmtpMailer
 from learningday.db import migrate
 from learningday.db.engine import make_engine
 from learningday.db.installation import forget_cached, installation_id
 from learningday.db.models import Installation, OutboxMessage
-from activities.mail.smtp import SessionFactory
 from tests.mail.smtp_peer import HOST, CollectingHandler, smtp_server
 
 SENDER = "Learning Day <learning-day@mail.example.com>"

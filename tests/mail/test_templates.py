@@ -10,7 +10,7 @@ import pytest
 
 from learningday.mail_render import render_email
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 THURSDAY = dt.date(2026, 11, 19)
 
 

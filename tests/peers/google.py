@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import copy
-from pathlib import Path
 import datetime as dt
 import itertools
 import json
@@ -32,6 +31,7 @@ from email.parser import BytesParser
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -245,12 +245,12 @@ def _parse_time(value: dict[str, Any], where: str) -> dt.datetime:
             moment = moment.replace(tzinfo=ZoneInfo(value["timeZone"]))
         return moment
     if value.get("date"):
-        return dt.datetime.combine(dt.date.fromisoformat(value["date"]), dt.time(), dt.timezone.utc)
+        return dt.datetime.combine(dt.date.fromisoformat(value["date"]), dt.time(), dt.UTC)
     raise ApiError(400, f"Missing {where} time.", reason="required")
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class GooglePeer:

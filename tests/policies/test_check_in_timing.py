@@ -19,7 +19,7 @@ OPENS = checkins.day_opens(THURSDAY, "Europe/Berlin")
 
 def local(hh: int, mm: int = 0) -> dt.datetime:
     """Thursday hh:mm in Berlin (UTC+1 in December), in UTC."""
-    return dt.datetime(2026, 12, 3, hh, mm, tzinfo=dt.timezone.utc) - dt.timedelta(hours=1)
+    return dt.datetime(2026, 12, 3, hh, mm, tzinfo=dt.UTC) - dt.timedelta(hours=1)
 
 
 def away(start: dt.datetime, end: dt.datetime, title: str = "Out") -> checkins.OutOfOffice:
@@ -27,7 +27,7 @@ def away(start: dt.datetime, end: dt.datetime, title: str = "Out") -> checkins.O
 
 
 def test_the_day_opens_at_local_midnight() -> None:
-    assert OPENS == dt.datetime(2026, 12, 2, 23, 0, tzinfo=dt.timezone.utc)
+    assert OPENS == dt.datetime(2026, 12, 2, 23, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(

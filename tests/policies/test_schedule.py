@@ -17,7 +17,7 @@ from policies.schedule import (
     next_learning_day,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def utc(*args: int) -> dt.datetime:

@@ -74,7 +74,7 @@ def web(engine: Engine) -> Iterator[TestClient]:
 
 
 def valid_tokens() -> dict[str, str]:
-    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     return {
         "/approve/{}": approval_token(ApprovalLink(1, 2, 1, "t0k3n", expires)),
         "/excuse/{}": excuse_token(1, 2),

@@ -38,7 +38,7 @@ from workflows.learning_day import channel_post_key, workflow_id_for
 TODAY = dt.date.today()
 # The latest Thursday up to today: pages show recent weeks, so the data is recent too.
 THURSDAY = TODAY - dt.timedelta(days=(TODAY.weekday() - 3) % 7)
-NOW = dt.datetime.combine(THURSDAY, dt.time(9, 30), dt.timezone.utc)
+NOW = dt.datetime.combine(THURSDAY, dt.time(9, 30), dt.UTC)
 WEEK = dt.timedelta(weeks=1)
 # A Program date range covering the last eight weeks of data.
 RANGE = {"start": (THURSDAY - 8 * WEEK).isoformat(), "end": TODAY.isoformat()}
@@ -69,12 +69,12 @@ class FakeGateway:
                     CheckIn(
                         learning_day_id=day.id, kind=CheckInKind(submission.kind), text=submission.text,
                         why=submission.why, category=submission.category, resources=submission.resources,
-                        source="web", submitted_at=dt.datetime.now(dt.timezone.utc),
+                        source="web", submitted_at=dt.datetime.now(dt.UTC),
                     )
                 )  # fmt: skip
             else:
                 existing.text = submission.text
-                existing.edited_at = dt.datetime.now(dt.timezone.utc)
+                existing.edited_at = dt.datetime.now(dt.UTC)
         noun = submission.kind.capitalize()
         return CheckInResult(accepted=True, message=f"{noun} {'updated' if existing else 'saved'}.", edited=existing is not None)
 

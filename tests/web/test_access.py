@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from learningday.db.models import ClaimState
+from learningday.db.models import ClaimState, Person
 from learningday.web.access import ALL, reports_below, viewer_for, visible_person_ids
 from tests.web.conftest import (
     RANGE,
@@ -38,7 +38,9 @@ def history(session: Session, org: Org) -> Org:
 
 
 def test_scopes_follow_the_manager_chain_transitively(session: Session, org: Org) -> None:
-    scope = lambda person: visible_person_ids(session, viewer_for(session, person))
+    def scope(person: Person) -> set[int]:
+        return visible_person_ids(session, viewer_for(session, person))
+
     assert scope(org.alan) == {org.alan.id}
     assert scope(org.margaret) == {org.margaret.id, org.alan.id}
     assert scope(org.grace) == {org.grace.id, org.margaret.id, org.alan.id}  # skip-level sees Alan

@@ -15,9 +15,9 @@ from learningday.db.models import ClaimState, ExpenseClaim
 from learningday.temporal.devserver import free_port
 from learningday.web.app import create_app
 from learningday.web.auth import login_url
-from tests.reimbursement.conftest import Claims, claims, smtp
+from tests.reimbursement.conftest import Claims, claims, smtp  # noqa: F401 - fixtures
 from tests.waiting import eventually
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, pytestmark
+from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401 - its skip mark applies here
 
 async_api = pytest.importorskip("playwright.async_api", reason="Playwright is not installed")
 

@@ -23,6 +23,7 @@ from learningday.web.excuse import excuse_token
 from learningday.web.links import checkin_token
 from tests.web.conftest import THURSDAY, FakeGateway, Org, add_claim, add_day, add_flag, form_token, sign_in
 
+
 def mails_to(data_dir, address: str) -> int:  # type: ignore[no-untyped-def]
     new = data_dir / "outbox" / "new"
     return sum(address in p.read_text() for p in new.iterdir()) if new.exists() else 0

@@ -8,7 +8,6 @@ import re
 from types import SimpleNamespace
 
 import pytest
-
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from learningday.web.auth import SESSION_COOKIE
 from learningday.web import oidc
+from learningday.web.auth import SESSION_COOKIE
 from learningday.web.oidc import forget_providers
 from tests.web.conftest import Org
 from tests.web.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, hmac_signed, new_key, signed, unsigned

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 import fastapi.routing
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from learningday.db.engine import session_scope
 from learningday.db.models import Person, UsedToken
 from learningday.org import import_org
+from learningday.tokens import Purpose, sign
 from learningday.web.auth import SESSION_COOKIE, login_token
 from learningday.web.csrf import FORM_COOKIE
-from learningday.tokens import Purpose, sign
 from tests.web.conftest import Org, form_token, sign_in
 
 ORG_HEADER = "email,name,timezone,manager_email,team,slack_id,role,active"

@@ -92,7 +92,7 @@ def test_the_limit_lifts_when_the_window_has_passed(client: TestClient, org: Org
     for _ in range(4):
         ask(client, "alan@example.com")
     before = mails_to(data_dir, "alan@example.com")
-    earlier = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=16)
+    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
     session.execute(update(SignInRequest).values(requested_at=earlier))
     session.commit()
     ask(client, "alan@example.com")

@@ -27,7 +27,7 @@ from tests.workflows.conftest import Harness
 from tests.workflows.test_learning_day import THURSDAY, add_person, compact_policy, plan, prompted, start_day, summary
 from workflows.learning_day import LearningDayInput, LearningDayWorkflow, SkipRequest, workflow_id_for
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def berlin(hour: int, minute: int, date: dt.date = THURSDAY) -> dt.datetime:

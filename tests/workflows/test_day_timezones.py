@@ -27,7 +27,7 @@ from workflows.learning_day import (
     workflow_id_for,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 async def run_day(h: Harness, session: Session, timezone: str, date: dt.date) -> DayView:

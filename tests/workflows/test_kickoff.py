@@ -18,7 +18,7 @@ from workflows.weekly_kickoff import WeeklyKickoffWorkflow
 
 # A week no other test plays: the dev server is shared by the whole session and the kickoff
 # counts a day id it has seen before (REJECT_DUPLICATE) as already started, whoever ran it.
-TUESDAY_MIDNIGHT_UTC = dt.datetime(2031, 4, 1, 0, 0, tzinfo=dt.timezone.utc)
+TUESDAY_MIDNIGHT_UTC = dt.datetime(2031, 4, 1, 0, 0, tzinfo=dt.UTC)
 
 
 def people(session: Session) -> list[Person]:
