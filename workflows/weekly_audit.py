@@ -29,7 +29,8 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail.activities import DigestActivities, DigestPage, FlagNotice, MailActivities
-    from activities.records.enforcement import AuditActivities, AuditPage, FlagRecorded
+    from activities.records.audit import AuditActivities, AuditPage
+    from activities.records.enforcement import FlagRecorded
     from activities.records.problems import ProblemReport, record_delivery_problem
     from policies.enforcement import flag_recipients
     from policies.policy import Policy

@@ -29,7 +29,7 @@ from activities.mail.factory import mailer_from_settings
 from activities.mail.port import Mailer
 from activities.mail.prompt_mail import PromptMail
 from activities.records.day import DayRecords
-from activities.records.enforcement import AuditActivities
+from activities.records.audit import AuditActivities
 from activities.records.problems import record_delivery_problem
 from learningday.policy_source import current_policy
 from learningday.settings import Settings
