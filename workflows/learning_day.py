@@ -10,6 +10,10 @@ activity, so it can only ever hold what this workflow accepted. Every request ca
 idempotency key (Slack `event_id` / `view.id`, a form nonce) that is also its update id: a
 redelivery, on any replica, answers like the first and records nothing new.
 
+At the day's end, once the summary's cutoff has passed, the day is judged for used for work
+(its calendar's meetings, its plan and summary; workflows/day_end.py says why here). Days started
+before that change (patch `day-end-judgement`) are judged by the weekly audit, as before.
+
 The day's core is the hold, the prompts' timers, the check-ins and the flags. Everything else
 (a prompt's delivery, flag emails, DMs to managers, channel posts) is a side road: it runs
 beside the day with a bounded retry budget, and when it fails for good it has a fallback (a
@@ -47,11 +51,14 @@ with workflow.unsafe.imports_passed_through():
         ExcusedCheckIn,
         FlagRecord,
     )
+    from activities.records.enforcement import FlagRecorded
     from activities.records.problems import ProblemReport, record_delivery_problem
+    from activities.records.work_judgement import record_work_judgement
     from policies import checkins
     from workflows.failures import FailureError, reason_of, refused_for_good
     from policies.enforcement import flag_recipients
     from policies.schedule import DayInstants, compress, compress_instant, day_instants
+    from workflows import day_end
     from workflows.channel_poster import ChannelPosted
     from workflows.instants import wait_for_instant
 
@@ -154,6 +161,7 @@ class LearningDayWorkflow:
         self._closed: set[str] = set()  # check-ins whose cutoff passed unanswered
         self._slack_unreachable = False
         self._timer_for_past_instants = True
+        self._judged_at_day_end = True
         self._side_roads: list[asyncio.Task[None]] = []
 
     # --- the day -------------------------------------------------------------------------
@@ -162,6 +170,7 @@ class LearningDayWorkflow:
     async def run(self, day: LearningDayInput) -> DayView:
         # Days started before this change keep the branch their histories took.
         self._timer_for_past_instants = workflow.patched("timer-for-past-instants")
+        self._judged_at_day_end = workflow.patched("day-end-judgement")
         self._view.date = day.date
         ctx = self._ctx = await workflow.execute_local_activity_method(
             DayRecords.load_day_context,
@@ -213,6 +222,8 @@ class LearningDayWorkflow:
             await self._side_roads_done()
             await self._record_skip(self._skip)
             return self._view
+        if self._judged_at_day_end:
+            await self._judge_used_for_work()
         await self._all_shared()
         await self._side_roads_done()
         await self._set_state("completed")
@@ -627,6 +638,12 @@ class LearningDayWorkflow:
             start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
         )  # fmt: skip
         self._view.flags.append(flag_kind)
+        self._tell_at_once(recorded, flag_kind)
+
+    def _tell_at_once(self, recorded: FlagRecorded, flag_kind: str) -> None:
+        """Email (and, by policy, DM) the flag's readers now, beside the day."""
+        assert self._ctx is not None
+        ctx = self._ctx
         readers = flag_recipients(
             ctx.policy, recorded.missed_in_a_row, ctx.person_id, recorded.manager_id, recorded.managers_manager_id
         )
@@ -651,6 +668,28 @@ class LearningDayWorkflow:
             ),
             report, label,
         ))  # fmt: skip
+
+    async def _judge_used_for_work(self) -> None:
+        """Once the summary's cutoff has passed: the day's meetings, plan and summary against
+        the used-for-work rule; a calendar that cannot be read is a problem, not a failure."""
+        assert self._ctx is not None and self._view.date is not None
+        events, unread = await day_end.read_day_calendar(self._ctx, self._real_day)
+        if unread is not None:
+            await self._problem(
+                self._report(f"calendar:{workflow.info().workflow_id}:day-end", "day_end_calendar", unread,
+                             "used for work was judged on the plan and summary only: meetings were not counted"),
+                "calendar:day-end",
+            )  # fmt: skip
+        judgement = day_end.judge(
+            self._ctx, self._view.date, self._real_day, events, self._view.plan, self._view.summary,
+            self._plan_category, self._away, calendar_read=unread is None,
+        )  # fmt: skip
+        recorded = await workflow.execute_local_activity(
+            record_work_judgement, judgement, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+        )
+        if recorded is not None:
+            self._view.flags.append("used_for_work")
+            self._tell_at_once(recorded, "used_for_work")
 
     async def _excuse(self, kind: str) -> None:
         """An unanswered check-in whose deadline a partial absence covers: recorded, not flagged."""

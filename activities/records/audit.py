@@ -1,8 +1,13 @@
 """The weekly audit's judgement of one person's week, and the activity that raises its flags.
 
 `judge_week` only reads (the database and the calendar events it is given) and returns what the
-audit would flag: used for work on each Learning Day held that week, and weekday spillover.
+audit would flag, so `learningday audit run` can show it without sending or writing anything;
 `AuditActivities.audit_people_page` raises those findings as flags for a page of people.
+
+What a week is judged for: weekday spillover, always. Used for work is judged at the end of
+each Learning Day (activities/records/work_judgement.py); the audit judges it only for days that
+were not (days that ran before the day-end judgement existed), so no day is flagged or mailed
+twice and none goes unjudged across the change.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from temporalio import activity
 from activities.calendar.port import Calendar, CalendarEvent, EventQuery
 from activities.records.enforcement import FlagRecorded, check_ins, flag_recorded, learning_days, raise_flag
 from activities.records.problems import ProblemReport, record_problem_now
+from activities.records.work_judgement import judged_day_ids
 from learningday.db.engine import session_scope
 from learningday.db.models import Absence, DayState, Flag, LearningDay, Person
 from policies.enforcement import Finding, Interval, summary_followed_plan
@@ -64,6 +70,7 @@ def judge_week(
     ):
         away.append((local_day(absence.start_date, timezone)[0], local_day(absence.end_date, timezone)[1]))
     days = sorted(learning_days(session, person_id, monday, monday + dt.timedelta(days=6)).values(), key=lambda d: d.date)
+    judged = judged_day_ids(session, [d.id for d in days])
     week = PersonWeek()
     texts: list[tuple[str, str]] = []
     for day in days:
@@ -72,6 +79,8 @@ def judge_week(
         ins = check_ins(session, day.id)
         plan, summary = ins.get("plan"), ins.get("summary")
         texts += [(kind, c.text) for kind, c in (("plan", plan), ("summary", summary)) if c]
+        if day.id in judged:
+            continue  # judged at the day's end: flagged and mailed then, if at all
         if plan and summary:
             week.followed[day.id] = summary_followed_plan(plan.text, summary.text).followed
         instants = day_instants(policy, timezone, day.date)
@@ -158,7 +167,7 @@ class AuditActivities:
             record_problem_now(ProblemReport(
                 key=f"audit:{monday}:{person_id}", step="audit_calendar", subject_type="week",
                 subject_id=str(monday), person_id=person_id, reason=f"{type(error).__name__}: {error}"[:500],
-                outcome="this person's week was not audited for spillover or used-for-work",
+                outcome="this person's week was not audited for spillover",
             ))  # fmt: skip
             return None
 

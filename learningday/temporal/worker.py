@@ -31,6 +31,7 @@ from activities.mail.prompt_mail import PromptMail
 from activities.records.day import DayRecords
 from activities.records.audit import AuditActivities
 from activities.records.problems import record_delivery_problem
+from activities.records.work_judgement import record_work_judgement
 from learningday.policy_source import current_policy
 from learningday.settings import Settings
 from learningday.temporal.retry_metrics import CountRetries
@@ -137,10 +138,12 @@ def build_workers(
             records.record_check_in,
             records.record_flag,
             records.record_excused_check_in,
+            record_work_judgement,
             record_delivery_problem,
             calendar.place_hold,
             calendar.remove_hold,
             calendar.find_out_of_office,
+            calendar.read_day_events,
             chat.send_prompt,
             PromptMail(mailer).email_prompt,
             channel_queue.enqueue_channel_post,
