@@ -11,8 +11,10 @@ idempotency key (Slack `event_id` / `view.id`, a form nonce) that is also its up
 redelivery, on any replica, answers like the first and records nothing new.
 
 At the day's end, once the summary's cutoff has passed, the day is judged for used for work
-(its calendar's meetings, its plan and summary; workflows/day_end.py says why here). Days started
-before that change (patch `day-end-judgement`) are judged by the weekly audit, as before.
+(its calendar's meetings, its plan and summary) and all of its flags are told at once: one email
+per reader per person per day, not one per flag as each is raised (workflows/day_end.py says
+why). Days started before that change keep telling each flag at once (patch `day-end-judgement`),
+and the weekly audit judges their used for work.
 
 The day's core is the hold, the prompts' timers, the check-ins and the flags. Everything else
 (a prompt's delivery, flag emails, DMs to managers, channel posts) is a side road: it runs
@@ -41,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.chat.flag_dm import FlagDmActivities
     from activities.chat.port import ChannelPost, Prompt
     from activities.mail.activities import FlagNotice, MailActivities
+    from activities.mail.day_flags import DayFlagMail, DayFlagsNotice
     from activities.mail.prompt_mail import PromptMail
     from activities.records.day import (
         CheckInRecord,
@@ -162,6 +165,7 @@ class LearningDayWorkflow:
         self._slack_unreachable = False
         self._timer_for_past_instants = True
         self._judged_at_day_end = True
+        self._day_flags: list[FlagRecorded] = []  # raised today, told together at the day's end
         self._side_roads: list[asyncio.Task[None]] = []
 
     # --- the day -------------------------------------------------------------------------
@@ -219,11 +223,13 @@ class LearningDayWorkflow:
                 CalendarActivities.remove_hold, HoldRemoval(person_email=ctx.person_email, date=day.date),
                 start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
             )  # fmt: skip
+            self._tell_of_day()  # flags raised before the skip still stand
             await self._side_roads_done()
             await self._record_skip(self._skip)
             return self._view
         if self._judged_at_day_end:
             await self._judge_used_for_work()
+            self._tell_of_day()
         await self._all_shared()
         await self._side_roads_done()
         await self._set_state("completed")
@@ -638,12 +644,9 @@ class LearningDayWorkflow:
             start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
         )  # fmt: skip
         self._view.flags.append(flag_kind)
-        self._tell_at_once(recorded, flag_kind)
-
-    def _tell_at_once(self, recorded: FlagRecorded, flag_kind: str) -> None:
-        """Email (and, by policy, DM) the flag's readers now, beside the day."""
-        assert self._ctx is not None
-        ctx = self._ctx
+        if self._judged_at_day_end:
+            self._day_flags.append(recorded)  # told with the day's other flags, at its end
+            return
         readers = flag_recipients(
             ctx.policy, recorded.missed_in_a_row, ctx.person_id, recorded.manager_id, recorded.managers_manager_id
         )
@@ -656,12 +659,16 @@ class LearningDayWorkflow:
             )  # fmt: skip
 
     def _tell_of_flag(self, send: Callable[..., Any], notice: FlagNotice, label: str, step: str, outcome: str) -> None:
-        """Email (or DM) the flag's readers beside the day, within the notification budget."""
+        """Email (or DM) one flag's readers at once: days started before `day-end-judgement`."""
         assert self._ctx is not None
         report = ProblemReport(
             key=f"flag:{notice.flag_id}:{label.rsplit(':', 1)[-1]}", step=step, subject_type="flag",
             subject_id=str(notice.flag_id), person_id=self._ctx.person_id, reason="", outcome=outcome, at=workflow.now(),
         )  # fmt: skip
+        self._tell(send, notice, report, label)
+
+    def _tell(self, send: Callable[..., Any], notice: FlagNotice | DayFlagsNotice, report: ProblemReport, label: str) -> None:
+        """Run a flag notification beside the day, within the notification budget."""
         self._side_road(self._optional(
             lambda: workflow.execute_activity_method(
                 send, notice, start_to_close_timeout=VENDOR_TIMEOUT, schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY
@@ -689,7 +696,22 @@ class LearningDayWorkflow:
         )
         if recorded is not None:
             self._view.flags.append("used_for_work")
-            self._tell_at_once(recorded, "used_for_work")
+            self._day_flags.append(recorded)
+
+    def _tell_of_day(self) -> None:
+        """All of the day's flags in one email per reader (and one DM per manager, by policy)."""
+        if not self._day_flags:
+            return
+        assert self._ctx is not None and self._view.date is not None
+        notice = day_end.day_flags_notice(self._ctx, self._view.date, self._day_flags)
+        key = f"day-flags:{workflow.info().workflow_id}"
+        self._tell(DayFlagMail.notify_day_flags, notice,
+                   self._report(f"{key}:email", "flag_email", "", "the day's flag emails were not sent"), "flags:email")  # fmt: skip
+        if self._ctx.policy.escalation.manager_slack_dm:
+            self._tell(
+                FlagDmActivities.dm_managers_about_day_flags, notice,
+                self._report(f"{key}:dm", "flag_dm", "", "the managers were not sent a Slack DM"), "flags:dm",
+            )  # fmt: skip
 
     async def _excuse(self, kind: str) -> None:
         """An unanswered check-in whose deadline a partial absence covers: recorded, not flagged."""

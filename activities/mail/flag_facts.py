@@ -1,7 +1,8 @@
 """What every flag email shows beside its flags: the day's plan and summary (and whether one
 followed the other), the person's calendar that day and their last eight Learning Days.
 
-Kept apart from the activity that sends flag emails, so every email about a flag reads alike.
+Shared by the email about one flag (the weekly audit's spillover) and the one end-of-day email
+about a day's flags, so both read alike.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from activities.channel_queue import ChannelQueue
 from activities.chat.port import Chat
 from activities.kickoff import Kickoff
 from activities.mail.activities import DigestActivities, MailActivities
+from activities.mail.day_flags import DayFlagMail
 from activities.mail.factory import mailer_from_settings
 from activities.mail.port import Mailer
 from activities.mail.prompt_mail import PromptMail
@@ -114,6 +115,7 @@ def build_workers(
     mailer = ports.mailer or mailer_from_settings(settings)
     mail = MailActivities(mailer, policy_loader, ports.calendar)
     digests = DigestActivities(mailer)
+    flag_dms = FlagDmActivities(ports.chat, policy_loader)
     audit = AuditActivities(ports.calendar, policy_loader)
     channel_queue = ChannelQueue(
         client, settings.temporal_task_queue, settings.temporal_channel_task_queue,
@@ -150,7 +152,9 @@ def build_workers(
             kickoff.start_learning_days,
             *claim_activities(settings, policy_loader),
             mail.notify_flag,
-            FlagDmActivities(ports.chat, policy_loader).dm_managers_about_flag,
+            DayFlagMail(mailer, ports.calendar).notify_day_flags,
+            flag_dms.dm_managers_about_flag,
+            flag_dms.dm_managers_about_day_flags,
             digests.send_digests_page,
             audit.audit_people_page,
         ],

@@ -1,30 +1,41 @@
 """The day's end on the real Temporal dev server, through a real SMTP server: used for work is
-judged that evening, not on the following Monday. Each test failed before the change (see its
-comment)."""
+judged that evening (not on Monday), and a manager hears of one person's day once, however
+many flags it raised. Each test failed before the change (see its comment)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.calendar.port import CalendarEvent, EventQuery
-from learningday.db.models import AuditEntry, DeliveryProblem, Flag, FlagKind, LearningDay, Person
+from learningday.db.models import AuditEntry, DayState, DeliveryProblem, Flag, FlagKind, LearningDay, OutboxMessage, Person
 from policies.policy import Policy
 from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, smtp_mailer
 from tests.enforcement.test_flag_emails import parts
 from tests.workflows.test_learning_day import compact_policy, prompted
-from workflows.learning_day import CheckInUpdate, DayView, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import (
+    CheckInUpdate,
+    DayView,
+    LearningDayInput,
+    LearningDayWorkflow,
+    SkipRequest,
+    workflow_id_for,
+)
 from workflows.weekly_audit import AuditInput, WeeklyAuditWorkflow
 
 SCALE = 600.0
 BERLIN = ZoneInfo("Europe/Berlin")  # Ada's zone; the compact day is 09:00-10:00 there
 # Dates no other test starts a day on (workflow ids are learning-day-<person>-<date>).
+BOTH_MISSED = dt.date(2027, 1, 7)
 USED_FOR_WORK = dt.date(2027, 1, 14)
 CALENDAR_DOWN = dt.date(2027, 1, 21)
 AUDITED_AFTER = dt.date(2027, 1, 28)
+ESCALATED = dt.date(2027, 2, 4)
+SKIPPED_AFTER_A_MISS = dt.date(2027, 2, 11)
 
 
 def meetings_count_after(minutes: int) -> Policy:
@@ -59,6 +70,30 @@ async def run_day(w: Workers, person: Person, date: dt.date, plan: str | None = 
 
 def subjects(smtp: Smtp, address: str) -> list[str]:
     return [r.message["Subject"].strip() for r in smtp.to(address)]
+
+
+async def test_two_missed_check_ins_of_one_day_reach_the_manager_in_one_email(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    # Before: Maria got two emails, "No plan posted" at the plan's cutoff and "No summary posted" at the summary's.
+    workers.policy = compact_policy()
+    async with workers.running(smtp_mailer(smtp)):
+        view = await run_day(workers, org.ada, BOTH_MISSED)
+
+    assert view.flags == ["missed_plan", "missed_summary"]
+    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: No plan posted, No summary posted (Thu 07 Jan)"]
+    assert subjects(smtp, "ada@example.com") == ["Ada Lovelace: No plan posted, No summary posted (Thu 07 Jan)"]
+    text, html = parts(smtp.to("maria@example.com")[0].message)
+    for part in (text, html):
+        assert "No plan by the deadline plus grace" in part and "No summary by the deadline plus grace" in part
+    for flag in session.scalars(select(Flag)):
+        cutoff = dt.datetime.fromisoformat(flag.evidence["cutoff"]).astimezone(ZoneInfo("Europe/London"))
+        assert f"Deadline plus grace: {cutoff:%a %d %b %H:%M} (Europe/London)" in text  # each flag's evidence
+    assert len(re.findall(r"http://[^/]+/excuse/\S+", text)) == 2 and html.count("Excuse this flag") == 2
+    ada_text, _ = parts(smtp.to("ada@example.com")[0].message)
+    assert "/excuse/" not in ada_text
+    keys = set(session.scalars(select(OutboxMessage.idempotency_key)))
+    assert keys == {f"day-flags:{org.ada.id}:2027-01-07:{org.maria.id}", f"day-flags:{org.ada.id}:2027-01-07:{org.ada.id}"}
 
 
 async def test_a_day_used_for_work_is_flagged_at_its_end_with_its_evidence(
@@ -151,3 +186,50 @@ async def test_the_weekly_audit_judges_spillover_only_for_a_day_judged_at_its_en
         "Ada Lovelace: Learning spilled into other weekdays (Tue 26 Jan)",
     ]
     assert len(to_maria) == 3 and to_maria[2].startswith("Learning Day digest")
+
+
+async def test_the_third_miss_in_a_row_escalates_the_days_one_email(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    # Before: Grace got two escalation emails about the one day.
+    for weeks_ago in (2, 1):
+        date = ESCALATED - dt.timedelta(weeks=weeks_ago)
+        day = LearningDay(person_id=org.ada.id, date=date, state=DayState.learning)
+        session.add(day)
+        session.flush()
+        session.add(Flag(
+            person_id=org.ada.id, learning_day_id=day.id, kind=FlagKind.missed_summary, date=date,
+            reason="No summary", evidence={}, raised_at=dt.datetime.now(dt.timezone.utc),
+        ))  # fmt: skip
+    session.commit()
+    workers.policy = compact_policy()
+    async with workers.running(smtp_mailer(smtp)):
+        await run_day(workers, org.ada, ESCALATED)
+
+    assert subjects(smtp, "grace@example.com") == [
+        "Escalated: Ada Lovelace: No plan posted, No summary posted (Thu 04 Feb), 3 in a row"
+    ]
+    text, _ = parts(smtp.to("grace@example.com")[0].message)
+    assert "3 missed Learning Days in a row: you receive it as the manager's manager" in text
+    assert len(smtp.to("maria@example.com")) == 1 and len(smtp.to("ada@example.com")) == 1
+
+
+async def test_a_day_skipped_after_a_missed_plan_still_tells_of_the_miss_once(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    workers.policy = compact_policy()
+    async with workers.running(smtp_mailer(smtp)):
+        handle = await workers.env.client.start_workflow(
+            LearningDayWorkflow.run,
+            LearningDayInput(person_id=org.ada.id, date=SKIPPED_AFTER_A_MISS, time_scale=SCALE),
+            id=workflow_id_for(org.ada.id, SKIPPED_AFTER_A_MISS) + "-" + workers.settings.temporal_task_queue,
+            task_queue=workers.settings.temporal_task_queue,
+        )
+        await prompted(handle, "summary:prompt:0")  # the plan's cutoff has passed: flagged, not yet told
+        assert smtp.to("maria@example.com") == []
+        await handle.execute_update(LearningDayWorkflow.skip, SkipRequest(reason="Called away to a customer site"))
+        view: DayView = await handle.result()
+
+    assert (view.state, view.flags) == ("skipped", ["missed_plan"])
+    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: No plan posted (Thu 11 Feb)"]
+    assert not session.scalars(select(AuditEntry).where(AuditEntry.action == "work_judged")).all()  # a skipped day is not judged
