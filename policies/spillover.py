@@ -98,7 +98,7 @@ def spillover(
         for event, _ in blocks:
             weekday = event.starts_at.astimezone(zone).strftime("%A")
             what = "Learning Day hold" if event.is_ours else "learning block"
-            evidence.append(f"{what.capitalize()} on {weekday}: {event.title or '(no title)'}")
+            evidence.append(f"{what[0].upper()}{what[1:]} on {weekday}: {event.title or '(no title)'}")
             shown.append(event_evidence(event, what))
     for label, text in check_ins:
         phrases = matched_phrases(text, rules.continuation_phrases)
