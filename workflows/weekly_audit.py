@@ -1,8 +1,10 @@
 """The weekly audit: last week's spillover, flagged to managers, then digests.
 
-Runs every Monday (a second Schedule). It scales to 10,000 people without a huge history: each
-run audits one page of people in one heartbeating activity, mails that page's flags, then
-continues as new with the cursor; the digest phase pages through managers the same way. Every step is idempotent (flags upsert on person+kind+date, emails are
+Runs every Monday (a second Schedule), and on demand for a given week with `learningday audit
+run --week … --send` (workflow id `audit_workflow_id(Monday)`, one run per week). It scales to
+10,000 people without a huge history: each run audits one page of people in one heartbeating
+activity, mails that page's flags, then continues as new with the cursor; the digest phase
+pages through managers the same way. Every step is idempotent (flags upsert on person+kind+date, emails are
 keyed), so a retried page or a re-run audit raises and sends nothing twice.
 
 No single failure ends the audit: an address the relay refuses is a delivery problem for that
@@ -43,6 +45,12 @@ PAGE_TIMEOUT = dt.timedelta(minutes=30)
 HEARTBEAT = dt.timedelta(minutes=2)
 NOTIFY_BUDGET = dt.timedelta(hours=6)  # one flag's emails: then recorded, and the audit goes on
 DIGEST_BUDGET = dt.timedelta(hours=12)  # one page of digests: a relay down half a day
+
+
+def audit_workflow_id(monday: dt.date) -> str:
+    """The id of an on-demand audit of the week starting `monday`: one run per week, so a second
+    `learningday audit run --send` finds the first instead of starting another."""
+    return f"learning-day-weekly-audit-{monday.isoformat()}"
 
 
 @dataclass(frozen=True)

@@ -67,19 +67,23 @@ class Ports:
     mailer: Mailer | None = None  # None: from settings (SMTP, Gmail or the local Maildir)
 
 
-def ports_from_settings(settings: Settings) -> Ports:
-    """Vendor implementations where configured, the local ones otherwise (never a crash)."""
+def calendar_from_settings(settings: Settings) -> Calendar:
+    """Google Calendar where a service account is configured, the local calendar otherwise."""
     if settings.google_configured:
         from activities.calendar.google import GoogleCalendar
 
-        calendar: Calendar = GoogleCalendar(
+        return GoogleCalendar(
             service_account_file=settings.google_service_account_file,
             api_endpoint=settings.google_api_endpoint,
         )
-    else:
-        from activities.calendar.local import LocalCalendar
+    from activities.calendar.local import LocalCalendar
 
-        calendar = LocalCalendar()
+    return LocalCalendar()
+
+
+def ports_from_settings(settings: Settings) -> Ports:
+    """Vendor implementations where configured, the local ones otherwise (never a crash)."""
+    calendar = calendar_from_settings(settings)
     if settings.slack_configured:
         from activities.chat.slack import SlackChat
 
