@@ -101,9 +101,9 @@ def check_in_timing(kind: str, at: dt.datetime, opens_at: dt.datetime, day: DayI
     - on time: up to the deadline (a check-in at the deadline itself is on time);
     - late: after the deadline, up to the deadline plus grace: accepted and shared, reported as
       late to the person, never flagged;
-    - too late: after the deadline plus grace. The miss is already recorded and the manager told,
-      so the check-in is refused with a clear message rather than accepted beside a standing
-      flag: one truth about the day. (The summary's cutoff ends the day: nothing arrives after.)
+    - too late: after the deadline plus grace. The miss is already recorded (the manager hears of
+      it with the day's other flags at its end), so the check-in is refused with a clear message
+      rather than accepted beside a standing flag: one truth about the day. (The summary's cutoff ends the day: nothing arrives after.)
     """
     deadline, cutoff = (day.plan_deadline, day.plan_cutoff) if kind == "plan" else (day.summary_deadline, day.summary_cutoff)
     if at < opens_at:

@@ -35,6 +35,21 @@ def week_start(date: dt.date) -> dt.date:
     return date - dt.timedelta(days=date.weekday())
 
 
+def audit_week_problem(monday: dt.date, today: dt.date) -> str | None:
+    """Why the week starting `monday` cannot be audited yet on `today`, or None.
+
+    Spillover is a property of a whole week (learning leaking into its other weekdays), so only
+    a week that has ended can be judged: a week still running, or one to come, holds days not yet
+    lived, and flags raised on them would be wrong by Sunday.
+    """
+    current = week_start(today)
+    if monday > current:
+        return f"the week of {monday:%a %d %b %Y} is in the future (today is {today:%Y-%m-%d})"
+    if monday == current:
+        return f"the week of {monday:%a %d %b %Y} has not ended yet (it ends on Sunday {monday + dt.timedelta(days=6):%Y-%m-%d})"
+    return None
+
+
 def local_day(date: dt.date, timezone: str) -> Interval:
     """The person's local calendar day as an aware UTC interval (23 or 25 hours on DST days)."""
     zone = _zone(timezone)
@@ -98,7 +113,7 @@ def spillover(
         for event, _ in blocks:
             weekday = event.starts_at.astimezone(zone).strftime("%A")
             what = "Learning Day hold" if event.is_ours else "learning block"
-            evidence.append(f"{what.capitalize()} on {weekday}: {event.title or '(no title)'}")
+            evidence.append(f"{what[0].upper()}{what[1:]} on {weekday}: {event.title or '(no title)'}")
             shown.append(event_evidence(event, what))
     for label, text in check_ins:
         phrases = matched_phrases(text, rules.continuation_phrases)

@@ -10,6 +10,12 @@ activity, so it can only ever hold what this workflow accepted. Every request ca
 idempotency key (Slack `event_id` / `view.id`, a form nonce) that is also its update id: a
 redelivery, on any replica, answers like the first and records nothing new.
 
+At the day's end, once the summary's cutoff has passed, the day is judged for used for work
+(its calendar's meetings, its plan and summary) and all of its flags are told at once: one email
+per reader per person per day, not one per flag as each is raised (workflows/day_end.py says
+why). Days started before that change keep telling each flag at once (patch `day-end-judgement`),
+and the weekly audit judges their used for work.
+
 The day's core is the hold, the prompts' timers, the check-ins and the flags. Everything else
 (a prompt's delivery, flag emails, DMs to managers, channel posts) is a side road: it runs
 beside the day with a bounded retry budget, and when it fails for good it has a fallback (a
@@ -37,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.chat.flag_dm import FlagDmActivities
     from activities.chat.port import ChannelPost, Prompt
     from activities.mail.activities import FlagNotice, MailActivities
+    from activities.mail.day_flags import DayFlagMail, DayFlagsNotice
     from activities.mail.prompt_mail import PromptMail
     from activities.records.day import (
         CheckInRecord,
@@ -47,10 +54,13 @@ with workflow.unsafe.imports_passed_through():
         ExcusedCheckIn,
         FlagRecord,
     )
+    from activities.records.enforcement import FlagRecorded
     from activities.records.problems import ProblemReport, record_delivery_problem
+    from activities.records.work_judgement import record_work_judgement
     from policies import checkins
     from policies.enforcement import flag_recipients
     from policies.schedule import DayInstants, compress, compress_instant, day_instants
+    from workflows import day_end
     from workflows.channel_poster import ChannelPosted
     from workflows.failures import FailureError, reason_of, refused_for_good
     from workflows.instants import wait_for_instant
@@ -154,6 +164,8 @@ class LearningDayWorkflow:
         self._closed: set[str] = set()  # check-ins whose cutoff passed unanswered
         self._slack_unreachable = False
         self._timer_for_past_instants = True
+        self._judged_at_day_end = True
+        self._day_flags: list[FlagRecorded] = []  # raised today, told together at the day's end
         self._side_roads: list[asyncio.Task[None]] = []
 
     # --- the day -------------------------------------------------------------------------
@@ -162,6 +174,7 @@ class LearningDayWorkflow:
     async def run(self, day: LearningDayInput) -> DayView:
         # Days started before this change keep the branch their histories took.
         self._timer_for_past_instants = workflow.patched("timer-for-past-instants")
+        self._judged_at_day_end = workflow.patched("day-end-judgement")
         self._view.date = day.date
         ctx = self._ctx = await workflow.execute_local_activity_method(
             DayRecords.load_day_context,
@@ -210,9 +223,13 @@ class LearningDayWorkflow:
                 CalendarActivities.remove_hold, HoldRemoval(person_email=ctx.person_email, date=day.date),
                 start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
             )  # fmt: skip
+            self._tell_of_day()  # flags raised before the skip still stand
             await self._side_roads_done()
             await self._record_skip(self._skip)
             return self._view
+        if self._judged_at_day_end:
+            await self._judge_used_for_work()
+            self._tell_of_day()
         await self._all_shared()
         await self._side_roads_done()
         await self._set_state("completed")
@@ -627,6 +644,9 @@ class LearningDayWorkflow:
             start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
         )  # fmt: skip
         self._view.flags.append(flag_kind)
+        if self._judged_at_day_end:
+            self._day_flags.append(recorded)  # told with the day's other flags, at its end
+            return
         readers = flag_recipients(
             ctx.policy, recorded.missed_in_a_row, ctx.person_id, recorded.manager_id, recorded.managers_manager_id
         )
@@ -639,18 +659,59 @@ class LearningDayWorkflow:
             )  # fmt: skip
 
     def _tell_of_flag(self, send: Callable[..., Any], notice: FlagNotice, label: str, step: str, outcome: str) -> None:
-        """Email (or DM) the flag's readers beside the day, within the notification budget."""
+        """Email (or DM) one flag's readers at once: days started before `day-end-judgement`."""
         assert self._ctx is not None
         report = ProblemReport(
             key=f"flag:{notice.flag_id}:{label.rsplit(':', 1)[-1]}", step=step, subject_type="flag",
             subject_id=str(notice.flag_id), person_id=self._ctx.person_id, reason="", outcome=outcome, at=workflow.now(),
         )  # fmt: skip
+        self._tell(send, notice, report, label)
+
+    def _tell(self, send: Callable[..., Any], notice: FlagNotice | DayFlagsNotice, report: ProblemReport, label: str) -> None:
+        """Run a flag notification beside the day, within the notification budget."""
         self._side_road(self._optional(
             lambda: workflow.execute_activity_method(
                 send, notice, start_to_close_timeout=VENDOR_TIMEOUT, schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY
             ),
             report, label,
         ))  # fmt: skip
+
+    async def _judge_used_for_work(self) -> None:
+        """Once the summary's cutoff has passed: the day's meetings, plan and summary against
+        the used-for-work rule; a calendar that cannot be read is a problem, not a failure."""
+        assert self._ctx is not None and self._view.date is not None
+        events, unread = await day_end.read_day_calendar(self._ctx, self._real_day)
+        if unread is not None:
+            await self._problem(
+                self._report(f"calendar:{workflow.info().workflow_id}:day-end", "day_end_calendar", unread,
+                             "used for work was judged on the plan and summary only: meetings were not counted"),
+                "calendar:day-end",
+            )  # fmt: skip
+        judgement = day_end.judge(
+            self._ctx, self._view.date, self._real_day, events, self._view.plan, self._view.summary,
+            self._plan_category, self._away, calendar_read=unread is None,
+        )  # fmt: skip
+        recorded = await workflow.execute_local_activity(
+            record_work_judgement, judgement, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
+        )
+        if recorded is not None:
+            self._view.flags.append("used_for_work")
+            self._day_flags.append(recorded)
+
+    def _tell_of_day(self) -> None:
+        """All of the day's flags in one email per reader (and one DM per manager, by policy)."""
+        if not self._day_flags:
+            return
+        assert self._ctx is not None and self._view.date is not None
+        notice = day_end.day_flags_notice(self._ctx, self._view.date, self._day_flags)
+        key = f"day-flags:{workflow.info().workflow_id}"
+        self._tell(DayFlagMail.notify_day_flags, notice,
+                   self._report(f"{key}:email", "flag_email", "", "the day's flag emails were not sent"), "flags:email")  # fmt: skip
+        if self._ctx.policy.escalation.manager_slack_dm:
+            self._tell(
+                FlagDmActivities.dm_managers_about_day_flags, notice,
+                self._report(f"{key}:dm", "flag_dm", "", "the managers were not sent a Slack DM"), "flags:dm",
+            )  # fmt: skip
 
     async def _excuse(self, kind: str) -> None:
         """An unanswered check-in whose deadline a partial absence covers: recorded, not flagged."""

@@ -1,10 +1,11 @@
-"""The weekly audit: last week's spillover and used-for-work, flagged to managers, then digests.
+"""The weekly audit: last week's spillover, flagged to managers, then digests.
 
-Runs every Monday (a second Schedule). It scales to 10,000 people without a huge history: each
-run audits one page of people in one heartbeating activity, mails that page's flags, then
-continues as new with the cursor; the digest phase pages through managers the same way. Every
-step is idempotent (flags upsert on person+kind+date, emails are keyed), so a retried page or a
-re-run audit raises and sends nothing twice.
+Runs every Monday (a second Schedule), and on demand for a given week with `learningday audit
+run --week … --send` (workflow id `audit_workflow_id(Monday)`, one run per week). It scales to
+10,000 people without a huge history: each run audits one page of people in one heartbeating
+activity, mails that page's flags, then continues as new with the cursor; the digest phase
+pages through managers the same way. Every step is idempotent (flags upsert on person+kind+date, emails are
+keyed), so a retried page or a re-run audit raises and sends nothing twice.
 
 No single failure ends the audit: an address the relay refuses is a delivery problem for that
 one email (recorded by the mail activity), a flag whose emails cannot go out within their retry
@@ -12,9 +13,11 @@ budget is recorded and the next flag is mailed, a calendar that cannot be read l
 person unaudited (recorded), and a page of digests that keeps failing is recorded before the
 audit finishes.
 
-Why used-for-work is judged here rather than at the end of each day: it needs the whole day's
-calendar (meetings accepted late in the afternoon count too) and one calendar read per person
-per week serves both rules; the cost is that the manager hears on Monday, with the digest.
+Why spillover only: it needs the whole week's calendar, so it can only be judged once the week
+is over. Used for work needs just one day's meetings and summary, so each Learning Day judges it
+at its own end and the manager hears that evening (workflows/day_end.py). The audit still judges
+used for work for a day that was not judged at its end (one that ran before that change), so no
+day goes unjudged and none is flagged twice (activities/records/audit.py).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail.activities import DigestActivities, DigestPage, FlagNotice, MailActivities
-    from activities.records.enforcement import AuditActivities, AuditPage, FlagRecorded
+    from activities.records.audit import AuditActivities, AuditPage
+    from activities.records.enforcement import FlagRecorded
     from activities.records.problems import ProblemReport, record_delivery_problem
     from policies.enforcement import flag_recipients
     from policies.policy import Policy
@@ -41,6 +45,12 @@ PAGE_TIMEOUT = dt.timedelta(minutes=30)
 HEARTBEAT = dt.timedelta(minutes=2)
 NOTIFY_BUDGET = dt.timedelta(hours=6)  # one flag's emails: then recorded, and the audit goes on
 DIGEST_BUDGET = dt.timedelta(hours=12)  # one page of digests: a relay down half a day
+
+
+def audit_workflow_id(monday: dt.date) -> str:
+    """The id of an on-demand audit of the week starting `monday`: one run per week, so a second
+    `learningday audit run --send` finds the first instead of starting another."""
+    return f"learning-day-weekly-audit-{monday.isoformat()}"
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.calendar.port import Calendar, EventQuery, HoldRef, HoldRequest
+from activities.calendar.port import Calendar, CalendarEvent, EventQuery, HoldRef, HoldRequest
 from policies.checkins import OutOfOffice
 
 
@@ -22,6 +24,13 @@ class AwayEvents:
     """The out-of-office events overlapping a window; what they mean is the policies' call."""
 
     events: list[OutOfOffice]
+
+
+@dataclass(frozen=True)
+class DayEvents:
+    """Every event of a person's Learning Day, for the day-end judgement of used for work."""
+
+    events: list[CalendarEvent]
 
 
 class CalendarActivities:
@@ -46,3 +55,18 @@ class CalendarActivities:
                 if event.event_type == "outOfOffice"
             ]
         )
+
+    @activity.defn(name="read_day_events")
+    def read_day_events(self, query: EventQuery) -> DayEvents:
+        """The day's events (meetings, out-of-office, our hold). A calendar the vendor client
+        could not read after its own retries is refused for good: the day is judged without it
+        (workflows/day_end.py), as the weekly audit does for a week it cannot read."""
+        try:
+            return DayEvents(self._calendar.list_events(query))
+        except SQLAlchemyError:
+            raise  # the local calendar's database: retried by Temporal
+        except Exception as error:  # noqa: BLE001 - the vendor client retried transient errors already
+            raise ApplicationError(
+                f"the calendar could not be read: {type(error).__name__}: {error}"[:500],
+                type="CalendarUnreadable", non_retryable=True,
+            ) from error

@@ -20,18 +20,18 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.calendar.port import Calendar, EventQuery
-from activities.mail.port import Email, Mailer
-from activities.mail.smtp import MailRejected
+from activities.calendar.port import Calendar
+from activities.mail.delivery import deliver_or_record
+from activities.mail.flag_facts import calendar_that_day, day_facts
+from activities.mail.port import Mailer
 from activities.records import enforcement as records
-from activities.records.problems import ProblemReport, record_problem_now
+from activities.records.problems import ProblemReport
 from learningday.db.engine import session_scope
 from learningday.db.models import ExpenseClaim, Flag, LearningDay, Person
 from learningday.mail_render import render_email
 from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader, flag_days, summary_followed_plan
+from policies.enforcement import FlagReader, flag_days
 from policies.policy import Policy
-from policies.spillover import local_day
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class MailActivities:
             escalated = any(r.level == "manager_of_manager" for r in recipients)
             shared = self._shared_context(session, flag, person, escalated)
             emails = [(r, self._flag_email(flag, person, r, shared)) for r in recipients]
-        undelivered = [r.person.id for r, email in emails if not _deliver(self._mailer, email, _flag_problem(flag, r))]
+        undelivered = [r.person.id for r, email in emails if not deliver_or_record(self._mailer, email, _flag_problem(flag, r))]
         return FlagNotified(
             recipient_ids=[r.person.id for r in recipients], levels=[r.level for r in recipients],
             undelivered_ids=undelivered,
@@ -97,35 +97,14 @@ class MailActivities:
     # --- pieces ------------------------------------------------------------------------------
 
     def _shared_context(self, session: Any, flag: Flag, person: Person, escalated: bool) -> dict[str, Any]:
-        ins = records.check_ins(session, flag.learning_day_id)
-        plan, summary = ins.get("plan"), ins.get("summary")
-        followed = summary_followed_plan(plan.text if plan else None, summary.text if summary else None)
+        facts = day_facts(session, person, flag.learning_day_id, flag.date)
         return {
-            "person_name": person.name,
+            **facts,
             "flag_label": records.LABELS.get(flag.kind.value, flag.kind.value),
-            "date": flag.date,
             "reason": flag.reason,
-            "plan": plan.text if plan else None,
-            "summary": summary.text if summary else None,
-            "followed": followed if plan and summary else None,
-            "events": records.evidence_events(flag) or self._day_events(person, flag.date),
-            "history": records.weekly_history(session, person.id, flag.date),
-            "missed_in_a_row": records.missed_in_a_row(session, person.id, flag.date),
+            "events": records.evidence_events(flag) or calendar_that_day(self._calendar, person, flag.date),
             "escalated": escalated,
         }
-
-    def _day_events(self, person: Person, date: dt.date) -> list[dict[str, Any]]:
-        """The person's calendar that day, for context; an unreachable calendar costs the email
-        nothing but this section."""
-        if self._calendar is None:
-            return []
-        start, end = local_day(date, person.timezone)
-        try:
-            events = self._calendar.list_events(EventQuery(person.email, start, end, person.timezone))
-        except Exception:  # noqa: BLE001 - context only; the flag email must still go out
-            log.warning("calendar unavailable for person %s; flag email sent without events", person.id)
-            return []
-        return [{"title": e.title, "start": e.starts_at, "end": e.ends_at} for e in events]
 
     def _flag_email(self, flag: Flag, person: Person, recipient: _Recipient, shared: dict[str, Any]):  # type: ignore[no-untyped-def]
         reader = recipient.person
@@ -193,7 +172,7 @@ class DigestActivities:
             with session_scope() as session:
                 email = digest_email(session, manager_id, page.week_start)
             if email is not None:
-                _deliver(self._mailer, email, ProblemReport(
+                deliver_or_record(self._mailer, email, ProblemReport(
                     key=email.key, step="digest", subject_type="week", subject_id=f"{page.week_start}",
                     person_id=manager_id, reason="", outcome="this manager's digest was not sent",
                 ))  # fmt: skip
@@ -279,14 +258,3 @@ def _flag_problem(flag: Flag, recipient: _Recipient) -> ProblemReport:
         subject_id=str(flag.id), person_id=recipient.person.id, reason="",
         outcome=f"the {recipient.level.replace('_', ' ')} was not emailed about this flag",
     )  # fmt: skip
-
-
-def _deliver(mailer: Mailer, email: Email, problem: ProblemReport) -> bool:
-    """Send one email; a refusal for good is recorded as `problem` (with the relay's reason)
-    instead of failing the whole batch. Temporary failures still raise, to be retried."""
-    try:
-        mailer.send(email)
-    except MailRejected as error:
-        record_problem_now(ProblemReport(**{**problem.__dict__, "reason": str(error)}))
-        return False
-    return True

@@ -1,5 +1,6 @@
-"""How a mail activity reports a refusal: retrying cannot fix a rejected address, so the
-activity fails for good at once (its caller records the problem) instead of retrying for hours."""
+"""How a mail activity reports a refusal: retrying cannot fix a rejected address, so it is
+never retried for hours. An activity sending one email fails for good at once (its caller
+records the problem); one sending a batch records the problem for that email and goes on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mail.port import Email, Mailer, Sent
 from activities.mail.smtp import MailRejected
+from activities.records.problems import ProblemReport, record_problem_now
 
 
 def send_or_raise(mailer: Mailer, email: Email) -> Sent:
@@ -15,3 +17,14 @@ def send_or_raise(mailer: Mailer, email: Email) -> Sent:
         return mailer.send(email)
     except MailRejected as error:
         raise ApplicationError(str(error), type="MailRejected", non_retryable=True) from error
+
+
+def deliver_or_record(mailer: Mailer, email: Email, problem: ProblemReport) -> bool:
+    """Send one email of a batch; a refusal for good is recorded as `problem` (with the relay's
+    reason) instead of failing the whole batch. Temporary failures still raise, to be retried."""
+    try:
+        mailer.send(email)
+    except MailRejected as error:
+        record_problem_now(ProblemReport(**{**problem.__dict__, "reason": str(error)}))
+        return False
+    return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from learningday.cli import auth, claims, day, db, org, policy, run
+from learningday.cli import audit, auth, claims, day, db, org, policy, run
 from learningday.cli.errors import OneLineErrors
 
 app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, help="Run your company's weekly Learning Day.")
@@ -14,6 +14,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(day.app, name="day")
 app.add_typer(claims.app, name="claims")
 app.add_typer(auth.app, name="auth")
+app.add_typer(audit.app, name="audit")
 app.command("serve")(run.serve_command)
 app.command("worker")(run.worker_command)
 app.command("web")(run.web_command)

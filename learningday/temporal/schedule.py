@@ -65,7 +65,8 @@ def weekly_schedule(policy: Policy, task_queue: str) -> Schedule:
 
 
 def audit_schedule(task_queue: str) -> Schedule:
-    """Mondays 06:00 UTC: audit last week (spillover, used for work) and send the digests."""
+    """Mondays 06:00 UTC: audit last week (spillover; used for work is judged at each day's
+    end) and send the digests."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
             WeeklyAuditWorkflow.run, AuditInput(), id="learning-day-weekly-audit-run", task_queue=task_queue

@@ -25,12 +25,14 @@ from activities.chat.flag_dm import FlagDmActivities
 from activities.chat.port import Chat
 from activities.kickoff import Kickoff
 from activities.mail.activities import DigestActivities, MailActivities
+from activities.mail.day_flags import DayFlagMail
 from activities.mail.factory import mailer_from_settings
 from activities.mail.port import Mailer
 from activities.mail.prompt_mail import PromptMail
+from activities.records.audit import AuditActivities
 from activities.records.day import DayRecords
-from activities.records.enforcement import AuditActivities
 from activities.records.problems import record_delivery_problem
+from activities.records.work_judgement import record_work_judgement
 from learningday.policy_source import current_policy
 from learningday.settings import Settings
 from learningday.temporal.retry_metrics import CountRetries
@@ -65,19 +67,23 @@ class Ports:
     mailer: Mailer | None = None  # None: from settings (SMTP, Gmail or the local Maildir)
 
 
-def ports_from_settings(settings: Settings) -> Ports:
-    """Vendor implementations where configured, the local ones otherwise (never a crash)."""
+def calendar_from_settings(settings: Settings) -> Calendar:
+    """Google Calendar where a service account is configured, the local calendar otherwise."""
     if settings.google_configured:
         from activities.calendar.google import GoogleCalendar
 
-        calendar: Calendar = GoogleCalendar(
+        return GoogleCalendar(
             service_account_file=settings.google_service_account_file,
             api_endpoint=settings.google_api_endpoint,
         )
-    else:
-        from activities.calendar.local import LocalCalendar
+    from activities.calendar.local import LocalCalendar
 
-        calendar = LocalCalendar()
+    return LocalCalendar()
+
+
+def ports_from_settings(settings: Settings) -> Ports:
+    """Vendor implementations where configured, the local ones otherwise (never a crash)."""
+    calendar = calendar_from_settings(settings)
     if settings.slack_configured:
         from activities.chat.slack import SlackChat
 
@@ -114,6 +120,7 @@ def build_workers(
     mailer = ports.mailer or mailer_from_settings(settings)
     mail = MailActivities(mailer, policy_loader, ports.calendar)
     digests = DigestActivities(mailer)
+    flag_dms = FlagDmActivities(ports.chat, policy_loader)
     audit = AuditActivities(ports.calendar, policy_loader)
     channel_queue = ChannelQueue(
         client, settings.temporal_task_queue, settings.temporal_channel_task_queue,
@@ -138,17 +145,21 @@ def build_workers(
             records.record_check_in,
             records.record_flag,
             records.record_excused_check_in,
+            record_work_judgement,
             record_delivery_problem,
             calendar.place_hold,
             calendar.remove_hold,
             calendar.find_out_of_office,
+            calendar.read_day_events,
             chat.send_prompt,
             PromptMail(mailer).email_prompt,
             channel_queue.enqueue_channel_post,
             kickoff.start_learning_days,
             *claim_activities(settings, policy_loader),
             mail.notify_flag,
-            FlagDmActivities(ports.chat, policy_loader).dm_managers_about_flag,
+            DayFlagMail(mailer, ports.calendar).notify_day_flags,
+            flag_dms.dm_managers_about_flag,
+            flag_dms.dm_managers_about_day_flags,
             digests.send_digests_page,
             audit.audit_people_page,
         ],

@@ -3,6 +3,8 @@ do, and exits non-zero (not a hundred lines of gRPC traceback)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -12,11 +14,13 @@ from learningday.db.models import Person
 from learningday.temporal.devserver import free_port
 
 runner = CliRunner()
+ENDED_WEEK = (dt.date.today() - dt.timedelta(days=dt.date.today().weekday() + 14)).isoformat()  # a Monday
 COMMANDS = {
     "day start": ["day", "start", "-p", "ada@example.com"],
     "day refresh": ["day", "refresh"],
     "claims submit": ["claims", "submit", "-p", "ada@example.com", "--amount", "12.50", "--category", "books",
                       "--description", "Designing Data-Intensive Applications"],
+    "audit run --send": ["audit", "run", "--week", ENDED_WEEK, "--send"],
 }  # fmt: skip
 
 

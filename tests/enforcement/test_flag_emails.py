@@ -72,8 +72,8 @@ async def test_a_missed_summary_is_emailed_to_the_manager_and_the_person_with_co
     assert "Excuse this flag" in html
     text_ada, _ = parts(to_ada.message)
     assert "Hello Ada Lovelace" in text_ada and "/excuse/" not in text_ada
-    keys = set(session.scalars(select(OutboxMessage.idempotency_key)))
-    assert keys >= {f"flag:{flag.id}:{org.maria.id}", f"flag:{flag.id}:{org.ada.id}"}
+    keys = set(session.scalars(select(OutboxMessage.idempotency_key)))  # one email per reader for the day
+    assert keys >= {f"day-flags:{org.ada.id}:{THURSDAY}:{org.maria.id}", f"day-flags:{org.ada.id}:{THURSDAY}:{org.ada.id}"}
 
 
 async def test_the_third_miss_in_a_row_also_goes_to_the_managers_manager(
@@ -123,4 +123,4 @@ async def test_a_worker_dying_mid_send_never_sends_twice(
     assert sorted(r.rcpt_tos[0] for r in smtp.handler.received) == ["ada@example.com", "maria@example.com"]
     ids = [r.message["Message-ID"] for r in smtp.handler.received]
     assert len(set(ids)) == 2
-    assert session.query(OutboxMessage).filter(OutboxMessage.idempotency_key.like("flag:%")).count() == 2
+    assert session.query(OutboxMessage).filter(OutboxMessage.idempotency_key.like("day-flags:%")).count() == 2

@@ -186,7 +186,7 @@ class TestSpillover:
         wednesday = MONDAY + dt.timedelta(days=2)
         events = [meeting(at(wednesday, 9), 8 * 60, "Focus", is_ours=True, attendee_count=0)]
         finding = spillover(Policy(), "Europe/Berlin", MONDAY, events)
-        assert finding is not None and finding.evidence == ["Learning day hold on Wednesday: Focus"]
+        assert finding is not None and finding.evidence == ["Learning Day hold on Wednesday: Focus"]
 
     def test_the_learning_day_itself_and_the_weekend_do_not_count(self) -> None:
         saturday = MONDAY + dt.timedelta(days=5)

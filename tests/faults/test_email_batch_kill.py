@@ -2,13 +2,13 @@
 
 Two `learningday worker` processes share one task queue on the real Temporal dev server, each
 with the SMTP mailer and 4 activity slots. Thirty Learning Days start together and nobody
-answers, so at each day's plan cutoff and again at its summary cutoff `record_flag` +
-`notify_flag` email the manager, then the person (4 emails per day, 120 in all, 60 per batch).
-The relay (aiosmtpd) takes LATENCY to answer each message. Once some of the first batch has
-arrived, the relay stops answering the emails to the people: every activity slot soon waits on
-one, its manager email sent and recorded. One worker is SIGKILLed there, with 4 emails on the
-wire; the relay answers again, and the surviving worker finishes every day (the dead worker's
-`notify_flag` attempts run again after their start-to-close timeout).
+answers, so each day raises two flags (no plan, no summary) and at its end `notify_day_flags`
+emails the manager, then the person, about both (2 emails per day, 60 in all, in one batch).
+The relay (aiosmtpd) takes LATENCY to answer each message. Once some of the batch has arrived,
+the relay stops answering the emails to the people: every activity slot soon waits on one, its
+manager email sent and recorded. One worker is SIGKILLed there, with 4 emails on the wire; the
+relay answers again, and the surviving worker finishes every day (the dead worker's
+`notify_day_flags` attempts run again after their start-to-close timeout).
 
 Every expected email must arrive — counted by Message-ID and by (recipient, subject), once each
 except as below — the outbox must hold one row per idempotency key, all sent once, and every day
@@ -66,11 +66,11 @@ pytestmark = pytest.mark.slow
 
 LEARNERS = 30  # 3 managers with 10 reports each; the managers run no day of their own
 MANAGERS = 3
-EMAILS_PER_DAY = 4  # missed plan and missed summary, each to the manager and the person
+EMAILS_PER_DAY = 2  # the day's two flags in one email to the manager and one to the person
 TIME_SCALE = 120.0  # the compact day of test_two_workers: plan cutoff ~12.5 s, summary ~27.5 s
 LATENCY = 0.15  # seconds the relay takes to answer each message's end of data
 ACTIVITY_SLOTS = 4  # per worker: the batch takes a few seconds, not one burst
-KILL_AFTER = LEARNERS // 2  # emails delivered before the kill: a quarter of the first batch
+KILL_AFTER = LEARNERS // 2  # emails delivered before the kill: a quarter of the batch
 TIMEOUT = 240.0
 
 
@@ -206,13 +206,13 @@ def _worker_env(env: dict[str, str], relay: SlowRelay, worker: str) -> dict[str,
     }
 
 
-def _notify_flag_timed_out_then_ran_on(history: WorkflowHistory, identity_prefix: str) -> bool:
-    """Whether a `notify_flag` of this day timed out (its worker died) and this worker ran it again."""
+def _notify_timed_out_then_ran_on(history: WorkflowHistory, identity_prefix: str) -> bool:
+    """Whether the day's `notify_day_flags` timed out (its worker died) and this worker ran it again."""
     scheduled = {
         e.event_id
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "notify_flag"
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "notify_day_flags"
     }
     return any(
         e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
@@ -247,12 +247,12 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
             for p in learners
         ))  # fmt: skip
 
-        # Mid-batch: some of the plan-cutoff emails are in, from both workers.
+        # Mid-batch: some of the day-end emails are in, from both workers.
         async def some_delivered() -> bool:
             return relay.count() >= KILL_AFTER
 
         await eventually(some_delivered, timeout=90, what=f"{KILL_AFTER} flag emails at the relay")
-        # notify_flag mails the manager, records it, then mails the person. Holding the answers to
+        # notify_day_flags mails the manager, records it, then mails the person. Holding the answers to
         # the people stops every activity slot on an email in flight whose manager email is sent
         # and recorded: the kill then lands on emails in flight, never between a 250 and its
         # outbox row (where the outcome would be left to chance).
@@ -284,7 +284,7 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
         assert Counter(v.state for v in views) == {"completed": LEARNERS}
         assert all(v.flags == ["missed_plan", "missed_summary"] for v in views)
 
-        # What should have gone out: per flag, one email to the manager and one to the person.
+        # What should have gone out: per day, one email about both flags to the manager and one to the person.
         session.expire_all()
         flags = session.scalars(select(Flag)).all()
         by_id = {p.id: p for p in [*learners, *managers]}
@@ -292,12 +292,11 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
             {(p.id, kind): 1 for p in learners for kind in ("missed_plan", "missed_summary")}
         )
         expected: dict[str, tuple[str, str]] = {}  # outbox key -> (recipient, subject)
-        for flag in flags:
-            person = by_id[flag.person_id]
+        for person in learners:
             assert person.manager_id is not None
-            subject = f"{person.name}: {LABELS[flag.kind.value]} ({flag.date:%a %d %b})"
+            subject = f"{person.name}: {LABELS['missed_plan']}, {LABELS['missed_summary']} ({THURSDAY:%a %d %b})"
             for reader in (by_id[person.manager_id], person):
-                expected[f"flag:{flag.id}:{reader.id}"] = (reader.email, subject)
+                expected[f"day-flags:{person.id}:{THURSDAY}:{reader.id}"] = (reader.email, subject)
         assert len(expected) == EMAILS_PER_DAY * LEARNERS
 
         # What arrived at the relay: every expected email, once.
@@ -307,7 +306,7 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
         by_recipient_subject = Counter((rcpt, m.subject) for m in first_copies for rcpt in m.rcpt_tos)
         duplicates = sum(n - 1 for n in by_message_id.values())
         print(
-            f"\n[{kill_point}] {len(expected)} emails ({2 * LEARNERS} per batch), 2 workers, relay latency "
+            f"\n[{kill_point}] {len(expected)} emails in one batch, 2 workers, relay latency "
             f"{LATENCY * 1000:.0f} ms: {delivered_at_kill} delivered when one worker was killed at "
             f"{killed_at:.1f} s with {in_flight_at_kill} of its emails awaiting the relay; all days completed at "
             f"{finished_at:.1f} s; {len(arrived)} messages at the relay, {duplicates} duplicates"
@@ -325,16 +324,16 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
         assert by_recipient_subject == Counter(expected.values())
 
         # The outbox: one row per idempotency key, each sent once, with the Message-ID delivered.
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("flag:%"))).all()
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("day-flags:%"))).all()
         assert sorted(r.idempotency_key for r in rows) == sorted(expected)
         assert {r.status for r in rows} == {OutboxStatus.sent}
         assert all(r.external_id == message_id_for(r.idempotency_key, install, sender) for r in rows)
         assert all(r.attempts == 1 for r in rows)
 
-        # The dead worker's notify_flag attempts timed out and ran again on the survivor, which
+        # The dead worker's notify_day_flags attempts timed out and ran again on the survivor, which
         # found each one's manager email sent and recorded, and sent only the person's.
         histories: list[WorkflowHistory] = await asyncio.gather(*(h.fetch_history() for h in handles))
-        retried = sorted(h.workflow_id for h in histories if _notify_flag_timed_out_then_ran_on(h, survivor.identity_prefix))
+        retried = sorted(h.workflow_id for h in histories if _notify_timed_out_then_ran_on(h, survivor.identity_prefix))
         assert len(retried) == ACTIVITY_SLOTS, retried
         already_sent = [
             (line["workflow_id"], line["message"].split()[1])
@@ -345,7 +344,7 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
         manager_emails = {m.email for m in managers}
         assert all(expected[key][0] in manager_emails for _, key in already_sent)
         print(
-            f"[{kill_point}] the survivor re-ran {len(retried)} notify_flag and skipped {len(already_sent)} manager "
+            f"[{kill_point}] the survivor re-ran {len(retried)} notify_day_flags and skipped {len(already_sent)} manager "
             f"emails already sent; delivered by worker: {dict(Counter(m.worker for m in arrived))}"
         )
     finally:

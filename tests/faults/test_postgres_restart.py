@@ -57,7 +57,7 @@ pytestmark = pytest.mark.slow
 # The retries after the restart come at most a few seconds late, well before the summary.
 SCALE = 100.0
 DATABASE_ACTIVITIES = {"load_day_context", "record_day_state", "record_check_in", "record_flag",
-                       "notify_flag", "dm_managers_about_flag"}  # fmt: skip
+                       "record_work_judgement", "notify_day_flags", "dm_managers_about_day_flags"}  # fmt: skip
 # The environment the app reads its database and data directory from (restored afterwards).
 APP_ENV = ("LEARNINGDAY_DATABASE_URL", "LEARNINGDAY_DATA_DIR", "LEARNINGDAY_SECRET_KEY")
 
@@ -264,11 +264,11 @@ async def test_postgres_restarted_mid_day_is_retried_with_backoff_seen_and_loses
         assert not repeated, f"recorded twice: {repeated}"
         for d in days:
             assert [a for a, s, i in audit if s == "learning_day" and i == str(d.id)] == [
-                "day_scheduled", "day_held", "day_planning", "day_learning", "day_summarising", "day_completed"
+                "day_scheduled", "day_held", "day_planning", "day_learning", "day_summarising", "work_judged", "day_completed"
             ]  # fmt: skip
         emails = session.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.channel == "email")).all()
-        # One email per flag and recipient (the manager and the person flagged), none repeated.
-        assert sorted(emails) == sorted(f"flag:{f.id}:{who}" for f in flags for who in (ada.manager_id, f.person_id))
+        # One email per flagged day and recipient (the manager and the person flagged), none repeated.
+        assert sorted(emails) == sorted(f"day-flags:{f.person_id}:{f.date}:{who}" for f in flags for who in (ada.manager_id, f.person_id))
         # The outside world saw each thing once too: one hold each, four posts.
         assert h.calendar.inserts == 3 and len(h.chat.posts) == 4
     finally:

@@ -4,7 +4,7 @@ Google answers 403 rateLimitExceeded, 429 and 503; Slack answers 429 with Retry-
 and once stores a message but drops the connection before answering; the SMTP relay is down
 when the manager's email is due and comes back on the same port later. The day must end as it
 would have without any of it — one hold, one DM per prompt, one channel post per check-in,
-one email per flag and recipient — and the operator must see the retries in the logs, without
+one email per flagged day and recipient — and the operator must see the retries in the logs, without
 personal data or secrets in any record.
 """
 
@@ -110,10 +110,10 @@ async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_dou
 
         await eventually(prompted, timeout=60, what="the plan prompt")
         await handle.execute_update(LearningDayWorkflow.submit_check_in, plan("Raft, then leader election"))
-        # No summary: the day flags it at the cutoff, and the flag email meets a dead relay.
+        # No summary: the day flags it at the cutoff, and the day's flag email meets a dead relay.
 
         async def refused() -> bool:
-            return any("unreachable while sending email flag:" in m for m in messages(caplog))
+            return any("unreachable while sending email day-flags:" in m for m in messages(caplog))
 
         await eventually(refused, timeout=120, what="the flag email refused by the stopped relay")
         relay.start()
@@ -128,10 +128,11 @@ async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_dou
     assert set(keyed(slack_peer.channel_messages("#learning-day"))) == {f"channel:{wf}:plan"}
     assert sorted(relay.recipients_of()) == [ada.email, mia.email]  # one email each
     session.expire_all()
-    flag = session.scalars(select(Flag)).one()
+    session.scalars(select(Flag)).one()
     sent = session.scalars(select(OutboxMessage.idempotency_key)).all()
     assert len(sent) == len(set(sent))
-    assert sorted(k for k in sent if k.startswith("flag:")) == sorted([f"flag:{flag.id}:{mia.id}", f"flag:{flag.id}:{ada.id}"])
+    day = f"day-flags:{ada.id}:{THURSDAY}"
+    assert sorted(k for k in sent if k.startswith("day-flags:")) == sorted([f"{day}:{mia.id}", f"{day}:{ada.id}"])
     # Every fault was met (the peers' knobs are used up) and retried.
     assert len(slack_peer.rate_limited) == 3
     assert [r.status for r in google_peer.api_requests() if r.status and r.status >= 400][:3] == [403, 429, 503]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from activities.chat.flag_dm import FlagDmActivities
 from activities.chat.slack import SlackChat
 from activities.mail.activities import FlagNotice
+from activities.mail.day_flags import DayFlagsNotice
 from learningday.db.models import Flag, FlagKind, Person
 from policies.enforcement import FlagReader
 from policies.policy import Policy
@@ -72,6 +73,24 @@ def test_the_manager_gets_one_dm_per_flag_however_often_the_activity_runs(
     assert slack_peer.channel_messages(slack_peer.dm_channel("UADA00001")) == []  # managers only
 
 
+def test_the_days_flags_go_to_the_manager_in_one_dm_however_often_the_activity_runs(
+    chat: SlackChat, slack_peer: SlackPeer, flag: Flag
+) -> None:
+    activities = FlagDmActivities(chat, lambda: dm_policy(True))
+
+    notice = DayFlagsNotice(person_id=flag.person_id, learning_day_id=0, date=THURSDAY, flag_ids=[flag.id], readers=readers(flag))
+    first = activities.dm_managers_about_day_flags(notice)
+    retried = activities.dm_managers_about_day_flags(notice)
+
+    assert (first, retried) == (1, 0)
+    [message] = slack_peer.channel_messages(slack_peer.dm_channel("UMARIA001"))
+    assert message.text.startswith("Ada Lovelace: No summary posted (Thu 03 Dec).")
+    assert "No summary by the deadline plus grace" in message.text and "/excuse/" in message.text
+    manager = flag.person.manager_id
+    assert message.metadata["event_payload"]["key"] == f"day-flags-dm:{flag.person_id}:{THURSDAY}:{manager}"  # type: ignore[index]
+    assert slack_peer.channel_messages(slack_peer.dm_channel("UADA00001")) == []  # managers only
+
+
 def test_nothing_is_sent_when_the_option_is_off(chat: SlackChat, slack_peer: SlackPeer, flag: Flag) -> None:
     activities = FlagDmActivities(chat, lambda: dm_policy(False))
 
@@ -79,7 +98,7 @@ def test_nothing_is_sent_when_the_option_is_off(chat: SlackChat, slack_peer: Sla
     assert slack_peer.calls_to("chat.postMessage") == []
 
 
-async def test_a_missed_day_dms_the_manager_once_per_flag(harness: Harness, session: Session) -> None:
+async def test_a_missed_day_dms_the_manager_once_with_both_flags(harness: Harness, session: Session) -> None:
     maria = Person(email="maria@example.com", name="Maria Agnesi", timezone="Europe/London")
     session.add(maria)
     session.flush()
@@ -98,6 +117,9 @@ async def test_a_missed_day_dms_the_manager_once_per_flag(harness: Harness, sess
     )
 
     assert sorted(view.flags) == ["missed_plan", "missed_summary"]
+    # One DM per manager per person per day, sent with the day's one email (before: one per flag).
+    [(key, dm)] = harness.chat.direct.items()
+    assert key == f"day-flags-dm:{ada.id}:{THURSDAY}:{maria.id}" and dm.person_email == "maria@example.com"
+    assert dm.text.startswith("Ada Lovelace: No plan posted, No summary posted (Thu 03 Dec).")
     flag_ids = sorted(session.scalars(select(Flag.id).where(Flag.person_id == ada.id)))
-    assert sorted(harness.chat.direct) == sorted(f"flag-dm:{f}:{maria.id}" for f in flag_ids)
-    assert {m.person_email for m in harness.chat.direct.values()} == {"maria@example.com"}
+    assert dm.text.count("/excuse/") == len(flag_ids) == 2

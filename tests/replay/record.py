@@ -61,6 +61,22 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
         "tests/faults/test_side_roads.py::test_a_missing_channel_does_not_end_the_days_and_the_summary_is_posted_alone",
         ["LearningDayWorkflow", "ChannelPosterWorkflow"],
     ),
+    "day-flags-told-at-day-end": (
+        "tests/enforcement/test_day_end_flags.py::test_two_missed_check_ins_of_one_day_reach_the_manager_in_one_email",
+        ["LearningDayWorkflow"],
+    ),
+    "day-used-for-work": (
+        "tests/enforcement/test_day_end_flags.py::test_a_day_used_for_work_is_flagged_at_its_end_with_its_evidence",
+        ["LearningDayWorkflow"],
+    ),
+    "day-calendar-unread": (
+        "tests/enforcement/test_day_end_flags.py::test_a_calendar_unreadable_at_the_days_end_is_a_problem_and_the_day_completes",
+        ["LearningDayWorkflow"],
+    ),
+    "day-skipped-after-a-miss": (
+        "tests/enforcement/test_day_end_flags.py::test_a_day_skipped_after_a_missed_plan_still_tells_of_the_miss_once",
+        ["LearningDayWorkflow"],
+    ),
     "kickoff": (
         "tests/workflows/test_kickoff.py::test_kickoff_starts_each_active_persons_next_learning_day_once",
         ["WeeklyKickoffWorkflow"],

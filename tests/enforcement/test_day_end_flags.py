@@ -1,0 +1,244 @@
+"""The day's end on the real Temporal dev server, through a real SMTP server: used for work is
+judged that evening (not on Monday), and a manager hears of one person's day once, however
+many flags it raised. Each test failed before the change (see its comment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from activities.calendar.port import CalendarEvent, EventQuery
+from learningday.db.models import (
+    AuditEntry,
+    DayState,
+    DeliveryProblem,
+    Flag,
+    FlagKind,
+    LearningDay,
+    OutboxMessage,
+    Person,
+)
+from policies.policy import Policy
+from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, smtp_mailer
+from tests.enforcement.test_flag_emails import parts
+from tests.workflows.test_learning_day import compact_policy, prompted
+from workflows.learning_day import (
+    CheckInUpdate,
+    DayView,
+    LearningDayInput,
+    LearningDayWorkflow,
+    SkipRequest,
+    workflow_id_for,
+)
+from workflows.weekly_audit import AuditInput, WeeklyAuditWorkflow
+
+SCALE = 600.0
+BERLIN = ZoneInfo("Europe/Berlin")  # Ada's zone; the compact day is 09:00-10:00 there
+# Dates no other test starts a day on (workflow ids are learning-day-<person>-<date>).
+BOTH_MISSED = dt.date(2027, 1, 7)
+USED_FOR_WORK = dt.date(2027, 1, 14)
+CALENDAR_DOWN = dt.date(2027, 1, 21)
+AUDITED_AFTER = dt.date(2027, 1, 28)
+ESCALATED = dt.date(2027, 2, 4)
+SKIPPED_AFTER_A_MISS = dt.date(2027, 2, 11)
+
+
+def meetings_count_after(minutes: int) -> Policy:
+    """The compact day (an hour long) with a meeting allowance it can exceed."""
+    policy = compact_policy()
+    return policy.model_copy(
+        update={"used_for_work": policy.used_for_work.model_copy(update={"meeting_allowance_minutes": minutes})}
+    )
+
+
+def at(day: dt.date, hh: int, mm: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hh, mm), BERLIN).astimezone(dt.UTC)
+
+
+def sprint_planning(day: dt.date) -> CalendarEvent:
+    return CalendarEvent("m1", "Sprint planning", at(day, 9), at(day, 9, 45), response_status="accepted", attendee_count=6)
+
+
+async def run_day(w: Workers, person: Person, date: dt.date, plan: str | None = None, summary: str | None = None) -> DayView:
+    handle = await w.env.client.start_workflow(
+        LearningDayWorkflow.run,
+        LearningDayInput(person_id=person.id, date=date, time_scale=SCALE),
+        id=workflow_id_for(person.id, date) + "-" + w.settings.temporal_task_queue,
+        task_queue=w.settings.temporal_task_queue,
+    )
+    for kind, text in (("plan", plan), ("summary", summary)):
+        if text is not None:
+            await prompted(handle, f"{kind}:prompt:0")
+            await handle.execute_update(LearningDayWorkflow.submit_check_in, CheckInUpdate(kind=kind, text=text, source="web"))
+    return await handle.result()
+
+
+def subjects(smtp: Smtp, address: str) -> list[str]:
+    return [r.message["Subject"].strip() for r in smtp.to(address)]
+
+
+async def test_two_missed_check_ins_of_one_day_reach_the_manager_in_one_email(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    # Before: Maria got two emails, "No plan posted" at the plan's cutoff and "No summary posted" at the summary's.
+    workers.policy = compact_policy()
+    async with workers.running(smtp_mailer(smtp)):
+        view = await run_day(workers, org.ada, BOTH_MISSED)
+
+    assert view.flags == ["missed_plan", "missed_summary"]
+    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: No plan posted, No summary posted (Thu 07 Jan)"]
+    assert subjects(smtp, "ada@example.com") == ["Ada Lovelace: No plan posted, No summary posted (Thu 07 Jan)"]
+    text, html = parts(smtp.to("maria@example.com")[0].message)
+    for part in (text, html):
+        assert "No plan by the deadline plus grace" in part and "No summary by the deadline plus grace" in part
+    for flag in session.scalars(select(Flag)):
+        cutoff = dt.datetime.fromisoformat(flag.evidence["cutoff"]).astimezone(ZoneInfo("Europe/London"))
+        assert f"Deadline plus grace: {cutoff:%a %d %b %H:%M} (Europe/London)" in text  # each flag's evidence
+    assert len(re.findall(r"http://[^/]+/excuse/\S+", text)) == 2 and html.count("Excuse this flag") == 2
+    ada_text, _ = parts(smtp.to("ada@example.com")[0].message)
+    assert "/excuse/" not in ada_text
+    keys = set(session.scalars(select(OutboxMessage.idempotency_key)))
+    assert keys == {f"day-flags:{org.ada.id}:2027-01-07:{org.maria.id}", f"day-flags:{org.ada.id}:2027-01-07:{org.ada.id}"}
+
+
+async def test_a_day_used_for_work_is_flagged_at_its_end_with_its_evidence(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    # Before: the day ended with no flag; the manager heard only from the next Monday's audit.
+    workers.policy = meetings_count_after(15)
+    workers.calendar.events["ada@example.com"] = [sprint_planning(USED_FOR_WORK)]
+    async with workers.running(smtp_mailer(smtp)):
+        view = await run_day(workers, org.ada, USED_FOR_WORK, plan="Raft paper, then implement leader election",
+                             summary="Mostly the jira ticket for the release")  # fmt: skip
+
+    assert view.state == "completed" and view.flags == ["used_for_work"]
+    flag = session.scalars(select(Flag)).one()
+    assert (flag.kind, flag.date) == (FlagKind.used_for_work, USED_FOR_WORK)
+    assert "45 minutes of meetings" in flag.reason and "the summary reads as project work" in flag.reason
+    assert flag.evidence["facts"] == [
+        "Meeting accepted: Sprint planning (6 attendees)", "Work words in the summary: jira, ticket, release"
+    ]
+    assert [e["title"] for e in flag.evidence["events"]] == ["Sprint planning"]
+    [mail] = smtp.to("maria@example.com")
+    assert mail.message["Subject"].strip() == "Ada Lovelace: Learning Day used for work (Thu 14 Jan)"
+    text, _ = parts(mail.message)
+    assert "Thu 14 Jan 08:00-08:45  Sprint planning" in text  # the meeting, in Maria's London time
+    assert "Summary followed the plan: no" in text
+    day = session.scalars(select(LearningDay)).one()
+    assert day.followed_plan is False
+    judged = session.scalars(select(AuditEntry).where(AuditEntry.action == "work_judged")).one()
+    assert (judged.subject_id, judged.details) == (str(day.id), {"flagged": True, "calendar_read": True})
+
+
+class CalendarDownAfterTheMorning(CalendarWithEvents):
+    """Answers the morning's out-of-office check, then fails every read (after the vendor
+    client's own retries)."""
+
+    reads: int = 0
+
+    def list_events(self, query: EventQuery) -> list[CalendarEvent]:
+        self.reads += 1
+        if self.reads > 1:
+            raise RuntimeError("calendar.events.list: 503 after 5 retries")
+        return super().list_events(query)
+
+
+async def test_a_calendar_unreadable_at_the_days_end_is_a_problem_and_the_day_completes(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    # Before: no day-end read at all, so nothing recorded (and no used-for-work judgement).
+    workers.policy = compact_policy()
+    workers.calendar = CalendarDownAfterTheMorning()
+    async with workers.running(smtp_mailer(smtp)):
+        view = await run_day(workers, org.ada, CALENDAR_DOWN, plan="Category theory, chapter 1",
+                             summary="A hotfix for the billing service")  # fmt: skip
+
+    assert view.state == "completed" and view.problems == ["calendar:day-end"]
+    problem = session.scalars(select(DeliveryProblem)).one()
+    assert (problem.step, problem.reason) == ("day_end_calendar", "calendar.events.list: 503 after 5 retries")
+    assert problem.outcome == "used for work was judged on the plan and summary only: meetings were not counted"
+    assert view.flags == ["used_for_work"]  # the words still count
+    flag = session.scalars(select(Flag)).one()
+    assert flag.evidence == {"facts": ["Work words in the summary: hotfix"], "events": []}
+    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: Learning Day used for work (Thu 21 Jan)"]
+
+
+async def test_the_weekly_audit_judges_spillover_only_for_a_day_judged_at_its_end(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    # Before: the day raised nothing and Monday's audit raised both flags (2 instead of 1).
+    tuesday = AUDITED_AFTER - dt.timedelta(days=2)
+    workers.policy = meetings_count_after(15)
+    workers.calendar.events["ada@example.com"] = [
+        sprint_planning(AUDITED_AFTER),
+        CalendarEvent("s1", "Self-study: Rust", at(tuesday, 9), at(tuesday, 13), attendee_count=1, organizer_self=True),
+    ]
+    async with workers.running(smtp_mailer(smtp)):
+        view = await run_day(workers, org.ada, AUDITED_AFTER, plan="Raft paper", summary="Raft paper, the log part")
+        assert view.flags == ["used_for_work"]
+        assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: Learning Day used for work (Thu 28 Jan)"]
+        result = await workers.env.client.execute_workflow(
+            WeeklyAuditWorkflow.run, AuditInput(week_start=AUDITED_AFTER - dt.timedelta(days=3)),
+            id=f"audit-day-end-{workers.settings.temporal_task_queue}", task_queue=workers.settings.temporal_task_queue,
+        )  # fmt: skip
+
+    assert result.flags == 1  # spillover; the day's used for work was judged and mailed that evening
+    kinds = sorted(f.kind.value for f in session.scalars(select(Flag)))
+    assert kinds == ["spillover", "used_for_work"]
+    to_maria = subjects(smtp, "maria@example.com")
+    assert to_maria[:2] == [
+        "Ada Lovelace: Learning Day used for work (Thu 28 Jan)",
+        "Ada Lovelace: Learning spilled into other weekdays (Tue 26 Jan)",
+    ]
+    assert len(to_maria) == 3 and to_maria[2].startswith("Learning Day digest")
+
+
+async def test_the_third_miss_in_a_row_escalates_the_days_one_email(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    # Before: Grace got two escalation emails about the one day.
+    for weeks_ago in (2, 1):
+        date = ESCALATED - dt.timedelta(weeks=weeks_ago)
+        day = LearningDay(person_id=org.ada.id, date=date, state=DayState.learning)
+        session.add(day)
+        session.flush()
+        session.add(Flag(
+            person_id=org.ada.id, learning_day_id=day.id, kind=FlagKind.missed_summary, date=date,
+            reason="No summary", evidence={}, raised_at=dt.datetime.now(dt.UTC),
+        ))  # fmt: skip
+    session.commit()
+    workers.policy = compact_policy()
+    async with workers.running(smtp_mailer(smtp)):
+        await run_day(workers, org.ada, ESCALATED)
+
+    assert subjects(smtp, "grace@example.com") == [
+        "Escalated: Ada Lovelace: No plan posted, No summary posted (Thu 04 Feb), 3 in a row"
+    ]
+    text, _ = parts(smtp.to("grace@example.com")[0].message)
+    assert "3 missed Learning Days in a row: you receive it as the manager's manager" in text
+    assert len(smtp.to("maria@example.com")) == 1 and len(smtp.to("ada@example.com")) == 1
+
+
+async def test_a_day_skipped_after_a_missed_plan_still_tells_of_the_miss_once(
+    workers: Workers, org: Org, smtp: Smtp, session: Session
+) -> None:
+    workers.policy = compact_policy()
+    async with workers.running(smtp_mailer(smtp)):
+        handle = await workers.env.client.start_workflow(
+            LearningDayWorkflow.run,
+            LearningDayInput(person_id=org.ada.id, date=SKIPPED_AFTER_A_MISS, time_scale=SCALE),
+            id=workflow_id_for(org.ada.id, SKIPPED_AFTER_A_MISS) + "-" + workers.settings.temporal_task_queue,
+            task_queue=workers.settings.temporal_task_queue,
+        )
+        await prompted(handle, "summary:prompt:0")  # the plan's cutoff has passed: flagged, not yet told
+        assert smtp.to("maria@example.com") == []
+        await handle.execute_update(LearningDayWorkflow.skip, SkipRequest(reason="Called away to a customer site"))
+        view: DayView = await handle.result()
+
+    assert (view.state, view.flags) == ("skipped", ["missed_plan"])
+    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: No plan posted (Thu 11 Feb)"]
+    assert not session.scalars(select(AuditEntry).where(AuditEntry.action == "work_judged")).all()  # a skipped day is not judged
