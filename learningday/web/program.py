@@ -23,6 +23,7 @@ from learningday.web.charts import bar_chart, line_chart
 from learningday.web.program_report import TABLES, ProgramFilter, Table, program_tables
 from learningday.web.render import render
 from learningday.web.reports import teams_in
+from policies.policy import ReimbursementPolicy
 
 router = APIRouter()
 MAX_RANGE = dt.timedelta(days=3 * 366)
@@ -56,7 +57,7 @@ SERIES = {  # the weekly chart's lines: the Table's column, and what the legend 
 }
 
 
-def _charts(tables: dict[str, Table], currency: str) -> dict[str, Markup]:
+def _charts(tables: dict[str, Table], rules: ReimbursementPolicy) -> dict[str, Markup]:
     """Each table drawn from its own columns, by name: the chart shows what the CSV holds."""
     weeks, teams, cats = tables["participation"], tables["teams"], tables["categories"]
     flags, claims, budget = tables["flags"], tables["claims"], tables["budget"]
@@ -75,7 +76,7 @@ def _charts(tables: dict[str, Table], currency: str) -> dict[str, Markup]:
         "teams": bar_chart(names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
         "categories": bar_chart(names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
         "flags": bar_chart([flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
-        "claims": bar_chart([expense_label(k) for k in names(claims, "category")], numbers(claims, f"approved_{currency}"), title="Approved spend per category", color="#e8590c"),
+        "claims": bar_chart([expense_label(k, rules.category_labels) for k in names(claims, "category")], numbers(claims, f"approved_{rules.currency}"), title="Approved spend per category", color="#e8590c"),
         "budget": bar_chart(names(budget, "team"), numbers(budget, "used_share"), title="Budget used per team", percent=True, color="#862e9c"),
     }  # fmt: skip
 
@@ -93,7 +94,7 @@ def program_page(
         teams = teams_in(session, scope)
     query = f"start={chosen.start}&end={chosen.end}" + (f"&team={chosen.team}" if chosen.team else "")
     context = {
-        "tables": tables, "charts": _charts(tables, policy.reimbursement.currency), "filter": chosen, "teams": teams, "query": query,
+        "tables": tables, "charts": _charts(tables, policy.reimbursement), "filter": chosen, "teams": teams, "query": query,
         "currency": policy.reimbursement.currency,
     }  # fmt: skip
     return render(request, "program.html", context, viewer)
