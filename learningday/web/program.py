@@ -18,7 +18,7 @@ from learningday.db.engine import session_scope
 from learningday.policy_source import current_policy
 from learningday.web.access import Scope, Viewer, visible_person_ids
 from learningday.web.auth import signed_in
-from learningday.labels import expense_label, flag_label
+from learningday.labels import count, expense_label, flag_label
 from learningday.web.charts import bar_chart, line_chart
 from learningday.web.program_report import TABLES, ProgramFilter, Table, program_tables
 from learningday.web.render import render
@@ -57,6 +57,24 @@ SERIES = {  # the weekly chart's lines: the Table's column, and what the legend 
 }
 
 
+def _weekly_chart(weeks: Table) -> Markup:
+    """The finished weeks' rates as lines. A week with a day still running is left out and named
+    below the chart: drawn, it would be a gap or a point made of the days that happen to be over."""
+    running = {str(week): int(n) for week, n in zip(weeks.column("week"), weeks.column("running")) if n}  # type: ignore[call-overload]
+    over = Table(weeks.name, weeks.title, weeks.columns, [row for row in weeks.rows if str(row[0]) not in running])
+    chart = line_chart(
+        [str(week) for week in over.column("week")],
+        {label: [None if v is None else float(v) for v in over.column(column)] for column, label in SERIES.items()},  # type: ignore[arg-type]
+        title="Participation (days kept of days held), plan and summary rate per week",
+    )
+    notes = "".join(
+        f'<p class="muted chart-note">The week of {dt.date.fromisoformat(week):%-d %b} is still running '
+        f"({count(n, 'day')} open): it is drawn once its days are over.</p>"
+        for week, n in running.items()
+    )
+    return chart + Markup(notes)
+
+
 def _charts(tables: dict[str, Table], rules: ReimbursementPolicy) -> dict[str, Markup]:
     """Each table drawn from its own columns, by name: the chart shows what the CSV holds."""
     weeks, teams, cats = tables["participation"], tables["teams"], tables["categories"]
@@ -69,10 +87,7 @@ def _charts(tables: dict[str, Table], rules: ReimbursementPolicy) -> dict[str, M
         return [None if v is None else float(v) for v in table.column(column)]  # type: ignore[arg-type]
 
     return {
-        "participation": line_chart(
-            names(weeks, "week"), {label: numbers(weeks, column) for column, label in SERIES.items()},
-            title="Participation (days kept of days held), plan and summary rate per week",
-        ),
+        "participation": _weekly_chart(weeks),
         "teams": bar_chart(names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
         "categories": bar_chart(names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
         "flags": bar_chart([flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
