@@ -19,7 +19,7 @@ from learningday.policy_source import current_policy
 from learningday.web.access import Scope, Viewer, visible_person_ids
 from learningday.web.auth import signed_in
 from learningday.labels import count, expense_label, flag_label
-from learningday.web.charts import bar_chart, line_chart
+from learningday.web.charts import bar_chart, for_every_screen, line_chart
 from learningday.web.program_report import TABLES, ProgramFilter, Table, program_tables
 from learningday.web.render import render
 from learningday.web.reports import teams_in
@@ -62,8 +62,8 @@ def _weekly_chart(weeks: Table) -> Markup:
     below the chart: drawn, it would be a gap or a point made of the days that happen to be over."""
     running = {str(week): int(n) for week, n in zip(weeks.column("week"), weeks.column("running")) if n}  # type: ignore[call-overload]
     over = Table(weeks.name, weeks.title, weeks.columns, [row for row in weeks.rows if str(row[0]) not in running])
-    chart = line_chart(
-        [str(week) for week in over.column("week")],
+    chart = for_every_screen(
+        line_chart, [str(week) for week in over.column("week")],
         {label: [None if v is None else float(v) for v in over.column(column)] for column, label in SERIES.items()},  # type: ignore[arg-type]
         title="Participation (days kept of days held), plan and summary rate per week",
     )
@@ -88,11 +88,11 @@ def _charts(tables: dict[str, Table], rules: ReimbursementPolicy) -> dict[str, M
 
     return {
         "participation": _weekly_chart(weeks),
-        "teams": bar_chart(names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
-        "categories": bar_chart(names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
-        "flags": bar_chart([flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
-        "claims": bar_chart([expense_label(k, rules.category_labels) for k in names(claims, "category")], numbers(claims, f"approved_{rules.currency}"), title="Approved spend per category", color="#e8590c"),
-        "budget": bar_chart(names(budget, "team"), numbers(budget, "used_share"), title="Budget used per team", percent=True, color="#862e9c"),
+        "teams": for_every_screen(bar_chart, names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
+        "categories": for_every_screen(bar_chart, names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
+        "flags": for_every_screen(bar_chart, [flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
+        "claims": for_every_screen(bar_chart, [expense_label(k, rules.category_labels) for k in names(claims, "category")], numbers(claims, f"approved_{rules.currency}"), title="Approved spend per category", color="#e8590c"),
+        "budget": for_every_screen(bar_chart, names(budget, "team"), numbers(budget, "used_share"), title="Budget used per team", percent=True, color="#862e9c"),
     }  # fmt: skip
 
 

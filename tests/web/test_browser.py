@@ -160,7 +160,7 @@ def test_an_admin_filters_the_program_charts_and_exports_csv(live_server: str, p
     page.click("#program-filters button")
     page.wait_for_url(f"**/program?start={RANGE['start']}&end={RANGE['end']}&team=")
     assert page.inner_text("#stat-days") == "9"  # 3 people × 3 weeks; Alan's open day is not over yet
-    teams_chart = page.locator("#table-teams svg.chart")
+    teams_chart = page.locator("#table-teams svg.chart-wide")
     assert "Platform" in teams_chart.text_content() and "Research" in teams_chart.text_content()
     shoot(page, "program")
 
@@ -168,7 +168,7 @@ def test_an_admin_filters_the_program_charts_and_exports_csv(live_server: str, p
     page.click("#program-filters button")
     page.wait_for_url("**team=Platform")
     assert page.inner_text("#stat-days") == "3"
-    assert "Research" not in page.locator("#table-teams svg.chart").text_content()
+    assert "Research" not in page.locator("#table-teams svg.chart-wide").text_content()
 
     with page.expect_download() as download_info:
         page.click("#table-teams h2 a")

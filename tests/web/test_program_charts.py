@@ -108,8 +108,33 @@ def test_the_running_week_is_named_as_running_not_drawn_as_an_empty_point(sessio
     weekly = page[page.index('id="table-participation"') : page.index('id="table-teams"')]
     rows = admin.get("/program/participation.csv", params=RANGE).text.splitlines()
 
-    axis = re.findall(r'class="chart-axis">(\d\d-\d\d)</text>', weekly)
+    laptop = re.search(r'<svg class="chart chart-wide".*?</svg>', weekly)
+    assert laptop is not None
+    axis = re.findall(r'class="chart-axis">(\d\d-\d\d)</text>', laptop.group(0))
     assert axis == [week_of(two_weeks_ago).isoformat()[5:], week_of(last_week).isoformat()[5:]]
     assert f"The week of {week_of(THURSDAY):%-d %b} is still running (2 days open)" in weekly
     assert rows[0].endswith(",running") and rows[-1].startswith(week_of(THURSDAY).isoformat())
     assert rows[-1].endswith(",2") and rows[1].endswith(",0")
+
+
+def test_on_a_phone_each_chart_is_drawn_at_phone_width_with_its_labels_above_the_bars(
+    session: Session, org: Org, client: TestClient
+) -> None:
+    for n in (3, 2, 1):
+        add_day(session, org.alan, THURSDAY - n * WEEK, plan="Bell Labs", summary="Read it", category="management")
+    session.commit()
+
+    page = sign_in(client, org.ada).get("/program", params=RANGE).text
+
+    for name in ("participation", "teams", "categories", "flags", "budget"):
+        section = page[page.index(f'id="table-{name}"') :].split("</section>", 1)[0]
+        [laptop] = re.findall(r'<svg class="chart chart-wide"[^>]*viewBox="0 0 (\d+) ', section)
+        [phone] = re.findall(r'<svg class="chart chart-phone"[^>]*viewBox="0 0 (\d+) ', section)
+        # In a 300 px card (a 360 px screen), 12-unit text is 5.6 px in the laptop drawing, 12 px in the phone's.
+        assert (int(laptop), int(phone)) == (640, 300), name
+    categories = page[page.index('id="table-categories"') :].split("</section>", 1)[0]
+    phone_chart = re.search(r'<svg class="chart chart-phone".*?</svg>', categories)
+    assert phone_chart is not None
+    lines = LABEL.findall(phone_chart.group(0))
+    assert [(x, anchor, tooltip) for x, anchor, tooltip, _ in lines] == [("0.0", "start", "")] * 2  # above its bar, from the left edge
+    assert " ".join(shown for *_, shown in lines) == SEED_CATEGORIES["management"]  # on two lines, uncut
