@@ -2,14 +2,17 @@
 expense category, a count of things.
 
 Pages, emails and Slack show these, never the keys (`missed_summary`, `side_research`), so a
-reader meets the program's language, not its database's. Check-in categories are labelled by
-the policy file (`[checkins.categories]`); expense categories have no label there, so their key
-is written as words ("conference_travel" → "Conference travel").
+reader meets the program's language, not its database's. Both kinds of category are labelled by
+the policy file: check-in categories in `[checkins.categories]`, expense categories by the
+`label` of each `[reimbursement.categories.<key>]`; a key without a label (or one the file no
+longer has) is written as words ("conference_travel" → "Conference travel").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from policies.policy import key_as_words
 
 FLAG_LABELS: dict[str, str] = {
     "missed_plan": "No plan posted",
@@ -19,15 +22,10 @@ FLAG_LABELS: dict[str, str] = {
 }
 
 
-def _words(key: str) -> str:
-    text = key.replace("_", " ").replace("-", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 def flag_label(kind: object) -> str:
     """`missed_summary` (or FlagKind.missed_summary) → "No summary posted"."""
     key = str(getattr(kind, "value", kind))
-    return FLAG_LABELS.get(key, _words(key))
+    return FLAG_LABELS.get(key, key_as_words(key))
 
 
 def category_label(key: str | None, categories: Mapping[str, str]) -> str:
@@ -35,12 +33,15 @@ def category_label(key: str | None, categories: Mapping[str, str]) -> str:
     has (a record older than an edit of the file) as words."""
     if not key:
         return ""
-    return categories.get(key) or _words(key)
+    return categories.get(key) or key_as_words(key)
 
 
-def expense_label(key: str | None) -> str:
-    """An expense category's key as words: `books` → "Books"."""
-    return _words(key) if key else ""
+def expense_label(key: str | None, labels: Mapping[str, str]) -> str:
+    """An expense category's label from the policy's `labels` (`ReimbursementPolicy.category_labels`);
+    a key the policy no longer has (a claim older than an edit of the file) as words."""
+    if not key:
+        return ""
+    return labels.get(key) or key_as_words(key)
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -195,9 +195,40 @@ class EscalationPolicy(_Section):
     manager_slack_dm: bool = False
 
 
+LABEL_MAX_LENGTH = 60  # a label names its category in a chart's label column and in email lines
+
+
+def key_as_words(key: str) -> str:
+    """A key nobody chose to read, as words: `conference_travel` → "Conference travel"."""
+    text = key.replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 class ExpenseCategory(_Section):
     cap: Decimal = Field(gt=0)
     receipt_required: bool = True
+    # What pages, emails and Slack call the category; its key as words when left out.
+    label: str | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if not text:
+            raise ValueError(
+                "a label cannot be empty: write the words people should read for this category,"
+                " or leave `label` out to use its key as words"
+            )
+        if "\n" in text or "\r" in text:
+            raise ValueError("a label is one line: it names the category in tables, charts and emails")
+        if len(text) > LABEL_MAX_LENGTH:
+            raise ValueError(
+                f"a label of {len(text)} characters is too long: keep it to {LABEL_MAX_LENGTH}, it names"
+                " the category in a chart's label column"
+            )
+        return text
 
 
 class ReimbursementPolicy(_Section):
@@ -206,9 +237,9 @@ class ReimbursementPolicy(_Section):
     annual_budget: Decimal = Field(default=Decimal("1500"), ge=0)
     categories: dict[str, ExpenseCategory] = Field(
         default_factory=lambda: {
-            "books": ExpenseCategory(cap=Decimal("200")),
-            "tutors": ExpenseCategory(cap=Decimal("800")),
-            "courses": ExpenseCategory(cap=Decimal("1000")),
+            "books": ExpenseCategory(cap=Decimal("200"), label="Books"),
+            "tutors": ExpenseCategory(cap=Decimal("800"), label="Tutors"),
+            "courses": ExpenseCategory(cap=Decimal("1000"), label="Courses"),
         }
     )
     auto_approve_below: Decimal = Field(default=Decimal("0"), ge=0)
@@ -230,6 +261,17 @@ class ReimbursementPolicy(_Section):
     delegates: dict[str, str] = Field(default_factory=dict)
 
     _blank = field_validator("finance_email", mode="before")(_blank_is_none)
+
+    def category_label(self, key: str) -> str:
+        """The words people read for an expense category: its `label`, else its key as words
+        (also for a key the policy no longer has, on a claim older than an edit of the file)."""
+        category = self.categories.get(key)
+        return category.label if category is not None and category.label else key_as_words(key)
+
+    @property
+    def category_labels(self) -> dict[str, str]:
+        """Every category's label by key, in the file's order."""
+        return {key: self.category_label(key) for key in self.categories}
 
     @model_validator(mode="after")
     def _ordered(self) -> ReimbursementPolicy:

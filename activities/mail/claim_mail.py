@@ -22,6 +22,7 @@ from activities.records.problems import ProblemReport, record_problem_now
 from learningday.claims.tokens import ApprovalLink
 from learningday.labels import expense_label
 from learningday.mail_render import money, render_email
+from policies.policy import Policy
 from policies.reimbursement import Approver
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,11 @@ class ClaimNotice:
     next_step: str | None = None
 
 
-def _claim_context(claim: ClaimSummary) -> dict[str, object]:
+def _claim_context(claim: ClaimSummary, policy: Policy) -> dict[str, object]:
     return {
         "amount": claim.amount,
         "currency": claim.currency,
-        "category": expense_label(claim.category),
+        "category": expense_label(claim.category, policy.reimbursement.category_labels),
         "description": claim.description,
         "link": claim.link,
         "topic": claim.topic,
@@ -63,9 +64,12 @@ def _claim_context(claim: ClaimSummary) -> dict[str, object]:
 
 
 class ClaimMail:
-    def __init__(self, mailer: Mailer, approval_url: Callable[[ApprovalLink], str]) -> None:
+    def __init__(
+        self, mailer: Mailer, approval_url: Callable[[ApprovalLink], str], policy: Callable[[], Policy] = Policy
+    ) -> None:
         self._mailer = mailer
         self._approval_url = approval_url
+        self._policy = policy  # read per email: the category labels of the file in force
 
     @activity.defn(name="send_claim_approval_request")
     def send_approval_request(self, request: ApprovalRequest) -> bool:
@@ -89,7 +93,7 @@ class ClaimMail:
             {
                 "approver_name": approver_name,
                 "claimant_name": claim.claimant_name,
-                "claim": _claim_context(claim),
+                "claim": _claim_context(claim, self._policy()),
                 "level": request.level,
                 "level_reason": reason,
                 "approve_url": url,
@@ -108,7 +112,7 @@ class ClaimMail:
             "claim_update",
             {
                 "claimant_name": claim.claimant_name,
-                "claim": _claim_context(claim),
+                "claim": _claim_context(claim, self._policy()),
                 "decision": notice.decision,
                 "decided_by": notice.decided_by,
                 "comment": notice.comment,

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from learningday.checkins import CheckInSubmission
@@ -68,7 +68,8 @@ async def act(client: Client, gateway: TemporalCheckInGateway, index: int, perso
     while True:
         try:
             view: DayView = await handle.query(LearningDayWorkflow.status)
-        except RPCError:
+        except (RPCError, WorkflowQueryFailedError) as error:  # the day is gone or cannot answer:
+            log.warning("%s stops answering on %s: %s", email, date, error)  # the story goes on without them
             return
         if view.state in ("completed", "skipped"):
             return

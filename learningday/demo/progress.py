@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from workflows.learning_day import DayView, LearningDayWorkflow, workflow_id_for
@@ -92,7 +92,7 @@ class DayWatch:
             handle = self._client.get_workflow_handle(workflow_id_for(person_id, self._date))
             try:
                 view: DayView = await handle.query(LearningDayWorkflow.status)
-            except RPCError:
+            except (RPCError, WorkflowQueryFailedError):  # not started yet, or cannot answer: look again later
                 continue
             if self._echo is not None:
                 for line in happenings(self._seen[person_id], view):

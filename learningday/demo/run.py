@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
 
 import typer
@@ -63,6 +64,15 @@ def owner_sign_in() -> str:
     return f"Sign in as the program owner (works once, for a limited time): {login_url(owner)}"
 
 
+async def told_if_it_stops(story: Awaitable[None]) -> None:
+    """Play the story; if it fails, say so. The service goes on serving the pages either way, so a
+    failure left to the task would stop the printed story without a word."""
+    try:
+        await story
+    except Exception as error:
+        typer.echo(f"The demo stopped playing: {error!r}. The pages stay up; Ctrl-C to stop.", err=True)
+
+
 def run_demo(settings: Settings, time_scale: float) -> None:
     """Ports first (a taken one ends the demo before it writes anything), then the demo org."""
     sock = claim_ports(settings, with_web=True, with_worker=True)
@@ -75,6 +85,9 @@ def run_demo(settings: Settings, time_scale: float) -> None:
     policy = current_policy()
 
     async def story(client: Client) -> None:
+        await told_if_it_stops(play(client))
+
+    async def play(client: Client) -> None:
         typer.echo(owner_sign_in())
         for week, date in enumerate(dates.history):
             ended = await play_day(client, settings.temporal_task_queue, policy, people, date,

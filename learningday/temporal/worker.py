@@ -203,7 +203,7 @@ def claim_activities(
     from learningday.claims.tokens import approval_url
 
     records = ClaimRecords(policy_loader)
-    mail = ClaimMail(mailer or mailer_from_settings(settings), approval_url)  # type: ignore[arg-type]
+    mail = ClaimMail(mailer or mailer_from_settings(settings), approval_url, policy_loader)  # type: ignore[arg-type]
     return [records.load_claim_context, records.record_decision, records.record_event,
             mail.send_approval_request, mail.send_update]  # fmt: skip
 

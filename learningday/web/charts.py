@@ -7,18 +7,24 @@ They are meant to read at a glance, so the drawing never hides what it shows:
   full text as a tooltip (<title>);
 - each series has its own colour and dash, named in a legend whose entries never overlap;
 - one week is drawn as labelled bars, one per series: a line needs two points, a lone dot reads
-  as nothing.
+  as nothing;
+- text stays readable on a phone: an SVG scales as a whole, so a 640-unit chart on a 330 px
+  screen would shrink its 12 px text to 6 px. `for_every_screen` draws each chart twice, for a
+  laptop and for a phone (PHONE units wide, labels above their bars), and the stylesheet shows
+  the one that fits the screen; no script decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
 PALETTE = ["#3b5bdb", "#2b8a3e", "#e8590c", "#862e9c", "#c92a2a", "#0b7285"]
 DASHES = ["", "7 4", "2 3"]  # lines that coincide (a week where everyone kept the day) stay apart
-WIDTH = 640  # every chart's viewBox width: the page scales it, so text sizes are in these units
+WIDTH = 640  # a laptop chart's viewBox width: the page scales it, so text sizes are in these units
+PHONE = 300  # a phone chart's: about a card's width on a 360 px screen (on a wider one text grows)
 FONT = 12  # svg.chart text in app.css
 LABEL_MIN, LABEL_MAX = 60, 300  # the label column's width, whatever the labels
 GAP = 8  # between a label and its bar, a bar and its value
@@ -55,53 +61,85 @@ def _fmt(value: float, percent: bool) -> str:
     return f"{value * 100:.0f}%" if percent else (f"{value:,.0f}" if value == int(value) else f"{value:,.2f}")
 
 
+def for_every_screen(draw: Callable[..., Markup], labels: Sequence[str], *args: object, **kwargs: object) -> Markup:
+    """The chart `draw(labels, …)` makes, drawn for a laptop and for a phone; app.css shows one."""
+    if not labels:
+        return draw(labels, *args, **kwargs)
+    return draw(labels, *args, **kwargs, width=WIDTH) + draw(labels, *args, **kwargs, width=PHONE)
+
+
+def _svg(width: float, height: float, title: str) -> str:
+    screen = "chart-wide" if width >= WIDTH else "chart-phone"
+    return (
+        f'<svg class="chart {screen}" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+    )
+
+
+def _wrap(text: str, room: float, lines: int = 2) -> list[str]:
+    """`text` in at most `lines` lines that fit `room`, the last cut with "…" when it must be."""
+    wrapped = [""]
+    for word in text.split():
+        joined = f"{wrapped[-1]} {word}".strip()
+        if text_width(joined) <= room or not wrapped[-1] or len(wrapped) == lines:
+            wrapped[-1] = joined
+        else:
+            wrapped.append(word)
+    return [_fit(line, room) for line in wrapped]
+
+
 def bar_chart(
     labels: Sequence[str], values: Sequence[float | None], *, title: str, percent: bool = False,
-    color: str = PALETTE[0], colors: Sequence[str] | None = None, caption: str | None = None,
+    color: str = PALETTE[0], colors: Sequence[str] | None = None, caption: str | None = None, width: float = WIDTH,
 ) -> Markup:  # fmt: skip
     """Horizontal bars, one per label, with the value at the end of each bar; `colors` gives
-    each bar its own (a series' colour), `caption` a line above them."""
+    each bar its own (a series' colour), `caption` a line above them. Narrower than WIDTH (a
+    phone), each label sits above its bar, across the chart's whole width on up to two lines."""
     if not labels:
         return Markup('<p class="muted">No data for this range.</p>')
-    row, top_pad = 26, 4 + (20 if caption else 0)
+    stacked, line = width < WIDTH, 15
     numbers = [v or 0.0 for v in values]
     top = 1.0 if percent else (max(numbers) or 1.0)
     shown = ["–" if v is None else _fmt(v, percent) for v in values]
-    label_w = min(LABEL_MAX, max(LABEL_MIN, max(text_width(str(label)) for label in labels) + GAP))
+    label_w = 0 if stacked else min(LABEL_MAX, max(LABEL_MIN, max(text_width(str(label)) for label in labels) + GAP))
     value_w = max(text_width(s) for s in shown) + GAP
-    bar_w = WIDTH - label_w - value_w - GAP
-    height = top_pad + row * len(labels) + 4
-    parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '
-        f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
-    ]
+    bar_w = width - label_w - value_w - GAP
+    parts, y = [], 4 + (20 if caption else 0)
     if caption:
-        parts.append(_label(caption, 0, 14, WIDTH, css="chart-axis", anchor="start"))
+        parts.append(_label(caption, 0, 14, width, css="chart-axis", anchor="start"))
     for i, (label, value) in enumerate(zip(labels, values)):
-        y = top_pad + i * row
-        width = 0 if value is None else min(bar_w, max(1.0, bar_w * (value / top)))  # over 100 %: full, with its value
+        if stacked:
+            lines = _wrap(str(label), width)
+            cut = " ".join(lines) != " ".join(str(label).split())
+            parts += [_label(text, 0, y + 12 + n * line, width, anchor="start") for n, text in enumerate(lines)]
+            if cut:  # the whole label as the last line's tooltip
+                parts[-1] = parts[-1].replace('class="chart-label">', f'class="chart-label"><title>{escape(label)}</title>', 1)
+            bar_y, row = y + 4 + len(lines) * line, 4 + len(lines) * line + 26
+        else:
+            parts.append(_label(str(label), label_w - GAP, y + 16, label_w - GAP))
+            bar_y, row = y + 3, 26
+        length = 0 if value is None else min(bar_w, max(1.0, bar_w * (value / top)))  # over 100 %: full, with its value
         fill = colors[i % len(colors)] if colors else color
         parts.append(
-            _label(str(label), label_w - GAP, y + 16, label_w - GAP)
-            + f'<rect x="{label_w:.1f}" y="{y + 3}" width="{bar_w:.1f}" height="{row - 8}" rx="3" fill="#f1f3f5"/>'
-            f'<rect x="{label_w:.1f}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" rx="3" fill="{fill}"/>'
-            f'<text x="{label_w + bar_w + GAP:.1f}" y="{y + 16}" class="chart-value">{escape(shown[i])}</text>'
+            f'<rect x="{label_w:.1f}" y="{bar_y}" width="{bar_w:.1f}" height="18" rx="3" fill="#f1f3f5"/>'
+            f'<rect x="{label_w:.1f}" y="{bar_y}" width="{length:.1f}" height="18" rx="3" fill="{fill}"/>'
+            f'<text x="{label_w + bar_w + GAP:.1f}" y="{bar_y + 13}" class="chart-value">{escape(shown[i])}</text>'
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))
+        y += row
+    return Markup(_svg(width, y + 4, title) + "".join(parts) + "</svg>")
 
 
 def _dash(dash: str) -> str:
     return f' stroke-dasharray="{dash}"' if dash else ""
 
 
-def _legend(names: Sequence[str], top: float) -> tuple[list[str], float]:
+def _legend(names: Sequence[str], top: float, width: float) -> tuple[list[str], float]:
     """One entry per series (a sample of its line, then its name), laid out left to right and
     wrapped onto a new row before one would run past the chart; returns the parts and the height."""
     parts, x, y = [], 0.0, top
     for n, name in enumerate(names):
-        width = 30 + text_width(name) + 24
-        if x and x + width > WIDTH:
+        entry = 30 + text_width(name) + 24
+        if x and x + entry > width:
             x, y = 0.0, y + 20
         color, dash = PALETTE[n % len(PALETTE)], DASHES[n % len(DASHES)]
         parts.append(
@@ -109,12 +147,13 @@ def _legend(names: Sequence[str], top: float) -> tuple[list[str], float]:
             f'stroke-width="2.5"{_dash(dash)}/><circle cx="{x + 12:.1f}" cy="{y + 6}" r="3.5" fill="{color}"/>'
             f'<text x="{x + 30:.1f}" y="{y + 10}" class="chart-label">{escape(name)}</text></g>'
         )
-        x += width
+        x += entry
     return parts, y - top + 20
 
 
 def line_chart(
-    labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str, percent: bool = True
+    labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str, percent: bool = True,
+    width: float = WIDTH,
 ) -> Markup:
     """One line per series over the labels (weeks), with a legend; gaps where a value is None.
     A single week is drawn as one labelled bar per series instead."""
@@ -123,10 +162,10 @@ def line_chart(
     if len(labels) == 1:
         return bar_chart(
             list(series), [values[0] for values in series.values()], title=title, percent=percent,
-            colors=PALETTE, caption=f"Week of {labels[0]}",
+            colors=PALETTE, caption=f"Week of {labels[0]}", width=width,
         )  # fmt: skip
-    height, left, right, bottom, top_pad = 240, 44, 24, 28, 12  # room for the axis labels' text
-    plot_w, plot_h = WIDTH - left - right, height - bottom - top_pad
+    height, left, right, bottom, top_pad = (240 if width >= WIDTH else 200), 44, 24, 28, 12  # room for the axis labels' text
+    plot_w, plot_h = width - left - right, height - bottom - top_pad
     everything = [v for values in series.values() for v in values if v is not None]
     top = 1.0 if percent else (max(everything, default=0) or 1.0)
     step = plot_w / (len(labels) - 1)
@@ -137,20 +176,18 @@ def line_chart(
     def y(v: float) -> float:
         return top_pad + plot_h * (1 - v / top)
 
-    legend, legend_h = _legend(list(series), height + 6)
-    parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height + 6 + legend_h}" width="100%" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
-    ]
+    legend, legend_h = _legend(list(series), height + 6, width)
+    parts = [_svg(width, height + 6 + legend_h, title)]
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         ty = y(tick * top)
         parts.append(
-            f'<line x1="{left}" x2="{WIDTH - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e9ecef"/>'
+            f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e9ecef"/>'
             f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" class="chart-axis">{_fmt(tick * top, percent)}</text>'
         )
-    every = max(1, len(labels) // 8)
+    # Week labels ("11-16") as many as fit side by side, counted back from the latest week.
+    every = math.ceil((text_width("00-00", 11) + GAP) / step)
     for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
+        if (len(labels) - 1 - i) % every == 0:
             parts.append(
                 f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle" class="chart-axis">{escape(str(label)[5:])}</text>'
             )

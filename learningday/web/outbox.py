@@ -30,7 +30,7 @@ from learningday.web.access import Viewer
 from learningday.web.auth import signed_in_admin
 from learningday.web.email_frame import frame_height
 from learningday.web.headers import EMAIL_FRAME_HEADERS
-from learningday.web.render import templates  # one environment: its filters and globals
+from learningday.web.render import render
 
 router = APIRouter()
 
@@ -46,23 +46,21 @@ class OutboxEntry:
 
 
 @router.get("/outbox", response_class=HTMLResponse)
-def outbox_list(request: Request, _: Viewer = Depends(signed_in_admin)) -> HTMLResponse:
+def outbox_list(request: Request, viewer: Viewer = Depends(signed_in_admin)) -> Response:
     maildir_path = _maildir_path(request)
     entries = sorted(_entries(maildir_path), key=_sort_key, reverse=True)[:LIST_LIMIT]
-    return templates.TemplateResponse(
-        request, "outbox.html", {"entries": entries, "path": maildir_path, "limit": LIST_LIMIT}
-    )
+    return render(request, "outbox.html", {"entries": entries, "path": maildir_path, "limit": LIST_LIMIT}, viewer)
 
 
 @router.get("/outbox/{key}", response_class=HTMLResponse)
-def outbox_message(request: Request, key: str, _: Viewer = Depends(signed_in_admin)) -> HTMLResponse:
+def outbox_message(request: Request, key: str, viewer: Viewer = Depends(signed_in_admin)) -> Response:
     maildir_path = _maildir_path(request)
     message = _read(maildir_path, key)
     if message is None:
         raise HTTPException(status_code=404, detail=f"no message {key!r} in the outbox at {maildir_path}")
     html_part = message.get_body(preferencelist=("html",))
     text_part = message.get_body(preferencelist=("plain",))
-    return templates.TemplateResponse(
+    return render(
         request,
         "outbox_message.html",
         {
@@ -77,6 +75,7 @@ def outbox_message(request: Request, key: str, _: Viewer = Depends(signed_in_adm
             "frame_height": frame_height(html_part.get_content()) if html_part is not None else None,
             "text": text_part.get_content() if text_part is not None else None,
         },
+        viewer,
     )
 
 

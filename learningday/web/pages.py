@@ -93,6 +93,7 @@ def _me_context(viewer: Viewer) -> dict[str, object]:
         "budget": mine.budget,
         "feed_url": feed_url(person.id),
         "categories": policy.checkins.categories,
+        "expense_labels": policy.reimbursement.category_labels,
         "checkin_link": f"/checkin/{checkin_token(person.id, day.date)}" if day else None,
     }
 
@@ -160,6 +161,7 @@ def team(request: Request, team: str | None = None, viewer: Viewer = Depends(sig
     context = {
         "people": people, "weeks": weeks, "grid": grid, "flags": flags, "claims": claims,
         "teams": teams, "team": team, "flag_links": flag_links, "claim_links": claim_links, "evidence": evidence,
+        "expense_labels": current_policy().reimbursement.category_labels,
     }  # fmt: skip
     return render(request, "team.html", context, viewer)
 
@@ -176,10 +178,11 @@ def person_page(request: Request, person_id: RecordId, viewer: Viewer = Depends(
         flags = session.scalars(select(Flag).where(Flag.person_id == person_id).order_by(Flag.date.desc())).all()
         manager = session.get(Person, person.manager_id) if person.manager_id else None
         session.expunge_all()
+    policy = current_policy()
     context = {
         "person": person, "manager": manager, "history": history, "claims": claims, "flags": flags,
         "streak": reports.streak(history), "topics": reports.topics(history),
-        "categories": current_policy().checkins.categories,
+        "categories": policy.checkins.categories, "expense_labels": policy.reimbursement.category_labels,
     }  # fmt: skip
     return render(request, "person.html", context, viewer)
 

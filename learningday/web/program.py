@@ -15,14 +15,15 @@ from starlette.responses import Response
 
 from learningday.csv_export import to_csv
 from learningday.db.engine import session_scope
-from learningday.labels import expense_label, flag_label
+from learningday.labels import count, expense_label, flag_label
 from learningday.policy_source import current_policy
 from learningday.web.access import Scope, Viewer, visible_person_ids
 from learningday.web.auth import signed_in
-from learningday.web.charts import bar_chart, line_chart
+from learningday.web.charts import bar_chart, for_every_screen, line_chart
 from learningday.web.program_report import TABLES, ProgramFilter, Table, program_tables
 from learningday.web.render import render
 from learningday.web.reports import teams_in
+from policies.policy import ReimbursementPolicy
 
 router = APIRouter()
 MAX_RANGE = dt.timedelta(days=3 * 366)
@@ -56,7 +57,25 @@ SERIES = {  # the weekly chart's lines: the Table's column, and what the legend 
 }
 
 
-def _charts(tables: dict[str, Table], currency: str) -> dict[str, Markup]:
+def _weekly_chart(weeks: Table) -> Markup:
+    """The finished weeks' rates as lines. A week with a day still running is left out and named
+    below the chart: drawn, it would be a gap or a point made of the days that happen to be over."""
+    running = {str(week): int(n) for week, n in zip(weeks.column("week"), weeks.column("running")) if n}  # type: ignore[call-overload]
+    over = Table(weeks.name, weeks.title, weeks.columns, [row for row in weeks.rows if str(row[0]) not in running])
+    chart = for_every_screen(
+        line_chart, [str(week) for week in over.column("week")],
+        {label: [None if v is None else float(v) for v in over.column(column)] for column, label in SERIES.items()},  # type: ignore[arg-type]
+        title="Participation (days kept of days held), plan and summary rate per week",
+    )
+    notes = "".join(
+        f'<p class="muted chart-note">The week of {dt.date.fromisoformat(week):%-d %b} is still running '
+        f"({count(n, 'day')} open): it is drawn once its days are over.</p>"
+        for week, n in running.items()
+    )
+    return chart + Markup(notes)
+
+
+def _charts(tables: dict[str, Table], rules: ReimbursementPolicy) -> dict[str, Markup]:
     """Each table drawn from its own columns, by name: the chart shows what the CSV holds."""
     weeks, teams, cats = tables["participation"], tables["teams"], tables["categories"]
     flags, claims, budget = tables["flags"], tables["claims"], tables["budget"]
@@ -68,15 +87,12 @@ def _charts(tables: dict[str, Table], currency: str) -> dict[str, Markup]:
         return [None if v is None else float(v) for v in table.column(column)]  # type: ignore[arg-type]
 
     return {
-        "participation": line_chart(
-            names(weeks, "week"), {label: numbers(weeks, column) for column, label in SERIES.items()},
-            title="Participation (days kept of days held), plan and summary rate per week",
-        ),
-        "teams": bar_chart(names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
-        "categories": bar_chart(names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
-        "flags": bar_chart([flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
-        "claims": bar_chart([expense_label(k) for k in names(claims, "category")], numbers(claims, f"approved_{currency}"), title="Approved spend per category", color="#e8590c"),
-        "budget": bar_chart(names(budget, "team"), numbers(budget, "used_share"), title="Budget used per team", percent=True, color="#862e9c"),
+        "participation": _weekly_chart(weeks),
+        "teams": for_every_screen(bar_chart, names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
+        "categories": for_every_screen(bar_chart, names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
+        "flags": for_every_screen(bar_chart, [flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
+        "claims": for_every_screen(bar_chart, [expense_label(k, rules.category_labels) for k in names(claims, "category")], numbers(claims, f"approved_{rules.currency}"), title="Approved spend per category", color="#e8590c"),
+        "budget": for_every_screen(bar_chart, names(budget, "team"), numbers(budget, "used_share"), title="Budget used per team", percent=True, color="#862e9c"),
     }  # fmt: skip
 
 
@@ -93,7 +109,7 @@ def program_page(
         teams = teams_in(session, scope)
     query = f"start={chosen.start}&end={chosen.end}" + (f"&team={chosen.team}" if chosen.team else "")
     context = {
-        "tables": tables, "charts": _charts(tables, policy.reimbursement.currency), "filter": chosen, "teams": teams, "query": query,
+        "tables": tables, "charts": _charts(tables, policy.reimbursement), "filter": chosen, "teams": teams, "query": query,
         "currency": policy.reimbursement.currency,
     }  # fmt: skip
     return render(request, "program.html", context, viewer)

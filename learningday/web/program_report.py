@@ -118,11 +118,16 @@ RATE_COLUMNS = ["days", "kept", "plans", "summaries", "participation_rate", "pla
 
 
 def participation(days: list[_Day]) -> Table:
+    """Rates per week, and how many of the week's days are still `running` (open): a week with
+    one is not over, so its rates are not yet the week's (the chart leaves it out and says so)."""
     by_week: dict[dt.date, list[_Day]] = defaultdict(list)
     for day in days:
         by_week[week_of(day.date)].append(day)
-    rows = [_rates_row(week.isoformat(), by_week[week]) for week in sorted(by_week)]
-    return Table("participation", "Participation per week", ["week", *RATE_COLUMNS], rows)
+    rows = [
+        [*_rates_row(week.isoformat(), by_week[week]), sum(d.mark == "open" for d in by_week[week])]
+        for week in sorted(by_week)
+    ]
+    return Table("participation", "Participation per week", ["week", *RATE_COLUMNS, "running"], rows)
 
 
 def teams(days: list[_Day]) -> Table:

@@ -46,10 +46,20 @@ def _category_label(context: Context, key: str | None) -> str:
     return labels.category_label(key, categories)
 
 
+@pass_context
+def _expense_label(context: Context, key: str | None) -> str:
+    """An expense category's label: from the page's `expense_labels` (pages that label many pass
+    them, so the policy is read once), else from the policy in force."""
+    expense_labels = context.get("expense_labels")
+    if expense_labels is None:
+        expense_labels = current_policy().reimbursement.category_labels
+    return labels.expense_label(key, expense_labels)
+
+
 templates.env.filters["money"] = _money
 templates.env.filters["flag_label"] = labels.flag_label
 templates.env.filters["category_label"] = _category_label
-templates.env.filters["expense_label"] = labels.expense_label
+templates.env.filters["expense_label"] = _expense_label
 templates.env.globals["count"] = labels.count
 templates.env.filters["percent"] = _percent
 # A fresh nonce per rendered form: the submission's idempotency key (a double click or a

@@ -3,12 +3,18 @@ past one can be played; every day played through the real workflows."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from temporalio.client import WorkflowQueryFailedError
 
 from learningday.db.models import Flag, LearningDay, Person
+from learningday.demo.actors import act
+from learningday.demo.progress import DayWatch
+from learningday.demo.run import told_if_it_stops
 from learningday.demo.story import HISTORY_TIME_SCALE, Learner, demo_dates, play_day
 from policies.policy import Policy
 from tests.workflows.conftest import Harness, harness  # noqa: F401 - fixture
@@ -67,3 +73,34 @@ async def test_a_history_week_plays_through_the_workflows_with_kept_and_missed_d
     assert ended["missed"] == 1 and ended["kept"] + ended["missed"] == 4
     assert any("Person 3" in line and "no summary by the deadline" in line for line in said), "\n".join(said)
     assert any("Person 0" in line and "plan: " in line for line in said)
+
+
+class _DayThatCannotAnswer:
+    """A client whose every day fails its status query, as a day whose replay fails does."""
+
+    def get_workflow_handle(self, workflow_id: str) -> _DayThatCannotAnswer:
+        return self
+
+    async def query(self, *args: object, **kwargs: object) -> None:
+        raise WorkflowQueryFailedError("Nondeterminism error")
+
+
+async def test_a_day_that_cannot_answer_its_status_neither_stalls_nor_ends_the_story() -> None:
+    client = _DayThatCannotAnswer()
+    said: list[str] = []
+    watch = DayWatch(client, {1: "Person 1"}, dt.date(2033, 3, 3), said.append)  # type: ignore[arg-type]
+
+    await asyncio.wait_for(act(client, gateway=None, index=0, person_id=1, email="p1@example.com",  # type: ignore[arg-type]
+                               date=dt.date(2033, 3, 3)), timeout=5)  # fmt: skip
+    await watch._look()
+
+    assert said == [] and (await watch.outcomes())["open"] == 1
+
+
+async def test_a_story_that_fails_says_so_instead_of_going_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    async def story() -> None:
+        raise WorkflowQueryFailedError("Nondeterminism error")
+
+    await told_if_it_stops(story())
+
+    assert capsys.readouterr().err.startswith("The demo stopped playing: WorkflowQueryFailedError('Nondeterminism error').")

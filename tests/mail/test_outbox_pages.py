@@ -157,3 +157,13 @@ def test_the_page_links_the_email_on_its_own_for_reading_it_whole(client: TestCl
     page = client.get(f"/outbox/{key}").text
 
     assert re.search(rf'<a href="/outbox/{re.escape(key)}/html"[^>]*>Open the email on its own</a>', page)
+
+
+def test_the_outbox_pages_keep_the_navigation_and_sign_out_of_every_page(client: TestClient, outbox: mailbox.Maildir) -> None:
+    key = write(outbox, "flag:1", "Bob: used for work", "Thu, 19 Nov 2026 18:30:00 +0000")
+
+    for path in ("/outbox", f"/outbox/{key}"):
+        page = client.get(path).text
+        assert '<a href="/outbox" class="active">Outbox</a>' in page, path
+        assert '<a href="/me"' in page and "Owner · admin" in page, path
+        assert re.search(r'<form method="post" action="/auth/logout"><input type="hidden" name="csrf_token" value="[^"]+">', page), path

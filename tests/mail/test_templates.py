@@ -213,10 +213,11 @@ def test_claim_emails_name_the_expense_category_in_words() -> None:
 
     from activities.mail.claim_mail import _claim_context
     from activities.records.claims import ClaimSummary
+    from policies.policy import Policy
 
     claim = ClaimSummary(
         claim_id=1, person_id=1, claimant_name="Bob", claimant_email="bob@example.com", amount=Decimal("20"),
         currency="USD", base_amount=Decimal("20"), category="books", description="SICP",
         submitted_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
     )  # fmt: skip
-    assert _claim_context(claim)["category"] == "Books"
+    assert _claim_context(claim, Policy())["category"] == "Books"

@@ -182,7 +182,7 @@ def test_an_unknown_key_far_from_any_known_one_lists_the_keys() -> None:
     error = only_error("[reimbursement.categories.books]\ncap = 10\ncolour = 'red'\n", "p.toml")
 
     assert (error.line, error.field) == (3, "reimbursement.categories.books.colour")
-    assert error.message.endswith("the keys here are: cap, receipt_required")
+    assert error.message.endswith("the keys here are: cap, receipt_required, label")
 
 
 def test_a_wrong_type_is_named_with_the_value() -> None:
@@ -283,6 +283,39 @@ def test_claim_timeouts_out_of_order_name_the_field_at_fault() -> None:
     assert error.message == (
         "must be more than reimbursement.escalate_after_days (30 is not more than 40)"
     )
+
+
+def test_an_expense_category_is_called_by_its_label_or_else_its_key_as_words() -> None:
+    text = '[reimbursement.categories.books]\ncap = 200\nlabel = "Books and e-books"\n\n[reimbursement.categories.conference_travel]\ncap = 900\n'
+    assert check_policy_text(text, "p.toml") == []
+    policy = load_policy_text(text)
+
+    assert policy.reimbursement.category_labels == {"books": "Books and e-books", "conference_travel": "Conference travel"}
+    assert policy.reimbursement.category_label("a_key_since_removed") == "A key since removed"
+
+
+@pytest.mark.parametrize(
+    ("label", "says"),
+    [
+        ('"  "', "a label cannot be empty: write the words people should read for this category, or leave `label` out to use its key as words"),
+        ('"""Books\nand more"""', "a label is one line: it names the category in tables, charts and emails"),
+        (f'"{"x" * 61}"', "a label of 61 characters is too long: keep it to 60, it names the category in a chart's label column"),
+        ("3", "Input should be a valid string, got 3"),
+    ],
+    ids=["empty", "two-lines", "too-long", "not-text"],
+)
+def test_an_unreadable_expense_category_label_is_named_with_its_line(label: str, says: str) -> None:
+    error = only_error(f"[reimbursement.categories.books]\ncap = 200\nlabel = {label}\n", "p.toml")
+
+    assert (error.line, error.field, error.message) == (3, "reimbursement.categories.books.label", says)
+
+
+def load_policy_text(text: str) -> Policy:
+    from policies.loader import parse_policy_text
+
+    policy, errors = parse_policy_text(text, "p.toml")
+    assert policy is not None, errors
+    return policy
 
 
 def test_a_duplicate_yaml_key_is_an_error_naming_both_lines() -> None:

@@ -102,6 +102,12 @@ def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def on_screen(page, selector: str) -> bool:  # type: ignore[no-untyped-def]
+    """The element lies within the window's width: seen without scrolling sideways."""
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+
+
 def sign_in(page, base: str, person_id: int) -> None:  # type: ignore[no-untyped-def]
     """Open the sign-in link as from the email and press the button."""
     page.goto(login_url(person_id).replace("http://127.0.0.1:8000", base))
@@ -160,7 +166,7 @@ def test_an_admin_filters_the_program_charts_and_exports_csv(live_server: str, p
     page.click("#program-filters button")
     page.wait_for_url(f"**/program?start={RANGE['start']}&end={RANGE['end']}&team=")
     assert page.inner_text("#stat-days") == "9"  # 3 people × 3 weeks; Alan's open day is not over yet
-    teams_chart = page.locator("#table-teams svg.chart")
+    teams_chart = page.locator("#table-teams svg.chart-wide")
     assert "Platform" in teams_chart.text_content() and "Research" in teams_chart.text_content()
     shoot(page, "program")
 
@@ -168,7 +174,7 @@ def test_an_admin_filters_the_program_charts_and_exports_csv(live_server: str, p
     page.click("#program-filters button")
     page.wait_for_url("**team=Platform")
     assert page.inner_text("#stat-days") == "3"
-    assert "Research" not in page.locator("#table-teams svg.chart").text_content()
+    assert "Research" not in page.locator("#table-teams svg.chart-wide").text_content()
 
     with page.expect_download() as download_info:
         page.click("#table-teams h2 a")
@@ -188,5 +194,10 @@ def test_a_manager_sees_the_team_at_a_glance(live_server: str, page, program_his
     assert "Linus Learner" in grid and "Alan Learner" not in grid
     assert "No summary posted" in page.inner_text("#flags")
     shoot(page, "team")
+
+    # On a phone the latest week and a flag's Excuse button are on screen, not in a sideways scroll.
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert on_screen(page, "#team-grid thead th:last-child") and on_screen(page, "#flags a.button")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server}/people/{program_history.alan.id}")
     assert "Not found" in page.content()

@@ -5,8 +5,9 @@ that lost its own inline styles.
 
 Every page also fits a phone: at 360 and 390 px the document is no wider than the screen (the
 navigation and tables scroll inside their own boxes). Every chart's text, measured by the
-browser, lies inside its chart and over no other text: no label is clipped, no legend overlaps. Screenshots of every page at 1366 and 390 px
-go to tests/artifacts/pages/ for people to compare by eye.
+browser on a laptop and on a phone, lies inside its chart and over no other text (no label is
+clipped, no legend overlaps), and on a phone is no smaller than 10 px. Screenshots of every page
+at 1366 and 390 px go to tests/artifacts/pages/ for people to compare by eye.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 
-# Each chart's text as the browser lays it out (getBBox, in the chart's own units): a label that
-# runs outside the viewBox is clipped, two that intersect are unreadable.
+# Each shown chart's text as the browser lays it out (getBBox, in the chart's own units): a label
+# that runs outside the viewBox is clipped, two that intersect are unreadable.
 CHART_TEXT_PROBLEMS = """
-() => [...document.querySelectorAll("svg.chart")].flatMap((svg, n) => {
+() => [...document.querySelectorAll("svg.chart")].filter((svg) => svg.getBoundingClientRect().width > 0).flatMap((svg, n) => {
   const view = svg.viewBox.baseVal;
   const boxes = [...svg.querySelectorAll("text")].map((text) => [text.textContent, text.getBBox()]);
   const problems = boxes
@@ -51,6 +52,19 @@ CHART_TEXT_PROBLEMS = """
   return problems;
 })
 """
+
+# Each shown chart's text at the size it reaches the screen: its font size in the chart's units,
+# scaled as the chart is.
+CHART_TEXT_TOO_SMALL = """
+(least) => [...document.querySelectorAll("svg.chart")].filter((svg) => svg.getBoundingClientRect().width > 0).flatMap((svg) => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return [...svg.querySelectorAll("text")]
+    .map((text) => [text.textContent, parseFloat(getComputedStyle(text).fontSize) * scale])
+    .filter(([, px]) => px < least)
+    .map(([label, px]) => `"${label}" at ${px.toFixed(1)} px`);
+})
+"""
+PHONE_TEXT_PX = 10
 
 # Inside an email's frame: is this element wholly within the frame's view, is the email wholly
 # within the frame (nothing to scroll to)?
@@ -113,6 +127,10 @@ def test_every_page_passes_its_content_security_policy(
             wide = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
             if wide > width:
                 too_wide.append(f"{name} at {width} px: {wide} px")
+            unreadable_charts.extend(f"{name} at {width} px: {p}" for p in page.evaluate(CHART_TEXT_PROBLEMS))  # type: ignore[attr-defined]
+            unreadable_charts.extend(
+                f"{name} at {width} px: {p}" for p in page.evaluate(CHART_TEXT_TOO_SMALL, PHONE_TEXT_PX)  # type: ignore[attr-defined]
+            )
         shoot(page, name)
 
     for name, path in {**site.signed_out, **site.links}.items():

@@ -1,21 +1,29 @@
-"""People read the program's words, not its keys: flag kinds, check-in categories (labelled by
-the policy file) and expense categories as labels on every page that shows them, and counts in
-proper plurals."""
+"""People read the program's words, not its keys: flag kinds, check-in categories and expense
+categories (both labelled by the policy file) as labels on every page and email that shows them,
+and counts in proper plurals."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from activities.mail.claim_mail import _claim_context
+from activities.records.claims import ClaimSummary
 from learningday.db.models import ClaimState
 from learningday.labels import count, expense_label, flag_label
+from learningday.policy_source import current_policy
+from learningday.settings import get_settings
 from learningday.web import claims
 from learningday.web.claims import claim_form_url
-from tests.web.conftest import THURSDAY, WEEK, Org, add_claim, add_day, add_flag, form_token, sign_in
+from tests.web.conftest import RANGE, THURSDAY, WEEK, Org, add_claim, add_day, add_flag, form_token, sign_in
 
 KEYS = re.compile(r">\s*(missed_summary|missed summary|side_research|books|courses)\s*<")
 
@@ -73,5 +81,58 @@ def test_the_claim_form_counts_its_problems_in_words(client: TestClient, org: Or
 def test_labels_for_keys_and_counts() -> None:
     assert flag_label("missed_plan") == "No plan posted"
     assert flag_label("some_new_kind") == "Some new kind"
-    assert expense_label("conference_travel") == "Conference travel"
+    assert expense_label("books", {"books": "Books and e-books"}) == "Books and e-books"
+    assert expense_label("conference_travel", {}) == "Conference travel"
     assert [count(1, "thing"), count(2, "thing"), count(0, "person", "people")] == ["1 thing", "2 things", "0 people"]
+
+
+LABELLED = """
+[reimbursement.categories.books]
+cap = 200
+label = "Books and e-books"
+
+[reimbursement.categories.conference_travel]
+cap = 900
+receipt_required = false
+"""
+
+
+@pytest.fixture
+def labelled_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A policy file labelling `books` and leaving `conference_travel` without a label."""
+    path = tmp_path / "policy.toml"
+    path.write_text(LABELLED, encoding="utf-8")
+    monkeypatch.setenv("LEARNINGDAY_POLICY_FILE", str(path))
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_expense_categories_read_as_the_policy_file_labels_them_on_pages(
+    client: TestClient, session: Session, org: Org, labelled_policy: None
+) -> None:
+    add_claim(session, org.linus, "20.00", ClaimState.pending, category="books")
+    add_claim(session, org.linus, "300.00", ClaimState.approved, category="conference_travel")
+    session.commit()
+    barbara = sign_in(client, org.barbara)
+
+    team = barbara.get("/team").text
+    person = barbara.get(f"/people/{org.linus.id}").text
+    form = client.get("/claims/new/" + claim_form_url(org.alan.id).rsplit("/", 1)[1]).text
+    program = sign_in(client, org.ada).get("/program", params=RANGE).text
+
+    assert "Books and e-books" in team and "Books and e-books" in person
+    assert "Conference travel" in person  # no label in the file: the key as words
+    assert ">Books and e-books (up to" in form and ">Conference travel (up to" in form
+    assert ">Conference travel<" in program  # the approved-spend chart's bar
+    assert ">Books<" not in team + person + form
+
+
+def test_a_claim_email_names_the_category_as_the_policy_file_labels_it(labelled_policy: None) -> None:
+    claim = ClaimSummary(
+        claim_id=1, person_id=1, claimant_name="Bob", claimant_email="bob@example.com", amount=Decimal("20"),
+        currency="USD", base_amount=Decimal("20"), category="books", description="SICP",
+        submitted_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
+    )  # fmt: skip
+    assert _claim_context(claim, current_policy())["category"] == "Books and e-books"

@@ -1,6 +1,7 @@
 """The Program page's numbers and charts read at a glance: participation counts misses exactly as
 the Team page does, no label is cut without its full text at hand, a single week still reads,
-and the weekly chart's legend names each series where it can be read."""
+the weekly chart's legend names each series where it can be read, and a week still running is
+named as running instead of drawn as an empty or partial point."""
 
 from __future__ import annotations
 
@@ -91,3 +92,49 @@ def test_the_legend_gives_each_series_room_for_its_name() -> None:
     for (x, name), (next_x, _) in zip(entries, entries[1:]):
         assert next_x > x + 7 * len(name) or next_x < x, f"{name!r} runs into the next entry"  # or wraps to a new row
     assert len(set(re.findall(r'stroke-dasharray="([^"]+)"', svg))) == 2  # with solid: three line styles
+
+
+def test_the_running_week_is_named_as_running_not_drawn_as_an_empty_point(session: Session, org: Org, client: TestClient) -> None:
+    two_weeks_ago, last_week = THURSDAY - 2 * WEEK, THURSDAY - WEEK
+    for date in (two_weeks_ago, last_week):
+        add_day(session, org.alan, date, plan="Raft", summary="Raft, done")
+        add_flag(session, add_day(session, org.linus, date, plan="Rust"))  # missed summary
+    add_day(session, org.alan, THURSDAY, plan="Paxos", state=DayState.planning)  # still running
+    add_day(session, org.linus, THURSDAY, state=DayState.planning)
+    session.commit()
+    admin = sign_in(client, org.ada)
+
+    page = admin.get("/program", params=RANGE).text
+    weekly = page[page.index('id="table-participation"') : page.index('id="table-teams"')]
+    rows = admin.get("/program/participation.csv", params=RANGE).text.splitlines()
+
+    laptop = re.search(r'<svg class="chart chart-wide".*?</svg>', weekly)
+    assert laptop is not None
+    axis = re.findall(r'class="chart-axis">(\d\d-\d\d)</text>', laptop.group(0))
+    assert axis == [week_of(two_weeks_ago).isoformat()[5:], week_of(last_week).isoformat()[5:]]
+    assert f"The week of {week_of(THURSDAY):%-d %b} is still running (2 days open)" in weekly
+    assert rows[0].endswith(",running") and rows[-1].startswith(week_of(THURSDAY).isoformat())
+    assert rows[-1].endswith(",2") and rows[1].endswith(",0")
+
+
+def test_on_a_phone_each_chart_is_drawn_at_phone_width_with_its_labels_above_the_bars(
+    session: Session, org: Org, client: TestClient
+) -> None:
+    for n in (3, 2, 1):
+        add_day(session, org.alan, THURSDAY - n * WEEK, plan="Bell Labs", summary="Read it", category="management")
+    session.commit()
+
+    page = sign_in(client, org.ada).get("/program", params=RANGE).text
+
+    for name in ("participation", "teams", "categories", "flags", "budget"):
+        section = page[page.index(f'id="table-{name}"') :].split("</section>", 1)[0]
+        [laptop] = re.findall(r'<svg class="chart chart-wide"[^>]*viewBox="0 0 (\d+) ', section)
+        [phone] = re.findall(r'<svg class="chart chart-phone"[^>]*viewBox="0 0 (\d+) ', section)
+        # In a 300 px card (a 360 px screen), 12-unit text is 5.6 px in the laptop drawing, 12 px in the phone's.
+        assert (int(laptop), int(phone)) == (640, 300), name
+    categories = page[page.index('id="table-categories"') :].split("</section>", 1)[0]
+    phone_chart = re.search(r'<svg class="chart chart-phone".*?</svg>', categories)
+    assert phone_chart is not None
+    lines = LABEL.findall(phone_chart.group(0))
+    assert [(x, anchor, tooltip) for x, anchor, tooltip, _ in lines] == [("0.0", "start", "")] * 2  # above its bar, from the left edge
+    assert " ".join(shown for *_, shown in lines) == SEED_CATEGORIES["management"]  # on two lines, uncut
