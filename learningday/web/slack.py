@@ -388,7 +388,8 @@ async def _within(task: asyncio.Future[T], seconds: float) -> T | None:
 
 def _claim_form(policy: Policy) -> dict[str, Any]:
     rules = policy.reimbursement
-    labels = {key: f"{key} (up to {c.cap} {rules.currency}{', receipt on the web form' if c.receipt_required else ''})"
+    named = rules.category_labels
+    labels = {key: f"{named[key]} (up to {c.cap} {rules.currency}{', receipt on the web form' if c.receipt_required else ''})"
               for key, c in rules.categories.items()}
     return claim_modal(sorted({rules.currency, *rules.accepted_currencies}), rules.currency, labels)
 

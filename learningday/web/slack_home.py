@@ -56,6 +56,7 @@ class Home:
     mine: MyDay
     team: list[ReportDay]
     check_in_labels: dict[str, str]  # the policy's check-in categories, key → label
+    expense_labels: dict[str, str]  # the policy's expense categories, key → label
 
 
 def read_home(slack_user_id: str) -> Home | None:
@@ -71,7 +72,7 @@ def read_home(slack_user_id: str) -> Home | None:
         mine = read_my_day(session, person, policy)
         team = read_team_today(session, person)
         session.expunge_all()
-    return Home(mine, team, dict(policy.checkins.categories))
+    return Home(mine, team, dict(policy.checkins.categories), dict(policy.reimbursement.category_labels))
 
 
 def home_view(home: Home | None) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def home_view(home: Home | None) -> dict[str, Any]:
     blocks: BlockList = [{"type": "header", "text": {"type": "plain_text", "text": TITLE}}]
     if home is None:
         return _view(blocks + [_section(UNKNOWN_PERSON)])
-    blocks += _my_day(home) + [_section(_streak(home.mine))] + _claims(home.mine)
+    blocks += _my_day(home) + [_section(_streak(home.mine))] + _claims(home.mine, home.expense_labels)
     if home.team:
         room = MAX_VIEW_BLOCKS - len(blocks) - 2
         blocks += [{"type": "divider"}, _section("*My team today*")] + _sections(_team_lines(home.team), room)
@@ -131,7 +132,7 @@ def _streak(mine: MyDay) -> str:
     return f"*Streak*: {labels.count(mine.streak, 'Learning Day')} kept in a row"
 
 
-def _claims(mine: MyDay) -> BlockList:
+def _claims(mine: MyDay, expense_labels: dict[str, str]) -> BlockList:
     budget = mine.budget
     left = (f"{money(budget.remaining, budget.currency)} left of {money(budget.annual, budget.currency)} "
             f"in your {budget.year} learning budget")
@@ -144,7 +145,7 @@ def _claims(mine: MyDay) -> BlockList:
             "reimbursed: `/learning claim` files one."), context]
     lines = ["*My claims*"]
     for claim in mine.claims[:RECENT_CLAIMS]:
-        lines.append(f"• {claim.submitted_at:%-d %b %Y} · {escape(labels.expense_label(claim.category))} · "
+        lines.append(f"• {claim.submitted_at:%-d %b %Y} · {escape(labels.expense_label(claim.category, expense_labels))} · "
                      f"{money(claim.amount, claim.currency)} · {claim.state.value}\n"
                      f"    {_inline(claim.description, DESCRIPTION_PREVIEW)}")
     if len(mine.claims) > RECENT_CLAIMS:

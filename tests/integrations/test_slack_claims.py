@@ -118,6 +118,8 @@ async def test_learning_claim_opens_the_claim_modal_with_the_policy_choices(
     assert [o["value"] for o in currency["options"]] == ["EUR", "USD"]
     assert currency["initial_option"]["value"] == "EUR"
     assert [o["value"] for o in inputs["category"]["element"]["options"]] == ["books", "courses"]
+    shown = [o["text"]["text"] for o in inputs["category"]["element"]["options"]]
+    assert [text.split(" (")[0] for text in shown] == ["Books", "Courses"]  # the policy's labels, not its keys
     assert inputs["link"]["optional"] is True and inputs["description"]["element"]["multiline"] is True
     assert "web form" in view["blocks"][-1]["elements"][0]["text"]
 

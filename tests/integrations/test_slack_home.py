@@ -261,7 +261,7 @@ async def test_the_home_tab_keeps_within_slacks_limits_for_a_large_team_and_long
                  Budget(today.year, "USD", Decimal(1500), Decimal(0), Decimal(8)))
     slack_peer.add_user("grace@example.com", GRACE)
 
-    view = home_view(Home(mine, reports, dict(SEED_CATEGORIES)))
+    view = home_view(Home(mine, reports, dict(SEED_CATEGORIES), {"books": "Books"}))
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_peer.base_url)
     answer = await client.views_publish(user_id=GRACE, view=view)
 
