@@ -121,6 +121,29 @@ def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal[
     return "plan" if not has_plan and at <= day.plan_cutoff else "summary"
 
 
+# Once a check-in is accepted. A workflow judges a check-in twice: its update's validator reads the
+# clock when the check-in arrives, and runs only then; its handler runs then and again on every
+# replay, where the task's clock can read seconds apart from the first run (after a local activity
+# that outlived its workflow task). A handler that refused by the clock did so on a replay after a
+# first run that had accepted, and the day could never be replayed again (seen in the demo under
+# load: "Update machine does not handle this event: ActivityTaskScheduled"). So the handler
+# decides only by what the history holds: a cutoff whose timer fired, a plan already written.
+
+
+def timing_once_accepted(clock: CheckInTiming, cutoff_passed: bool) -> CheckInTiming:
+    """The timing of a check-in its validator accepted: too late only when the cutoff has been
+    recorded as passed; otherwise the clock only says whether to call it late."""
+    if cutoff_passed:
+        return "too_late"
+    return "late" if clock in ("late", "too_late") else "on_time"
+
+
+def next_check_in_once_accepted(has_plan: bool, plan_cutoff_passed: bool) -> Literal["plan", "summary"]:
+    """`next_check_in` for a reply its validator accepted: the plan while it is missing and its
+    cutoff has not been recorded as passed, otherwise the summary."""
+    return "plan" if not has_plan and not plan_cutoff_passed else "summary"
+
+
 def timing_refusal(
     kind: str,
     timing: CheckInTiming,

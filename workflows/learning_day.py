@@ -288,8 +288,10 @@ class LearningDayWorkflow:
         async with self._check_in_lock:
             if update.key in self._answers:  # the same request, accepted while we waited
                 return self._answers[update.key]  # type: ignore[index]
-            kind = self._kind_of(update)
-            timing = self._refuse_unless_acceptable(update, kind)
+            # Judged again by the history alone, not the clock: this also runs on replay (see
+            # policies.checkins.timing_once_accepted); the validator judged the clock.
+            kind = self._kind_of(update, by_the_clock=False)
+            timing = self._refuse_unless_acceptable(update, kind, by_the_clock=False)
             # The decision: made here, in memory and in history, before anything is written.
             now, text = workflow.now(), update.text.strip()
             edited = self._submitted(kind)
@@ -325,13 +327,18 @@ class LearningDayWorkflow:
         if self._ctx is not None:
             self._refuse_unless_acceptable(update, self._kind_of(update))
 
-    def _kind_of(self, update: CheckInUpdate) -> str:
+    def _kind_of(self, update: CheckInUpdate, by_the_clock: bool = True) -> str:
         if update.kind != "next":
             return update.kind
+        if not by_the_clock:
+            return checkins.next_check_in_once_accepted(self._view.plan is not None, "plan" in self._closed)
         return checkins.next_check_in(self._view.plan is not None, workflow.now(), self._instants)
 
-    def _refuse_unless_acceptable(self, update: CheckInUpdate, kind: str) -> checkins.CheckInTiming:
-        """Raise what the person is told when this check-in cannot be accepted now; else its timing."""
+    def _refuse_unless_acceptable(
+        self, update: CheckInUpdate, kind: str, by_the_clock: bool = True
+    ) -> checkins.CheckInTiming:
+        """Raise what the person is told when this check-in cannot be accepted now; else its timing.
+        `by_the_clock` False (the update's handler): refuse only for what the history holds."""
         assert self._ctx is not None
         if self._view.state in CLOSED_STATES:
             raise ApplicationError(f"This Learning Day is {self._view.state}.", type="DayClosed")
@@ -343,7 +350,9 @@ class LearningDayWorkflow:
                 "; ".join(f"{name}: {message}" for name, message in problems.items()), problems, type="InvalidCheckIn"
             )
         timing = checkins.check_in_timing(kind, workflow.now(), self._opens_at, self._instants)
-        if kind in self._closed:
+        if not by_the_clock:
+            timing = checkins.timing_once_accepted(timing, kind in self._closed)
+        elif kind in self._closed:
             timing = "too_late"  # the cutoff passed and the miss is recorded, whatever the clock says
         standing = "saved" if self._submitted(kind) else "excused" if kind in self._view.excused else "missed"
         refusal = checkins.timing_refusal(kind, timing, self._day_label(), self._instants, self._ctx.timezone, standing)

@@ -105,3 +105,18 @@ def test_a_nul_character_in_any_field_of_a_check_in_is_refused_by_name() -> None
     problems = checkins.check_in_problems(POLICY, "plan", "Raft\x00", None, why="because\x00", resources=None)
     assert set(problems) == {"text", "why"} and "NUL" in problems["text"]
     assert checkins.check_in_problems(POLICY, "plan", "Raft\nand Paxos\ttoo", None) == {}
+
+
+def test_an_accepted_check_in_is_refused_again_only_once_its_cutoff_is_in_the_history() -> None:
+    # The clock read on a replay may say "too late" for a check-in its validator accepted on time.
+    assert checkins.timing_once_accepted("too_late", cutoff_passed=False) == "late"
+    assert checkins.timing_once_accepted("too_early", cutoff_passed=False) == "on_time"
+    assert checkins.timing_once_accepted("on_time", cutoff_passed=False) == "on_time"
+    assert checkins.timing_once_accepted("late", cutoff_passed=False) == "late"
+    assert checkins.timing_once_accepted("on_time", cutoff_passed=True) == "too_late"
+
+
+def test_an_accepted_plain_reply_is_the_plan_until_a_plan_exists_or_its_cutoff_is_in_the_history() -> None:
+    assert checkins.next_check_in_once_accepted(has_plan=False, plan_cutoff_passed=False) == "plan"
+    assert checkins.next_check_in_once_accepted(has_plan=True, plan_cutoff_passed=False) == "summary"
+    assert checkins.next_check_in_once_accepted(has_plan=False, plan_cutoff_passed=True) == "summary"
