@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         level_timers,
     )
     from workflows.failures import reason_of
+    from workflows.instants import wait_for_instant
 
 ACTIVITY_TIMEOUT = dt.timedelta(seconds=60)
 DATABASE_TIMEOUT = dt.timedelta(seconds=15)
@@ -336,7 +337,13 @@ class ReimbursementWorkflow:
         )
 
     async def _wait_until(self, condition, at: dt.datetime) -> bool:  # type: ignore[no-untyped-def]
-        """Wait for `condition` or the instant `at`; True when the condition came first."""
+        """Wait for `condition` or the instant `at`; True when the condition came first.
+
+        Always a timer (`wait_for_instant`): a claim event's local activity just before can
+        outlive its workflow task, and asking whether `at` has passed then reads a clock that
+        differs between the first run and a replay. Claims started before keep their path."""
+        if workflow.patched("claim-timer-for-past-instants"):
+            return await wait_for_instant(condition, at)
         if condition():
             return True
         remaining = (at - workflow.now()).total_seconds()
