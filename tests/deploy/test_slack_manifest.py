@@ -45,14 +45,16 @@ def manifest() -> dict[str, Any]:
 
 
 def methods_called() -> dict[str, list[str]]:
-    """Slack API method -> where it is called ("path:line"), for every WebClient method call."""
+    """Slack API method -> where it is used ("path:line"), for every use of a WebClient method."""
     web_methods = {name for name in dir(WebClient) if not name.startswith("_") and "_" in name}
     found: dict[str, list[str]] = {}
     for package in SOURCES:
         for path in sorted((ROOT / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in web_methods:
-                    method = node.func.attr.replace("_", ".")
+                # A call (`client.chat_postMessage(...)`) or a method handed on to be called
+                # (`partial(client.conversations_history, ...)`): any use of its attribute.
+                if isinstance(node, ast.Attribute) and node.attr in web_methods:
+                    method = node.attr.replace("_", ".")
                     found.setdefault(method, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
