@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import select
 
-from activities.kickoff import Kickoff, KickoffRequest, Participant, learning_date_for
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.policy_source import current_policy
@@ -17,10 +17,15 @@ from learningday.settings import get_settings
 from learningday.temporal.client import connect
 from policies.schedule import start_date_problem
 
+if TYPE_CHECKING:
+    from activities.kickoff import Participant
+
 app = typer.Typer(no_args_is_help=True, help="Learning Days.")
 
 
 def _participants(emails: list[str], everyone: bool) -> list[Participant]:
+    from activities.kickoff import Participant
+
     with session_scope() as session:
         query = select(Person.id, Person.timezone, Person.email).where(Person.active.is_(True))
         if not everyone:
@@ -43,6 +48,10 @@ def start(
     """Start Learning Days on the running service (needs `learningday serve`)."""
     if not person and not everyone:
         raise typer.BadParameter("name at least one --person, or --all")
+    # Here, not at the top: the kickoff imports the workflows, and every command (`--help` too)
+    # would pay for that before it could answer (the taken-port test allows 5 s).
+    from activities.kickoff import Kickoff, KickoffRequest, learning_date_for
+
     participants = _participants(person, everyone)
     settings = get_settings()
     request = KickoffRequest(
