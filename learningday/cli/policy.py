@@ -85,7 +85,11 @@ def summary(policy: Policy) -> str:
 
 def policy_as_toml(policy: Policy) -> str:
     """The policy as a TOML document that loads back to an equal `Policy`."""
-    return tomlkit.dumps(_plain(policy.model_dump()))
+    data = policy.model_dump()
+    for category in data["reimbursement"]["categories"].values():
+        if category.get("label") is None:
+            del category["label"]  # left out means "the key as words"; an empty label is refused
+    return tomlkit.dumps(_plain(data))
 
 
 def _plain(value: object) -> object:
