@@ -2,7 +2,8 @@
 
 A Temporal Python worker runs every workflow task on one event loop, so one process uses about
 one core however many the machine has: at nine o'clock, with everyone's plan prompt due at once,
-the worker was the bottleneck at 0.93 of a core while the dev server used 0.28 (bench.burst).
+the worker was the bottleneck at 0.93 of a core while the dev server used 0.28 (measured for
+the 10,000-learner burst, issue 17).
 Extra processes polling the same task queues share the work; Temporal hands each workflow task
 to one of them and keeps each day's sticky cache in one place.
 
