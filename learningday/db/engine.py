@@ -10,18 +10,16 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from learningday.db.sqlite_writers import WAIT_SECONDS, queue_writers
+from learningday.db.sqlite_writers import queue_writers
 from learningday.settings import get_settings
 
 
-def make_engine(url: str, busy_timeout: float = WAIT_SECONDS) -> Engine:
-    """`busy_timeout`: how long SQLite waits for its write lock before failing a statement."""
+def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        on_disk = bool(path) and path != ":memory:"
-        if on_disk:
+        if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -33,7 +31,7 @@ def make_engine(url: str, busy_timeout: float = WAIT_SECONDS) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        queue_writers(engine, Path(f"{path}.writers") if on_disk else None)
+        queue_writers(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
