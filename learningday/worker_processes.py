@@ -34,9 +34,10 @@ def processes_wanted(settings: Settings) -> int:
     """LEARNINGDAY_WORKER_PROCESSES, or when it is 0: one per CPU core this process may run on,
     on PostgreSQL; one on SQLite.
 
-    SQLite takes one writer at a time, for every process (`sqlite_writers` queues them): with two
-    workers on SQLite bench.burst got slower, not faster: the days' database writes waited so
-    long that workflow tasks ran past 5 s and were retried (bench/README.md, 2026-11-29)."""
+    SQLite takes one writer at a time (within a process `sqlite_writers` queues them; across
+    processes they meet in SQLite's busy handler): with two workers on SQLite bench.burst got
+    slower, not faster: one process's writers starved, workflow tasks ran past 5 s waiting on
+    database writes and were retried (bench/README.md, 2026-11-29)."""
     if settings.worker_processes:
         return settings.worker_processes
     if settings.resolved_database_url.startswith("sqlite"):
