@@ -175,7 +175,10 @@ async def test_days_complete_exactly_once_when_a_worker_is_killed(
         async def a_third_prompted() -> bool:
             return _count(session, plan_prompts) >= PEOPLE // 3
 
-        await eventually(a_third_prompted, timeout=90, what="a third of the plan prompts")
+        # Generous: two worker processes on one SQLite file meet in SQLite's busy handler, and on a
+        # loaded machine one's writes can wait there for their 30 s (seen in CI); on PostgreSQL, and
+        # on a quiet machine, a third is out in well under a minute. The kill must still come mid-way.
+        await eventually(a_third_prompted, timeout=240, what="a third of the plan prompts")
         killed_at = time.monotonic() - began
         doomed.process.send_signal(signal.SIGKILL)
         doomed.process.wait()
@@ -183,10 +186,10 @@ async def test_days_complete_exactly_once_when_a_worker_is_killed(
         client = await Client.connect(server.address, data_converter=pydantic_data_converter)
         handles = [client.get_workflow_handle_for(LearningDayWorkflow.run, workflow_id_for(p.id, THURSDAY)) for p in people]
         try:
-            views = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), timeout=240)
+            views = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), timeout=420)
         except TimeoutError:
             done = _count(session, select(func.count()).select_from(LearningDay).where(LearningDay.state == DayState.completed))
-            raise AssertionError(f"{done} of {PEOPLE} days completed within 240 s; logs in {tmp_path}") from None
+            raise AssertionError(f"{done} of {PEOPLE} days completed within 420 s; logs in {tmp_path}") from None
         finished_at = time.monotonic() - began
 
         # Every day completed, as the program says for someone who never answers.
