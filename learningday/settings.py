@@ -44,9 +44,9 @@ class Settings(BaseSettings):
     worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
     worker_max_concurrent_local_activities: int = Field(default=32, ge=1)
     worker_max_cached_workflows: int = Field(default=1000, ge=0, description="sticky cache size")
-    # `serve` and `worker` run this many worker processes (0: one per CPU core): one Python
-    # worker uses about one core (learningday/worker_processes.py).
-    worker_processes: int = Field(default=0, ge=0, le=64, description="worker processes; 0: one per CPU core")
+    # `serve` and `worker` run this many worker processes (0: one per CPU core on PostgreSQL, one
+    # on SQLite): one Python worker uses about one core (learningday/worker_processes.py).
+    worker_processes: int = Field(default=0, ge=0, le=64, description="worker processes; 0: one per core (one on SQLite)")
     worker_activity_threads: int | None = Field(
         default=None, ge=1, description="threads for sync activities; default: activity + local activity slots + 1"
     )
