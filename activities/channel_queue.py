@@ -27,9 +27,7 @@ class EnqueueRequest:
 
 
 class ChannelQueue:
-    def __init__(
-        self, client: Client, workflow_task_queue: str, post_task_queue: str, posts_per_second: float
-    ) -> None:
+    def __init__(self, client: Client, workflow_task_queue: str, post_task_queue: str, posts_per_second: float) -> None:
         self._client = client
         self._workflow_task_queue = workflow_task_queue
         self._post_task_queue = post_task_queue

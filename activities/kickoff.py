@@ -89,16 +89,13 @@ class Kickoff:
     async def start_learning_days(self, request: KickoffRequest) -> KickoffResult:
         policy: Policy = self._policy_loader()
         details = activity.info().heartbeat_details
-        after_id, started, existing = (details[0] if details else (0, 0, 0))
+        after_id, started, existing = details[0] if details else (0, 0, 0)
         while True:
             batch = await asyncio.to_thread(participants_after, after_id, request.only_person_ids, BATCH)
             if not batch:
                 break
             outcomes = await asyncio.gather(
-                *(
-                    self.start_day(p.person_id, learning_date_for(policy, p, request), request.time_scale)
-                    for p in batch
-                )
+                *(self.start_day(p.person_id, learning_date_for(policy, p, request), request.time_scale) for p in batch)
             )
             started += sum(outcomes)
             existing += len(outcomes) - sum(outcomes)

@@ -60,7 +60,9 @@ def seed(approvers: int) -> list[tuple[str, str]]:
             manager = Person(email=f"manager{i}@example.com", name=f"Manager {i}", timezone="UTC")
             session.add(manager)
             session.flush()
-            session.add(Person(email=f"claimant{i}@example.com", name=f"Claimant {i}", timezone="UTC", manager_id=manager.id))
+            session.add(
+                Person(email=f"claimant{i}@example.com", name=f"Claimant {i}", timezone="UTC", manager_id=manager.id)
+            )
             pairs.append((f"claimant{i}@example.com", f"manager{i}@example.com"))
         return pairs
 
@@ -69,8 +71,13 @@ def seed(approvers: int) -> list[tuple[str, str]]:
 def web_process(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`learningday web` on `port` (only the base settings: the approval pages need no Slack)."""
     command = [str(Path(sys.executable).parent / "learningday"), "web"]
-    web_env = {**os.environ, **env, "LEARNINGDAY_WEB_PORT": str(port),
-               "LEARNINGDAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LEARNINGDAY_METRICS_PORT": str(free_port())}  # fmt: skip
+    web_env = {
+        **os.environ,
+        **env,
+        "LEARNINGDAY_WEB_PORT": str(port),
+        "LEARNINGDAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "LEARNINGDAY_METRICS_PORT": str(free_port()),
+    }
     with open(log, "ab") as output:
         process = subprocess.Popen(command, env=web_env, stdout=output, stderr=subprocess.STDOUT)
     try:
@@ -107,8 +114,9 @@ async def emailed_tokens(peers, claim_ids: dict[str, int], timeout: float = 120)
 
 
 async def main(args: argparse.Namespace) -> None:
-    policy = Policy.model_validate({**compact_policy().model_dump(mode="json"),
-                                    "reimbursement": {"finance_email": "manager0@example.com"}})  # fmt: skip
+    policy = Policy.model_validate(
+        {**compact_policy().model_dump(mode="json"), "reimbursement": {"finance_email": "manager0@example.com"}}
+    )
     async with base_stack() as base:
         with running_peers(base.data_dir, args.latency, channel_limit=1.0) as peers:
             pairs = seed(args.approvers)
@@ -133,11 +141,13 @@ async def update_floor(client, args: argparse.Namespace) -> None:  # type: ignor
     for round_ in range(args.rounds):
         handles = [
             await client.start_workflow(
-                FloorWorkflow.run, FloorInput(activities=0, updates=1, signals=0),
-                id=f"update-floor-{round_}-{i}", task_queue=queue,
+                FloorWorkflow.run,
+                FloorInput(activities=0, updates=1, signals=0),
+                id=f"update-floor-{round_}-{i}",
+                task_queue=queue,
             )
             for i in range(args.approvers)
-        ]  # fmt: skip
+        ]
         for handle in handles:  # every workflow has run its first task, as a claim has
             await handle.query("__stack_trace")
 
@@ -148,8 +158,10 @@ async def update_floor(client, args: argparse.Namespace) -> None:  # type: ignor
 
         await asyncio.gather(*(poke(h) for h in handles))
         await asyncio.gather(*(h.result() for h in handles))
-    print(f"floor: bare update, same concurrency: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
-          f"p99 {percentile(latencies, 99) * 1000:.0f} ms ({len(latencies)} updates, {args.approvers} at once)")
+    print(
+        f"floor: bare update, same concurrency: p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.0f} ms ({len(latencies)} updates, {args.approvers} at once)"
+    )
 
 
 async def clicks(args, base, peers, pairs, policy, worker, web, port) -> None:  # type: ignore[no-untyped-def]
@@ -157,17 +169,32 @@ async def clicks(args, base, peers, pairs, policy, worker, web, port) -> None:  
     posts: list[float] = []
     gets: list[float] = []
     failures: list[str] = []
-    print(f"{args.approvers} approvers x {args.rounds} rounds; SMTP latency {args.latency * 1000:.0f} ms; "
-          f"web pid {web.pid}, worker pid {worker.process.pid}")  # fmt: skip
+    print(
+        f"{args.approvers} approvers x {args.rounds} rounds; SMTP latency {args.latency * 1000:.0f} ms; "
+        f"web pid {web.pid}, worker pid {worker.process.pid}"
+    )
     limits = httpx.Limits(max_connections=args.approvers * 2)
     try:
         for round_ in range(args.rounds):
-            filed = await asyncio.gather(*(
-                submit_claim(base.client, "learningday", ClaimSubmission(
-                    person_email=claimant, amount="42.50", currency="USD", category="books",
-                    description=f"Deep Learning, round {round_}", receipt=PDF), policy, base.data_dir)
-                for claimant, _ in pairs
-            ))  # fmt: skip
+            filed = await asyncio.gather(
+                *(
+                    submit_claim(
+                        base.client,
+                        "learningday",
+                        ClaimSubmission(
+                            person_email=claimant,
+                            amount="42.50",
+                            currency="USD",
+                            category="books",
+                            description=f"Deep Learning, round {round_}",
+                            receipt=PDF,
+                        ),
+                        policy,
+                        base.data_dir,
+                    )
+                    for claimant, _ in pairs
+                )
+            )
             claim_ids = {approver: f.claim_id for (_, approver), f in zip(pairs, filed)}
             assert all(f.ok for f in filed), [f.problems for f in filed if not f.ok]
             tokens = await emailed_tokens(peers, claim_ids)  # type: ignore[arg-type]
@@ -200,13 +227,19 @@ async def clicks(args, base, peers, pairs, policy, worker, web, port) -> None:  
     with session_scope() as session:
         recorded = session.scalar(select(func.count()).select_from(ClaimDecision)) or 0
     n = len(posts)
-    print(f"POST → decision recorded: p50 {percentile(posts, 50) * 1000:.0f} ms, "
-          f"p99 {percentile(posts, 99) * 1000:.0f} ms, max {max(posts) * 1000:.0f} ms ({n} clicks, "
-          f"{args.approvers} at once)")  # fmt: skip
-    print(f"GET (open the link):      p50 {percentile(gets, 50) * 1000:.0f} ms, p99 {percentile(gets, 99) * 1000:.0f} ms")
+    print(
+        f"POST → decision recorded: p50 {percentile(posts, 50) * 1000:.0f} ms, "
+        f"p99 {percentile(posts, 99) * 1000:.0f} ms, max {max(posts) * 1000:.0f} ms ({n} clicks, "
+        f"{args.approvers} at once)"
+    )
+    print(
+        f"GET (open the link):      p50 {percentile(gets, 50) * 1000:.0f} ms, p99 {percentile(gets, 99) * 1000:.0f} ms"
+    )
     print(f"decisions recorded        {recorded} of {n}; failed clicks {len(failures)} {failures[:5]}")
-    print(f"CPU (first click to end):  web {web_cpu:.1f} s, worker {worker_cpu:.1f} s (peak RSS {peak:.0f} MB), "
-          f"dev server {server_cpu:.1f} s")  # fmt: skip
+    print(
+        f"CPU (first click to end):  web {web_cpu:.1f} s, worker {worker_cpu:.1f} s (peak RSS {peak:.0f} MB), "
+        f"dev server {server_cpu:.1f} s"
+    )
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

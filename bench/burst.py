@@ -68,27 +68,39 @@ def burst_policy(due: dt.datetime) -> Policy:
         {
             "working_hours": {"start": at(0), "end": at(240)},
             "checkins": {
-                "plan_prompt": at(0), "plan_reminders": [at(60)], "plan_deadline": at(90),
-                "summary_prompt": at(180), "summary_reminders": [at(200)], "summary_deadline": at(230),
+                "plan_prompt": at(0),
+                "plan_reminders": [at(60)],
+                "plan_deadline": at(90),
+                "summary_prompt": at(180),
+                "summary_reminders": [at(200)],
+                "summary_deadline": at(230),
             },
             "channel": {"name": CHANNEL, "post_plans": True, "post_summaries": True},
             "holidays": {"country": None},
         }
-    )  # fmt: skip
+    )
 
 
 def seed_people(learners: int, zone: str) -> dict[int, str]:
     """N learners in `zone` with Slack ids, one manager per ten; returns learner id → email."""
     with session_scope() as session:
-        managers = [Person(email=f"manager{m}@example.com", name=f"Manager {m}", timezone=zone)
-                    for m in range((learners + 9) // 10)]  # fmt: skip
+        managers = [
+            Person(email=f"manager{m}@example.com", name=f"Manager {m}", timezone=zone)
+            for m in range((learners + 9) // 10)
+        ]
         session.add_all(managers)
         session.flush()
         people = [
-            Person(email=f"learner{i}@example.com", name=f"Learner {i}", timezone=zone,
-                   slack_user_id=f"U{i + 1:08d}", manager_id=managers[i // 10].id, team=f"Team {i // 10}")
+            Person(
+                email=f"learner{i}@example.com",
+                name=f"Learner {i}",
+                timezone=zone,
+                slack_user_id=f"U{i + 1:08d}",
+                manager_id=managers[i // 10].id,
+                team=f"Team {i // 10}",
+            )
             for i in range(learners)
-        ]  # fmt: skip
+        ]
         session.add_all(people)
         session.flush()
         return {p.id: p.email for p in people}
@@ -118,9 +130,11 @@ async def start_all(client: Client, ids: list[int], date: dt.date, concurrency: 
     async def one(person_id: int) -> None:
         async with gate:
             await client.start_workflow(
-                LearningDayWorkflow.run, LearningDayInput(person_id=person_id, date=date, time_scale=1.0),
-                id=workflow_id_for(person_id, date), task_queue="learningday",
-            )  # fmt: skip
+                LearningDayWorkflow.run,
+                LearningDayInput(person_id=person_id, date=date, time_scale=1.0),
+                id=workflow_id_for(person_id, date),
+                task_queue="learningday",
+            )
 
     await asyncio.gather(*(one(p) for p in ids))
 
@@ -132,10 +146,14 @@ def held(ids: list[int], date: dt.date) -> int:
     from learningday.db.models import LearningDay
 
     with session_scope() as session:
-        return session.scalar(
-            select(func.count()).select_from(LearningDay)
-            .where(LearningDay.date == date, LearningDay.state != "scheduled")
-        ) or 0  # fmt: skip
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(LearningDay)
+                .where(LearningDay.date == date, LearningDay.state != "scheduled")
+            )
+            or 0
+        )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -156,10 +174,12 @@ async def main(args: argparse.Namespace) -> None:
             arrivals = Arrivals()
             peers.slack.on_prompt = arrivals.prompted
             cache = get_settings().worker_max_cached_workflows
-            print(f"{n} learners in {zone}, plan prompt due at {due:%H:%M} local "
-                  f"({(due - dt.datetime.now(due.tzinfo)).total_seconds():.0f} s from now), peer latency "
-                  f"{args.latency * 1000:.0f} ms, sticky cache {cache} workflows per worker; "
-                  f"{args.workers} worker process(es), pid {', '.join(str(w.process.pid) for w in workers)}")  # fmt: skip
+            print(
+                f"{n} learners in {zone}, plan prompt due at {due:%H:%M} local "
+                f"({(due - dt.datetime.now(due.tzinfo)).total_seconds():.0f} s from now), peer latency "
+                f"{args.latency * 1000:.0f} ms, sticky cache {cache} workflows per worker; "
+                f"{args.workers} worker process(es), pid {', '.join(str(w.process.pid) for w in workers)}"
+            )
 
             ids = list(emails)
             with timed() as started:
@@ -167,8 +187,7 @@ async def main(args: argparse.Namespace) -> None:
                 while held(ids, due.date()) < n and time.time() < due.timestamp() - 1:
                     await asyncio.sleep(1)
             ready = held(ids, due.date())
-            print(f"started {n} days and {ready} placed their hold in {started[0]:.1f} s "
-                  f"({n / started[0]:.1f} days/s)")  # fmt: skip
+            print(f"started {n} days and {ready} placed their hold in {started[0]:.1f} s ({n / started[0]:.1f} days/s)")
             if ready < n:
                 print(f"  {n - ready} days were still starting at the due instant: raise --lead")
 
@@ -191,26 +210,46 @@ async def main(args: argparse.Namespace) -> None:
             span = max(late[-1] - max(late[0], 0.0), 1e-9)
             within = sum(1 for s in late if s <= WITHIN)
             print(f"prompts out         {out} of {n} ({n - out} not out after {args.give_up:.0f} s)")
-            print(f"rate                {out / span:8.1f} prompts/s (first {late[0]:.1f} s, last {late[-1]:.1f} s after the due instant)")
+            print(
+                f"rate                {out / span:8.1f} prompts/s (first {late[0]:.1f} s, last {late[-1]:.1f} s after the due instant)"
+            )
             print(f"within 5 minutes    {within / n * 100:8.1f} %  ({within} of {n})")
-            print(f"lateness            p50 {percentile(late, 50):.1f} s, p99 {percentile(late, 99):.1f} s, max {late[-1]:.1f} s")
-            print(f"CPU per prompt      worker {worker_cpu / out * 1000:.1f} ms, dev server {server_cpu / out * 1000:.1f} ms "
-                  f"(worker {worker_cpu:.0f} s, server {server_cpu:.0f} s over the burst)")  # fmt: skip
-            print(f"peak RSS            worker(s) {worker_peak:.0f} MB, dev server {server_peak:.0f} MB, together {worker_peak + server_peak:.0f} MB")
+            print(
+                f"lateness            p50 {percentile(late, 50):.1f} s, p99 {percentile(late, 99):.1f} s, max {late[-1]:.1f} s"
+            )
+            print(
+                f"CPU per prompt      worker {worker_cpu / out * 1000:.1f} ms, dev server {server_cpu / out * 1000:.1f} ms "
+                f"(worker {worker_cpu:.0f} s, server {server_cpu:.0f} s over the burst)"
+            )
+            print(
+                f"peak RSS            worker(s) {worker_peak:.0f} MB, dev server {server_peak:.0f} MB, together {worker_peak + server_peak:.0f} MB"
+            )
             cached = min(cache * args.workers, n)
-            print(f"sticky cache        {cache} workflows × {args.workers} worker(s) for {n} open days "
-                  f"({cached / n * 100:.0f} % can stay cached)")  # fmt: skip
-            print(f"Slack calls         {dict(slack_calls.most_common())} during the burst; 429s {len(peers.slack.rate_limited)}")
+            print(
+                f"sticky cache        {cache} workflows × {args.workers} worker(s) for {n} open days "
+                f"({cached / n * 100:.0f} % can stay cached)"
+            )
+            print(
+                f"Slack calls         {dict(slack_calls.most_common())} during the burst; 429s {len(peers.slack.rate_limited)}"
+            )
             print(f"bench process pid   {os.getpid()} (peers and meters, not the service)")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.burst", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--learners", type=int, default=2000, help="learners in one timezone (default 2,000; the goal is 10,000)")
-    parser.add_argument("--lead", type=float, default=None,
-                        help="seconds from now to the due minute, to start every day first (default 60 + 0.06 × N)")
+    parser.add_argument(
+        "--learners", type=int, default=2000, help="learners in one timezone (default 2,000; the goal is 10,000)"
+    )
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=None,
+        help="seconds from now to the due minute, to start every day first (default 60 + 0.06 × N)",
+    )
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call to each peer (default 0.05)")
-    parser.add_argument("--give-up", type=float, default=900.0, help="seconds after the due instant to stop waiting (default 900)")
+    parser.add_argument(
+        "--give-up", type=float, default=900.0, help="seconds after the due instant to stop waiting (default 900)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1; the box has 2 cores)")
     parser.add_argument("--profile", metavar="FILE", help="pyinstrument the worker's event loop into FILE")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")

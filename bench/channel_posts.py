@@ -45,7 +45,10 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 async def main(args: argparse.Namespace) -> None:
     async with base_stack() as base:
-        with running_peers(base.data_dir, args.latency, args.limit, burst=1) as peers, contextlib.ExitStack() as cleanup:
+        with (
+            running_peers(base.data_dir, args.latency, args.limit, burst=1) as peers,
+            contextlib.ExitStack() as cleanup,
+        ):
             policy_file = write_json(base.data_dir / "policy.json", compact_policy().model_dump(mode="json"))
             env = {**base.env, **peers.env(args.limit), "BENCH_POLICY": str(policy_file)}
             worker = cleanup.enter_context(worker_process("day", env))
@@ -56,17 +59,29 @@ async def main(args: argparse.Namespace) -> None:
 
             async def enqueue(i: int) -> None:
                 post = ChannelPost(
-                    key=f"channel:bench-day-{i}:summary", channel=CHANNEL, person_email=f"learner{i}@example.com",
-                    person_name=f"Learner {i}", slack_user_id=None, kind="summary",
-                    text=f"Summary {i}: implemented leader election from the Raft paper", category=None,
-                    thread_ts=None, day_label="Thursday 3 December",
-                )  # fmt: skip
+                    key=f"channel:bench-day-{i}:summary",
+                    channel=CHANNEL,
+                    person_email=f"learner{i}@example.com",
+                    person_name=f"Learner {i}",
+                    slack_user_id=None,
+                    kind="summary",
+                    text=f"Summary {i}: implemented leader election from the Raft paper",
+                    category=None,
+                    thread_ts=None,
+                    day_label="Thursday 3 December",
+                )
                 await base.client.start_workflow(
-                    ChannelPosterWorkflow.run, start, id=workflow_id, task_queue=QUEUE,
-                    start_signal="enqueue", start_signal_args=[QueuedPost(post, f"bench-day-{i}")],
-                )  # fmt: skip
+                    ChannelPosterWorkflow.run,
+                    start,
+                    id=workflow_id,
+                    task_queue=QUEUE,
+                    start_signal="enqueue",
+                    start_signal_args=[QueuedPost(post, f"bench-day-{i}")],
+                )
 
-            print(f"{args.posts} posts to one channel at once; limit {args.limit:g}/s; peer latency {args.latency * 1000:.0f} ms")
+            print(
+                f"{args.posts} posts to one channel at once; limit {args.limit:g}/s; peer latency {args.latency * 1000:.0f} ms"
+            )
             began = time.monotonic()
             await asyncio.gather(*(enqueue(i) for i in range(args.posts)))
             enqueued = time.monotonic() - began
@@ -88,19 +103,27 @@ async def main(args: argparse.Namespace) -> None:
             print(f"enqueued            {enqueued:8.1f} s   (all {args.posts} signal-with-starts answered)")
             print(f"drain               {drain:8.1f} s   = {drain / ideal:.2f} x N/limit ({ideal:.0f} s)")
             print(f"posted              {len(posts)} ({len(set(keys))} distinct), first after {times[0] - began:.2f} s")
-            print(f"never over limit    {max_in_window(times)} posts in the busiest second (limit {args.limit:g}, burst 1); "
-                  f"429s {len(peers.slack.rate_limited)}; gaps min {min(gaps, default=0):.3f} s, "
-                  f"median {sorted(gaps)[len(gaps) // 2] if gaps else 0:.3f} s, max {max(gaps, default=0):.3f} s")  # fmt: skip
+            print(
+                f"never over limit    {max_in_window(times)} posts in the busiest second (limit {args.limit:g}, burst 1); "
+                f"429s {len(peers.slack.rate_limited)}; gaps min {min(gaps, default=0):.3f} s, "
+                f"median {sorted(gaps)[len(gaps) // 2] if gaps else 0:.3f} s, max {max(gaps, default=0):.3f} s"
+            )
             print(f"worker CPU          {worker_cpu:8.1f} s, peak RSS {peak:.0f} MB; dev-server CPU {server_cpu:.1f} s")
-            print(f"sequencer history   {history.events(counts)} events over {runs} runs "
-                  f"({history.events(counts) / args.posts:.1f} per post): {history.breakdown([counts], 6)}")  # fmt: skip
+            print(
+                f"sequencer history   {history.events(counts)} events over {runs} runs "
+                f"({history.events(counts) / args.posts:.1f} per post): {history.breakdown([counts], 6)}"
+            )
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.channel_posts", description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=1000, help="summaries arriving at once (default 1,000)")
-    parser.add_argument("--limit", type=float, default=4.0,
-                        help="posts/s the channel allows (Slack: ~1; default 4 keeps the run near 4 minutes)")
+    parser.add_argument(
+        "--limit",
+        type=float,
+        default=4.0,
+        help="posts/s the channel allows (Slack: ~1; default 4 keeps the run near 4 minutes)",
+    )
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per Slack call (default 0.05)")
     return parser.parse_args(argv)
 

@@ -56,13 +56,18 @@ def compact_policy(channel: bool = True) -> Policy:
         {
             "working_hours": {"start": "09:00", "end": "10:00"},
             "checkins": {
-                "plan_prompt": "09:00", "plan_reminders": ["09:10"], "plan_deadline": "09:20",
-                "plan_grace_minutes": 5, "summary_prompt": "09:30", "summary_reminders": ["09:40"],
-                "summary_deadline": "09:50", "summary_grace_minutes": 5,
+                "plan_prompt": "09:00",
+                "plan_reminders": ["09:10"],
+                "plan_deadline": "09:20",
+                "plan_grace_minutes": 5,
+                "summary_prompt": "09:30",
+                "summary_reminders": ["09:40"],
+                "summary_deadline": "09:50",
+                "summary_grace_minutes": 5,
             },
             "channel": {"name": CHANNEL, "post_plans": channel, "post_summaries": channel},
         }
-    )  # fmt: skip
+    )
 
 
 def seed_people(learners: int) -> dict[int, str]:
@@ -76,11 +81,15 @@ def seed_people(learners: int) -> dict[int, str]:
         session.flush()
         people = [
             Person(
-                email=f"learner{i}@example.com", name=f"Learner {i}", timezone=ZONES[i % len(ZONES)],
-                slack_user_id=f"U{i + 1:08d}", manager_id=managers[i // 10].id, team=f"Team {i // 10}",
+                email=f"learner{i}@example.com",
+                name=f"Learner {i}",
+                timezone=ZONES[i % len(ZONES)],
+                slack_user_id=f"U{i + 1:08d}",
+                manager_id=managers[i // 10].id,
+                team=f"Team {i // 10}",
             )
             for i in range(learners)
-        ]  # fmt: skip
+        ]
         session.add_all(people)
         session.flush()
         return {p.id: p.email for p in people}
@@ -118,13 +127,21 @@ class Learners:
 
     async def _answer(self, person_id: int, kind: str) -> None:
         await asyncio.sleep(self.rng.uniform(0, self.think_seconds))
-        text = "Read the Raft paper and implement leader election" if kind == "plan" else (
-            "Implemented leader election; notes in the wiki")
+        text = (
+            "Read the Raft paper and implement leader election"
+            if kind == "plan"
+            else ("Implemented leader election; notes in the wiki")
+        )
         try:
             async with self.in_flight:
                 result = await self.gateway.submit(
-                    CheckInSubmission(person_email=self.emails[person_id], kind=kind, text=text,  # type: ignore[arg-type]
-                                      source="slack_dm", date=THURSDAY)
+                    CheckInSubmission(
+                        person_email=self.emails[person_id],
+                        kind=kind,
+                        text=text,  # type: ignore[arg-type]
+                        source="slack_dm",
+                        date=THURSDAY,
+                    )
                 )
         except Exception as error:  # noqa: BLE001 - what a person would see as an error page
             self.refused.append(f"{type(error).__name__}: {error}")
@@ -162,7 +179,9 @@ async def results(handles: list, concurrency: int = 256) -> list:  # type: ignor
     return list(await asyncio.gather(*(one(h) for h in handles)))
 
 
-async def run_floor(client: Client, env: dict[str, str], n: int, spec: object, concurrency: int = 64) -> dict[str, float]:
+async def run_floor(
+    client: Client, env: dict[str, str], n: int, spec: object, concurrency: int = 64
+) -> dict[str, float]:
     """N FloorWorkflows with their updates and signals, on a fresh worker process."""
     from bench.floor import FloorInput
 
@@ -206,21 +225,36 @@ async def main(args: argparse.Namespace) -> None:
             with session_scope() as session:  # the Slack ids the people table holds
                 for person in session.query(Person).filter(Person.slack_user_id.is_not(None)):
                     peers.slack.add_user(person.email, person.slack_user_id)
-            policy_file = write_json(base.data_dir / "policy.json", compact_policy(args.channel).model_dump(mode="json"))
+            policy_file = write_json(
+                base.data_dir / "policy.json", compact_policy(args.channel).model_dump(mode="json")
+            )
             server_pid = base.server._process.pid  # type: ignore[union-attr]
-            env = {**base.env, **peers.env(limit), "BENCH_POLICY": str(policy_file), "BENCH_SERVER_PID": str(server_pid)}
+            env = {
+                **base.env,
+                **peers.env(limit),
+                "BENCH_POLICY": str(policy_file),
+                "BENCH_SERVER_PID": str(server_pid),
+            }
             if args.profile:
                 env["BENCH_PROFILE"] = args.profile
             worker = cleanup.enter_context(worker_process("day", env))
             ids = list(emails)
             missers = set(rng.sample(ids, int(len(ids) * args.miss_rate)))
-            learners = Learners(TemporalCheckInGateway(base.client), emails, missers,
-                                THINK_MINUTES * 60 / scale, rng, asyncio.get_running_loop())  # fmt: skip
+            learners = Learners(
+                TemporalCheckInGateway(base.client),
+                emails,
+                missers,
+                THINK_MINUTES * 60 / scale,
+                rng,
+                asyncio.get_running_loop(),
+            )
             peers.slack.on_prompt = learners.prompted
             day_span = 55 * 60 / scale
-            print(f"{args.learners} learners, time scale {scale:g} (a day spans {day_span:.0f} s), "
-                  f"peer latency {args.latency * 1000:.0f} ms, channel limit {limit:g}/s, "
-                  f"{len(missers)} miss the summary, channel posts {'on' if args.channel else 'off'}; worker pid {worker.process.pid}")  # fmt: skip
+            print(
+                f"{args.learners} learners, time scale {scale:g} (a day spans {day_span:.0f} s), "
+                f"peer latency {args.latency * 1000:.0f} ms, channel limit {limit:g}/s, "
+                f"{len(missers)} miss the summary, channel posts {'on' if args.channel else 'off'}; worker pid {worker.process.pid}"
+            )
 
             worker.meter.start()
             server = base.server_meter.start()
@@ -242,20 +276,32 @@ async def main(args: argparse.Namespace) -> None:
             per_day = history.mean(counts)
             amortised = history.events(sequencer) / n
             print("\n== our Learning Day ==")
-            print(f"wall time           {wall[0]:8.1f} s   ({n / wall[0]:.1f} learner-days/s; the day itself spans {day_span:.0f} s)")
-            print(f"worker CPU          {worker_cpu:8.1f} s   ({worker_cpu / n * 1000:.1f} ms per learner-day), peak RSS {peak:.0f} MB")
+            print(
+                f"wall time           {wall[0]:8.1f} s   ({n / wall[0]:.1f} learner-days/s; the day itself spans {day_span:.0f} s)"
+            )
+            print(
+                f"worker CPU          {worker_cpu:8.1f} s   ({worker_cpu / n * 1000:.1f} ms per learner-day), peak RSS {peak:.0f} MB"
+            )
             print(f"dev-server CPU      {server_cpu:8.1f} s   ({server_cpu / n * 1000:.1f} ms per learner-day)")
             print(f"bench process CPU   {parent_cpu:8.1f} s   (peers, learners, gateway: not the service)")
-            print(f"outcome             {dict(states)}, flags {dict(flags)}, answers {dict(learners.answered)}, refused or failed {len(learners.refused)} {Counter(m.split(':')[0] for m in learners.refused).most_common(3)}")
+            print(
+                f"outcome             {dict(states)}, flags {dict(flags)}, answers {dict(learners.answered)}, refused or failed {len(learners.refused)} {Counter(m.split(':')[0] for m in learners.refused).most_common(3)}"
+            )
             late = flags["missed_plan"] + flags["missed_summary"] - len(missers)
             if late > 0:
-                print(f"behind the clock    {late} check-ins flagged although answered: prompts reached learners "
-                      f"after the compressed deadline (lower --time-scale to keep the day's outcome)")  # fmt: skip
-            print(f"emails sent         {len(peers.smtp.received)};  channel posts {len(posts)} in {drain:.1f} s "
-                  f"(limit {limit:g}/s: ideal {max(0, len(posts) - 1) / limit:.1f} s), 429s {len(peers.slack.rate_limited)}")  # fmt: skip
-            print(f"history events      {per_day:8.1f} per learner-day (sample of {len(counts)}) "
-                  f"+ {amortised:.1f} sequencer events amortised ({history.events(sequencer)} over {runs} runs) "
-                  f"= {per_day + amortised:.1f}")  # fmt: skip
+                print(
+                    f"behind the clock    {late} check-ins flagged although answered: prompts reached learners "
+                    f"after the compressed deadline (lower --time-scale to keep the day's outcome)"
+                )
+            print(
+                f"emails sent         {len(peers.smtp.received)};  channel posts {len(posts)} in {drain:.1f} s "
+                f"(limit {limit:g}/s: ideal {max(0, len(posts) - 1) / limit:.1f} s), 429s {len(peers.slack.rate_limited)}"
+            )
+            print(
+                f"history events      {per_day:8.1f} per learner-day (sample of {len(counts)}) "
+                f"+ {amortised:.1f} sequencer events amortised ({history.events(sequencer)} over {runs} runs) "
+                f"= {per_day + amortised:.1f}"
+            )
             print(f"  per day: {history.breakdown(counts)}")
             print(f"  activities per day: {history.breakdown(counts, 12, prefix='activity:')}")
 
@@ -275,31 +321,52 @@ async def main(args: argparse.Namespace) -> None:
             floor_counts = await history.sample_counts(base.client, [f"floor-{i}" for i in range(min(n, 50))])
             ours_cost = (worker_cpu + server_cpu) / n
             floor_cost = (floor["worker_cpu"] + floor["server_cpu"]) / n
-            print(f"\n== bare-Temporal floor: {n} workflows x ({spec.activities} no-op activities, "
-                  f"{spec.local_activities} no-op local activities, {spec.timers} timers, "
-                  f"{spec.updates} updates, {spec.signals} signals) ==")  # fmt: skip
+            print(
+                f"\n== bare-Temporal floor: {n} workflows x ({spec.activities} no-op activities, "
+                f"{spec.local_activities} no-op local activities, {spec.timers} timers, "
+                f"{spec.updates} updates, {spec.signals} signals) =="
+            )
             print(f"wall time           {floor['wall']:8.1f} s   ({n / floor['wall']:.1f} workflows/s)")
-            print(f"worker CPU          {floor['worker_cpu']:8.1f} s   ({floor['worker_cpu'] / n * 1000:.1f} ms per workflow), peak RSS {floor['peak']:.0f} MB")
-            print(f"dev-server CPU      {floor['server_cpu']:8.1f} s   ({floor['server_cpu'] / n * 1000:.1f} ms per workflow)")
+            print(
+                f"worker CPU          {floor['worker_cpu']:8.1f} s   ({floor['worker_cpu'] / n * 1000:.1f} ms per workflow), peak RSS {floor['peak']:.0f} MB"
+            )
+            print(
+                f"dev-server CPU      {floor['server_cpu']:8.1f} s   ({floor['server_cpu'] / n * 1000:.1f} ms per workflow)"
+            )
             print(f"history events      {history.mean(floor_counts):8.1f} per workflow")
-            print(f"\nour/floor           {floor_cost / ours_cost:8.2f}   (CPU cost: floor {floor_cost * 1000:.1f} ms vs ours "
-                  f"{ours_cost * 1000:.1f} ms per learner-day, worker + server)")  # fmt: skip
-            print(f"our/floor (wall)    {floor['wall'] / wall[0]:8.2f}   (bounded by the compressed day's own {day_span:.0f} s)")
+            print(
+                f"\nour/floor           {floor_cost / ours_cost:8.2f}   (CPU cost: floor {floor_cost * 1000:.1f} ms vs ours "
+                f"{ours_cost * 1000:.1f} ms per learner-day, worker + server)"
+            )
+            print(
+                f"our/floor (wall)    {floor['wall'] / wall[0]:8.2f}   (bounded by the compressed day's own {day_span:.0f} s)"
+            )
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=2000, help="learners (default 2,000; 10,000 works)")
-    parser.add_argument("--time-scale", type=float, default=30.0,
-                        help="day compression; 30 plays the one-hour compact day in ~110 s (default 30)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=30.0,
+        help="day compression; 30 plays the one-hour compact day in ~110 s (default 30)",
+    )
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per call to each peer (default 0.05)")
-    parser.add_argument("--channel-limit", type=float, default=None,
-                        help="Slack posts/s per channel, enforced by the peer and kept by the sequencer; "
-                             "default 1/s compressed like the day (= --time-scale)")
-    parser.add_argument("--channel", action="store_true",
-                        help="share plans and summaries in the channel (off by default: one channel's sequencer "
-                             "posts under 1/s, so 2 posts per learner would dominate a compressed day; "
-                             "bench.channel_posts measures it)")
+    parser.add_argument(
+        "--channel-limit",
+        type=float,
+        default=None,
+        help="Slack posts/s per channel, enforced by the peer and kept by the sequencer; "
+        "default 1/s compressed like the day (= --time-scale)",
+    )
+    parser.add_argument(
+        "--channel",
+        action="store_true",
+        help="share plans and summaries in the channel (off by default: one channel's sequencer "
+        "posts under 1/s, so 2 posts per learner would dominate a compressed day; "
+        "bench.channel_posts measures it)",
+    )
     parser.add_argument("--miss-rate", type=float, default=0.1, help="share of learners who never write a summary")
     parser.add_argument("--history-sample", type=int, default=300, help="days whose history is read (0: all)")
     parser.add_argument("--no-floor", action="store_true", help="skip the bare-Temporal floor")

@@ -60,6 +60,12 @@ def breakdown(counters: list[Counter[str]], top: int = 8, prefix: str = "") -> s
     (with prefix="activity:", the activities scheduled, by name)."""
     total: Counter[str] = Counter()
     for counter in counters:
-        total += Counter({k.removeprefix(prefix): n for k, n in counter.items() if (":" in k) == bool(prefix) and k.startswith(prefix)})
+        total += Counter(
+            {
+                k.removeprefix(prefix): n
+                for k, n in counter.items()
+                if (":" in k) == bool(prefix) and k.startswith(prefix)
+            }
+        )
     n = max(1, len(counters))
     return ", ".join(f"{name.lower()} {count / n:.1f}" for name, count in total.most_common(top))

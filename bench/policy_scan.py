@@ -23,14 +23,37 @@ from policies.used_for_work import used_for_work
 
 MONDAY = dt.date(2026, 11, 30)
 ZONES = [
-    "UTC", "Europe/London", "Europe/Berlin", "Europe/Athens", "Asia/Kolkata", "Asia/Tokyo",
-    "Australia/Sydney", "Pacific/Auckland", "America/Sao_Paulo", "America/New_York",
-    "America/Chicago", "America/Los_Angeles",
-]  # fmt: skip
-TITLES = ["Standup", "Sprint planning", "1:1", "Design review", "Customer call", "Self-study: Rust",
-          "Course: statistics", "Lunch", "Focus", "Paper reading group"]  # fmt: skip
-PLANS = ["Read the Raft paper and implement leader election", "Linear algebra, chapter 3",
-         "Fix the Jira ticket for the release", "Tutorial on Rust lifetimes, continue tomorrow"]  # fmt: skip
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Athens",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+]
+TITLES = [
+    "Standup",
+    "Sprint planning",
+    "1:1",
+    "Design review",
+    "Customer call",
+    "Self-study: Rust",
+    "Course: statistics",
+    "Lunch",
+    "Focus",
+    "Paper reading group",
+]
+PLANS = [
+    "Read the Raft paper and implement leader election",
+    "Linear algebra, chapter 3",
+    "Fix the Jira ticket for the release",
+    "Tutorial on Rust lifetimes, continue tomorrow",
+]
 
 
 def synthetic_week(rng: random.Random, timezone: str) -> list[CalendarEvent]:
@@ -42,14 +65,16 @@ def synthetic_week(rng: random.Random, timezone: str) -> list[CalendarEvent]:
             title = rng.choice(TITLES)
             events.append(
                 CalendarEvent(
-                    event_id=f"e{day_index}{n}", title=title, starts_at=begins,
+                    event_id=f"e{day_index}{n}",
+                    title=title,
+                    starts_at=begins,
                     ends_at=begins + dt.timedelta(minutes=rng.choice((15, 30, 60, 90, 120))),
                     event_type="focusTime" if title == "Focus" else "default",
                     organizer_self=rng.random() < 0.2,
                     response_status=rng.choice(("accepted", "accepted", "tentative", "declined", "needsAction")),
                     attendee_count=rng.choice((1, 2, 4, 8)),
                 )
-            )  # fmt: skip
+            )
     return events
 
 

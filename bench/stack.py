@@ -150,14 +150,19 @@ def start_worker(mode: str, env: dict[str, str], timeout: float = 60.0) -> Worke
     """Start the worker process and wait until it says it is polling."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.worker", mode],
-        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if line.strip() == "ready":
-            _keep_draining(process.stdout, Path(env.get("LEARNINGDAY_DATA_DIR", tempfile.gettempdir())) / f"worker-{mode}.log")
+            _keep_draining(
+                process.stdout, Path(env.get("LEARNINGDAY_DATA_DIR", tempfile.gettempdir())) / f"worker-{mode}.log"
+            )
             return WorkerProcess(process, ProcessMeter(process.pid))
         if not line and process.poll() is not None:
             break

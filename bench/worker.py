@@ -36,10 +36,11 @@ def day_workers(client, settings):  # type: ignore[no-untyped-def]
         ),
         # The adapter's own pacing matches the channel limit the sequencer keeps.
         chat=SlackChat(
-            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url,
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_base_url,
             min_post_interval=1 / settings.channel_posts_per_second,
         ),
-    )  # fmt: skip
+    )
     return build_workers(client, settings, ports, policy_loader=lambda: policy)
 
 

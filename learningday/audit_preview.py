@@ -82,7 +82,9 @@ def preview_week(calendar: Calendar, policy: Policy, monday: dt.date) -> WeekPre
             except SQLAlchemyError:
                 raise
             except Exception as error:  # noqa: BLE001 - shown, as the audit would record it
-                previews.append(PersonPreview(person.name, person.email, unread=f"{type(error).__name__}: {error}"[:300]))
+                previews.append(
+                    PersonPreview(person.name, person.email, unread=f"{type(error).__name__}: {error}"[:300])
+                )
                 continue
             week = judge_week(session, policy, person.id, person.timezone, monday, events)
             flags = [_flag(session, policy, person, found) for found in week.findings]
@@ -94,19 +96,27 @@ def preview_week(calendar: Calendar, policy: Policy, monday: dt.date) -> WeekPre
 
 def _flag(session: Session, policy: Policy, person: Person, found: WeekFinding) -> FlagPreview:
     finding, kind = found.finding, FlagKind(found.finding.kind)
-    already = session.scalar(
-        select(Flag.id).where(Flag.person_id == person.id, Flag.kind == kind, Flag.date == found.date)
-    ) is not None  # fmt: skip
+    already = (
+        session.scalar(select(Flag.id).where(Flag.person_id == person.id, Flag.kind == kind, Flag.date == found.date))
+        is not None
+    )
     manager = person.manager
     readers = flag_recipients(
-        policy, missed_in_a_row(session, person.id, found.date), person.id,
-        manager.id if manager else None, manager.manager_id if manager else None,
-    )  # fmt: skip
+        policy,
+        missed_in_a_row(session, person.id, found.date),
+        person.id,
+        manager.id if manager else None,
+        manager.manager_id if manager else None,
+    )
     emails = [f"{p.email} ({r.level.replace('_', ' ')})" for r in readers if (p := session.get(Person, r.person_id))]
     return FlagPreview(
-        label=LABELS.get(finding.kind, finding.kind), days=flag_days(finding.kind, found.date, finding.events, person.timezone),
-        reason=finding.reason, evidence=list(finding.evidence), readers=emails, already=already,
-    )  # fmt: skip
+        label=LABELS.get(finding.kind, finding.kind),
+        days=flag_days(finding.kind, found.date, finding.events, person.timezone),
+        reason=finding.reason,
+        evidence=list(finding.evidence),
+        readers=emails,
+        already=already,
+    )
 
 
 def _managers(session: Session) -> list[Person]:
@@ -119,10 +129,12 @@ def _digest(session: Session, manager: Person, monday: dt.date, new_flags: dict[
     reports = list(session.scalars(select(Person.id).where(Person.manager_id == manager.id, Person.active.is_(True))))
     standing = session.scalars(
         select(Flag.id).where(
-            Flag.person_id.in_(reports), Flag.date >= monday, Flag.date <= monday + dt.timedelta(days=6),
+            Flag.person_id.in_(reports),
+            Flag.date >= monday,
+            Flag.date <= monday + dt.timedelta(days=6),
             Flag.excused_at.is_(None),
         )
-    ).all()  # fmt: skip
+    ).all()
     year, week, _ = monday.isocalendar()
     sent = already_sent(session, f"digest:{manager.id}:{year}-W{week:02d}") is not None
     return DigestPreview(manager.name, manager.email, len(standing) + sum(new_flags.get(r, 0) for r in reports), sent)
@@ -141,12 +153,20 @@ def describe(preview: WeekPreview) -> list[str]:
             continue
         lines.append(f"{who}: would flag")
         for flag in person.flags:
-            told = "raised before (its emails are never sent twice)" if flag.already else f"email to {', '.join(flag.readers) or 'nobody (no manager)'}"
+            told = (
+                "raised before (its emails are never sent twice)"
+                if flag.already
+                else f"email to {', '.join(flag.readers) or 'nobody (no manager)'}"
+            )
             lines.append(f"  {flag.label} ({flag.days}): {told}")
             lines.append(f"    {flag.reason}")
             lines += [f"    - {item}" for item in flag.evidence]
-    lines.append(f"Digests that would go ({len(preview.digests)}):" if preview.digests else "No digests: nobody has a manager.")
+    lines.append(
+        f"Digests that would go ({len(preview.digests)}):" if preview.digests else "No digests: nobody has a manager."
+    )
     for digest in preview.digests:
         count = f"{digest.flags} flag{'' if digest.flags == 1 else 's'}"
-        lines.append(f"  {digest.name} <{digest.email}>: {count}{' (already sent: not sent again)' if digest.sent else ''}")
+        lines.append(
+            f"  {digest.name} <{digest.email}>: {count}{' (already sent: not sent again)' if digest.sent else ''}"
+        )
     return lines

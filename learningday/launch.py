@@ -38,15 +38,31 @@ def claim_ports(settings: Settings, with_web: bool, with_worker: bool) -> socket
     """Bind the web (or probes) port and try the dev server's: a taken one raises `PortTaken`."""
     if dev_server_wanted(settings, with_worker):
         frontend = settings.temporal_dev_port
-        require_free(Port("Temporal frontend", "127.0.0.1", frontend, "LEARNINGDAY_TEMPORAL_DEV_PORT",
-                          "--temporal-port", USE_A_RUNNING_SERVER.format(port=frontend)))  # fmt: skip
-        require_free(Port("Temporal UI", "127.0.0.1", settings.temporal_dev_ui_port,
-                          "LEARNINGDAY_TEMPORAL_DEV_UI_PORT", "--temporal-ui-port"))  # fmt: skip
+        require_free(
+            Port(
+                "Temporal frontend",
+                "127.0.0.1",
+                frontend,
+                "LEARNINGDAY_TEMPORAL_DEV_PORT",
+                "--temporal-port",
+                USE_A_RUNNING_SERVER.format(port=frontend),
+            )
+        )
+        require_free(
+            Port(
+                "Temporal UI",
+                "127.0.0.1",
+                settings.temporal_dev_ui_port,
+                "LEARNINGDAY_TEMPORAL_DEV_UI_PORT",
+                "--temporal-ui-port",
+            )
+        )
     if with_web:
         return listen(Port("web pages", settings.web_host, settings.web_port, "LEARNINGDAY_WEB_PORT", "--port"))
     if with_worker:
-        return listen(Port("worker probes and metrics", settings.metrics_host, settings.metrics_port,
-                           "LEARNINGDAY_METRICS_PORT"))  # fmt: skip
+        return listen(
+            Port("worker probes and metrics", settings.metrics_host, settings.metrics_port, "LEARNINGDAY_METRICS_PORT")
+        )
     return None
 
 

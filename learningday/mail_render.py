@@ -23,9 +23,7 @@ MARKS = {"kept": "✓", "missed": "✗", "spillover": "!"}
 NO_MARK = "–"  # a day off, a holiday, not a Learning Day, or no data
 
 
-def render_email(
-    template_name: str, context: dict[str, Any], key: str, to: list[str], subject: str
-) -> Email:
+def render_email(template_name: str, context: dict[str, Any], key: str, to: list[str], subject: str) -> Email:
     """The `Email` for outbox `key`, both parts rendered from `template_name` with `context`."""
     env = _environment()
     try:

@@ -12,9 +12,13 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, generate_latest
 
 days_started = Counter("learningday_days_started", "Learning Days begun (a new day row recorded by a worker).")
-check_ins = Counter("learningday_check_ins", "Check-ins recorded, by kind (plan, summary) and whether an edit.", ["kind", "edited"])
+check_ins = Counter(
+    "learningday_check_ins", "Check-ins recorded, by kind (plan, summary) and whether an edit.", ["kind", "edited"]
+)
 flags = Counter("learningday_flags", "Flags raised, by kind (missed_plan, missed_summary, …).", ["kind"])
-claims = Counter("learningday_claims", "Expense claims recorded, by event (submitted, approved, rejected, …).", ["event"])
+claims = Counter(
+    "learningday_claims", "Expense claims recorded, by event (submitted, approved, rejected, …).", ["event"]
+)
 activity_retries = Counter(
     "learningday_activity_retries",
     "Activity attempts after the first (a vendor or the database failed and Temporal retried), by activity.",
@@ -26,6 +30,8 @@ emails_sent = Counter("learningday_emails_sent", "Emails recorded as sent in the
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
 delivery_problems = Counter(
     "learningday_delivery_problems",
     "Steps outside a day's core that failed for good (recorded on /problems), by step.",

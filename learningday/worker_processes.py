@@ -59,7 +59,9 @@ def child_environment(temporal_address: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def extra_worker_processes(settings: Settings, temporal_address: str) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
+async def extra_worker_processes(
+    settings: Settings, temporal_address: str
+) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
     """Start `processes_wanted - 1` worker processes; stop them (SIGTERM, then SIGKILL) on exit,
     waiting in a thread so the in-process worker's own graceful stop goes on meanwhile."""
     count = processes_wanted(settings) - 1
@@ -69,8 +71,9 @@ async def extra_worker_processes(settings: Settings, temporal_address: str) -> A
             children.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "learningday.cli", "worker"],
-                    env=child_environment(temporal_address), preexec_fn=die_with_parent(),
-                )  # fmt: skip
+                    env=child_environment(temporal_address),
+                    preexec_fn=die_with_parent(),
+                )
             )
         if children:
             log.info("%d more worker processes: pids %s", len(children), [child.pid for child in children])

@@ -77,7 +77,9 @@ def missed_check_in(kind: str, day: DayInstants, away: Sequence[OutOfOffice]) ->
     Rule (policies.enforcement.check_in_missed): a partial absence excuses the check-in whose
     deadline falls inside it, and nothing else. `day` holds the day's real (uncompressed) times.
     """
-    deadline, cutoff = (day.plan_deadline, day.plan_cutoff) if kind == "plan" else (day.summary_deadline, day.summary_cutoff)
+    deadline, cutoff = (
+        (day.plan_deadline, day.plan_cutoff) if kind == "plan" else (day.summary_deadline, day.summary_cutoff)
+    )
     intervals = [(event.starts_at, event.ends_at) for event in away]
     return "missed" if check_in_missed(None, deadline, cutoff - deadline, cutoff, intervals) else "excused"
 
@@ -105,7 +107,9 @@ def check_in_timing(kind: str, at: dt.datetime, opens_at: dt.datetime, day: DayI
       it with the day's other flags at its end), so the check-in is refused with a clear message
       rather than accepted beside a standing flag: one truth about the day. (The summary's cutoff ends the day: nothing arrives after.)
     """
-    deadline, cutoff = (day.plan_deadline, day.plan_cutoff) if kind == "plan" else (day.summary_deadline, day.summary_cutoff)
+    deadline, cutoff = (
+        (day.plan_deadline, day.plan_cutoff) if kind == "plan" else (day.summary_deadline, day.summary_cutoff)
+    )
     if at < opens_at:
         return "too_early"
     if at <= deadline:
@@ -190,9 +194,12 @@ def check_in_problems(
         problems["kind"] = f"must be plan or summary, not {kind!r}"
     stripped = text.strip()
     if not stripped:
-        problems.setdefault("text", "Write a few words about what you plan to learn." if kind == "plan" else (
-            "Write a few words about what you learned."
-        ))
+        problems.setdefault(
+            "text",
+            "Write a few words about what you plan to learn."
+            if kind == "plan"
+            else ("Write a few words about what you learned."),
+        )
     elif len(stripped) > MAX_CHECK_IN_CHARS:
         problems.setdefault("text", f"Keep it under {MAX_CHECK_IN_CHARS} characters ({len(stripped)} now).")
     if category is not None and category not in policy.checkins.categories:

@@ -114,7 +114,7 @@ def region_problem(country: str | None, subdivision: str | None) -> str | None:
     if country not in supported:
         return (
             f"holidays.country: {country!r} is not a country the holidays package knows; use an "
-            "ISO 3166-1 alpha-2 code such as US, GB or DE, or \"\" for no public holidays"
+            'ISO 3166-1 alpha-2 code such as US, GB or DE, or "" for no public holidays'
             + _did_you_mean(country.upper(), supported)
         )
     if subdivision is None:

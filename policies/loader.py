@@ -71,9 +71,7 @@ def parse_policy_text(text: str, filename: str) -> tuple[Policy | None, list[Pol
     """The policy and no errors, or None and the errors sorted by line."""
     fmt = FORMATS.get(Path(filename).suffix.lower())
     if fmt is None:
-        return None, [
-            PolicyError(filename, None, None, "unknown policy file type: name it .toml, .yaml or .yml")
-        ]
+        return None, [PolicyError(filename, None, None, "unknown policy file type: name it .toml, .yaml or .yml")]
     try:
         data, lines = _read_toml(text) if fmt == "toml" else _read_yaml(text)
     except _SyntaxProblem as problem:
@@ -131,7 +129,9 @@ class _PolicyYamlLoader(yaml.SafeLoader):
 
 
 _PolicyYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+    first: [
+        (tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _PolicyYamlLoader.add_implicit_resolver(

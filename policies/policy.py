@@ -56,7 +56,7 @@ def _clock(value: object) -> object:
         except ValueError as error:
             raise ValueError(f"expected a time like 09:30, got {value!r}") from error
     if not isinstance(value, dt.time):
-        raise ValueError(f"expected a time like \"09:30\" (in quotes), got {value!r}")
+        raise ValueError(f'expected a time like "09:30" (in quotes), got {value!r}')
     if value.tzinfo is not None:
         raise ValueError(
             f"expected a local time without an offset, got {value.isoformat()!r}: every time "
@@ -93,9 +93,9 @@ class WorkingHours(_Section):
 class CalendarPolicy(_Section):
     hold_title: str = Field(default="Learning Day", min_length=1, max_length=200)
     focus_time: bool = True
-    auto_decline: Literal[
-        "declineNone", "declineAllConflictingInvitations", "declineOnlyNewConflictingInvitations"
-    ] = "declineOnlyNewConflictingInvitations"
+    auto_decline: Literal["declineNone", "declineAllConflictingInvitations", "declineOnlyNewConflictingInvitations"] = (
+        "declineOnlyNewConflictingInvitations"
+    )
     decline_message: str = "It's my Learning Day: I'm self-studying today."
 
 
@@ -110,9 +110,9 @@ class CheckInPolicy(_Section):
     summary_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
     categories: dict[str, str] = Field(default_factory=lambda: dict(SEED_CATEGORIES))
 
-    _parse = field_validator(
-        "plan_prompt", "plan_deadline", "summary_prompt", "summary_deadline", mode="before"
-    )(_clock)
+    _parse = field_validator("plan_prompt", "plan_deadline", "summary_prompt", "summary_deadline", mode="before")(
+        _clock
+    )
 
     @field_validator("plan_reminders", "summary_reminders", mode="before")
     @classmethod
@@ -172,10 +172,22 @@ class UsedForWorkPolicy(_Section):
     meeting_allowance_minutes: int = Field(default=60, ge=0)
     work_keywords: list[str] = Field(
         default_factory=lambda: [
-            "sprint", "ticket", "jira", "bug fix", "bugfix", "hotfix", "deploy", "release",
-            "on-call", "incident", "customer", "roadmap", "standup", "deadline",
+            "sprint",
+            "ticket",
+            "jira",
+            "bug fix",
+            "bugfix",
+            "hotfix",
+            "deploy",
+            "release",
+            "on-call",
+            "incident",
+            "customer",
+            "roadmap",
+            "standup",
+            "deadline",
         ]
-    )  # fmt: skip
+    )
     work_categories: list[str] = Field(default_factory=list)
 
 
@@ -253,9 +265,7 @@ class ReimbursementPolicy(_Section):
     # are in `currency`, so a claim in EUR is measured against them at this rate. A claim in a
     # currency without a rate is refused with a message naming this key (not the policy file,
     # so switching `currency` never breaks a working file).
-    exchange_rates: dict[str, Decimal] = Field(
-        default_factory=lambda: {"EUR": Decimal("1.10"), "GBP": Decimal("1.30")}
-    )
+    exchange_rates: dict[str, Decimal] = Field(default_factory=lambda: {"EUR": Decimal("1.10"), "GBP": Decimal("1.30")})
     # Approver email → who decides in their place while they are out of office (an absence
     # recorded for them). Someone not listed is stood in for by their own manager.
     delegates: dict[str, str] = Field(default_factory=dict)

@@ -112,16 +112,13 @@ def claim_problems(policy: Policy, draft: ClaimDraft, spent_this_year: Decimal) 
     category = rules.categories.get(draft.category)
     if category is None:
         problems["category"] = (
-            f"{draft.category!r} is not a category we reimburse; choose one of "
-            f"{', '.join(sorted(rules.categories))}."
+            f"{draft.category!r} is not a category we reimburse; choose one of {', '.join(sorted(rules.categories))}."
         )
     currency = draft.currency.strip().upper()
     if not _CURRENCY_CODE.match(currency):
         problems["currency"] = f"{draft.currency!r} is not a currency code: use three letters, e.g. EUR."
     elif currency not in rules.accepted_currencies and currency != rules.currency:
-        problems["currency"] = (
-            f"{currency} is not accepted; claim in one of {', '.join(rules.accepted_currencies)}."
-        )
+        problems["currency"] = f"{currency} is not accepted; claim in one of {', '.join(rules.accepted_currencies)}."
     elif in_base_currency(policy, Decimal(1), currency) is None:
         problems["currency"] = (
             f"There is no exchange rate for {currency} in the policy "
@@ -150,8 +147,7 @@ def claim_problems(policy: Policy, draft: ClaimDraft, spent_this_year: Decimal) 
     measured = base if base is not None else amount
     if measured > largest_cap * ABSURD_FACTOR:
         problems["amount"] = (
-            f"{amount} {currency} looks like a typo: no self-study expense is that large. "
-            "Check the decimal point."
+            f"{amount} {currency} looks like a typo: no self-study expense is that large. Check the decimal point."
         )
     elif base is not None and category is not None and base > category.cap:
         problems["amount"] = (

@@ -127,6 +127,8 @@ def start_date_problem(policy: Policy, date: dt.date, today: dt.date) -> str | N
     if date < today:
         return f"{date:%Y-%m-%d} is in the past (today is {today:%Y-%m-%d})"
     if not is_learning_day(policy, date):
-        return (f"{date:%Y-%m-%d} is a {date:%A}; the policy's Learning Day is "
-                f"{policy.program.learning_weekday.capitalize()}")  # fmt: skip
+        return (
+            f"{date:%Y-%m-%d} is a {date:%A}; the policy's Learning Day is "
+            f"{policy.program.learning_weekday.capitalize()}"
+        )
     return None

@@ -106,8 +106,7 @@ def spillover(
     shown: list[dict[str, str]] = []
     if minutes > rules.allowance_minutes_per_week:
         reasons.append(
-            f"{minutes:.0f} minutes of learning on other weekdays"
-            f" (allowance {rules.allowance_minutes_per_week} a week)"
+            f"{minutes:.0f} minutes of learning on other weekdays (allowance {rules.allowance_minutes_per_week} a week)"
         )
         zone = _zone(timezone)
         for event, _ in blocks:

@@ -139,13 +139,18 @@ class ChannelPosterWorkflow:
             await workflow.execute_activity(
                 record_delivery_problem,
                 ProblemReport(
-                    key=post.key, step="channel_post", subject_type="learning_day",
-                    subject_id=str(post.learning_day_id or item.reply_to_workflow_id), person_id=post.person_id,
-                    reason=reason, outcome=f"the {post.kind} was not posted to {post.channel}", at=workflow.now(),
+                    key=post.key,
+                    step="channel_post",
+                    subject_type="learning_day",
+                    subject_id=str(post.learning_day_id or item.reply_to_workflow_id),
+                    person_id=post.person_id,
+                    reason=reason,
+                    outcome=f"the {post.kind} was not posted to {post.channel}",
+                    at=workflow.now(),
                 ),
                 start_to_close_timeout=dt.timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_interval=dt.timedelta(minutes=1)),
-            )  # fmt: skip
+            )
             return None
 
     async def _tell(self, item: QueuedPost, ts: str | None) -> None:
@@ -163,4 +168,3 @@ class ChannelPosterWorkflow:
             self._known.discard(self._recent[0])
         self._recent.append(key)
         self._known.add(key)
-

@@ -49,12 +49,17 @@ RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
 
 async def read_day_calendar(ctx: DayContext, day: DayInstants) -> tuple[list[CalendarEvent], str | None]:
     """The person's events over the day's hold; `([], why)` when the calendar cannot be read."""
-    query = EventQuery(person_email=ctx.person_email, starts_at=day.day_start, ends_at=day.day_end, timezone=ctx.timezone)
+    query = EventQuery(
+        person_email=ctx.person_email, starts_at=day.day_start, ends_at=day.day_end, timezone=ctx.timezone
+    )
     try:
         found = await workflow.execute_activity_method(
-            CalendarActivities.read_day_events, query,
-            start_to_close_timeout=READ_TIMEOUT, schedule_to_close_timeout=READ_BUDGET, retry_policy=RETRY,
-        )  # fmt: skip
+            CalendarActivities.read_day_events,
+            query,
+            start_to_close_timeout=READ_TIMEOUT,
+            schedule_to_close_timeout=READ_BUDGET,
+            retry_policy=RETRY,
+        )
     except ActivityError as error:
         return [], reason_of(error)
     return found.events, None
@@ -77,10 +82,14 @@ def judge(
     absent += [(e.starts_at, e.ends_at) for e in events if e.event_type == "outOfOffice"]
     finding = used_for_work(ctx.policy, (day.day_start, day.day_end), events, plan, summary, plan_category, absent)
     return WorkJudgement(
-        person_id=ctx.person_id, learning_day_id=ctx.learning_day_id, date=date, at=workflow.now(), finding=finding,
+        person_id=ctx.person_id,
+        learning_day_id=ctx.learning_day_id,
+        date=date,
+        at=workflow.now(),
+        finding=finding,
         followed_plan=summary_followed_plan(plan, summary).followed if plan and summary else None,
         calendar_read=calendar_read,
-    )  # fmt: skip
+    )
 
 
 def day_flags_notice(ctx: DayContext, date: dt.date, flags: list[FlagRecorded]) -> DayFlagsNotice:
@@ -90,6 +99,9 @@ def day_flags_notice(ctx: DayContext, date: dt.date, flags: list[FlagRecorded]) 
     missed = max(f.missed_in_a_row for f in flags)
     readers = flag_recipients(ctx.policy, missed, ctx.person_id, latest.manager_id, latest.managers_manager_id)
     return DayFlagsNotice(
-        person_id=ctx.person_id, learning_day_id=ctx.learning_day_id, date=date,
-        flag_ids=[f.flag_id for f in flags], readers=readers,
-    )  # fmt: skip
+        person_id=ctx.person_id,
+        learning_day_id=ctx.learning_day_id,
+        date=date,
+        flag_ids=[f.flag_id for f in flags],
+        readers=readers,
+    )

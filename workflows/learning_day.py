@@ -179,8 +179,9 @@ class LearningDayWorkflow:
         ctx = self._ctx = await workflow.execute_local_activity_method(
             DayRecords.load_day_context,
             DayKey(person_id=day.person_id, date=day.date, workflow_id=workflow.info().workflow_id),
-            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
-        )  # fmt: skip
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=RETRY,
+        )
         self._time_scale, self._origin = day.time_scale, workflow.now()
         self._view.instants = self._instants_for(ctx)
         # The calendar always sees the real day; only the timers run compressed.
@@ -197,8 +198,9 @@ class LearningDayWorkflow:
                     ends_at=max(calendar_day.day_end, calendar_day.summary_cutoff),
                     timezone=ctx.timezone,
                 ),
-                start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
-            )  # fmt: skip
+                start_to_close_timeout=VENDOR_TIMEOUT,
+                retry_policy=RETRY,
+            )
             self._away = away.events
             skip = checkins.skip_for_calendar(self._away, calendar_day)
         if skip is not None:
@@ -206,9 +208,11 @@ class LearningDayWorkflow:
             return self._view
 
         hold = await workflow.execute_activity_method(
-            CalendarActivities.place_hold, self._hold_request(calendar_day),
-            start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
-        )  # fmt: skip
+            CalendarActivities.place_hold,
+            self._hold_request(calendar_day),
+            start_to_close_timeout=VENDOR_TIMEOUT,
+            retry_policy=RETRY,
+        )
         self._view.hold_event_id = hold.event_id
         await self._set_state("held", hold_event_id=hold.event_id)
 
@@ -220,9 +224,11 @@ class LearningDayWorkflow:
         await self._wait_until(lambda: self._skip is not None, lambda i: i.summary_cutoff)
         if self._skip is not None:
             await workflow.execute_activity_method(
-                CalendarActivities.remove_hold, HoldRemoval(person_email=ctx.person_email, date=day.date),
-                start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
-            )  # fmt: skip
+                CalendarActivities.remove_hold,
+                HoldRemoval(person_email=ctx.person_email, date=day.date),
+                start_to_close_timeout=VENDOR_TIMEOUT,
+                retry_policy=RETRY,
+            )
             self._tell_of_day()  # flags raised before the skip still stand
             await self._side_roads_done()
             await self._record_skip(self._skip)
@@ -305,9 +311,16 @@ class LearningDayWorkflow:
             if update.key is not None:
                 self._answers[update.key] = accepted
             record = CheckInRecord(
-                learning_day_id=self._ctx.learning_day_id, kind=kind, text=text, source=update.source, at=now,
-                why=update.why, category=update.category, resources=update.resources, revision=revision,
-            )  # fmt: skip
+                learning_day_id=self._ctx.learning_day_id,
+                kind=kind,
+                text=text,
+                source=update.source,
+                at=now,
+                why=update.why,
+                category=update.category,
+                resources=update.resources,
+                revision=revision,
+            )
             try:
                 # A regular activity: it runs only once the decision is in the history.
                 await workflow.execute_activity_method(
@@ -315,7 +328,9 @@ class LearningDayWorkflow:
                 )
             except ActivityError as error:
                 # Only a bug gets here (the row holds another truth): stop the day, loudly.
-                raise RuntimeError(f"check-in {kind} revision {revision} could not be recorded: {error.cause}") from error
+                raise RuntimeError(
+                    f"check-in {kind} revision {revision} could not be recorded: {error.cause}"
+                ) from error
         return accepted
 
     @submit_check_in.validator
@@ -375,7 +390,9 @@ class LearningDayWorkflow:
         if request.key in self._skip_answers:
             return
         if self._view.state in CLOSED_STATES or self._skip is not None:
-            raise ApplicationError(f"This Learning Day is already {self._view.state if self._skip is None else 'skipped'}.")
+            raise ApplicationError(
+                f"This Learning Day is already {self._view.state if self._skip is None else 'skipped'}."
+            )
 
     @workflow.query
     def status(self) -> DayView:
@@ -386,9 +403,7 @@ class LearningDayWorkflow:
     def _submitted(self, kind: str) -> bool:
         return (self._view.plan if kind == "plan" else self._view.summary) is not None
 
-    async def _wait_until(
-        self, condition: Callable[[], bool], instant: Callable[[DayInstants], dt.datetime]
-    ) -> bool:
+    async def _wait_until(self, condition: Callable[[], bool], instant: Callable[[DayInstants], dt.datetime]) -> bool:
         """Wait for `condition` or the day's `instant`; True when the condition came first.
 
         A `policy_changed` signal wakes the wait, re-plans the day, and waits for the new
@@ -406,9 +421,7 @@ class LearningDayWorkflow:
             if remaining <= 0:
                 return False
             try:
-                await workflow.wait_condition(
-                    lambda: condition() or self._policy_changed, timeout=remaining
-                )
+                await workflow.wait_condition(lambda: condition() or self._policy_changed, timeout=remaining)
             except TimeoutError:
                 return False
 
@@ -424,16 +437,19 @@ class LearningDayWorkflow:
         ctx = self._ctx = await workflow.execute_local_activity_method(
             DayRecords.load_day_context,
             DayKey(person_id=self._ctx.person_id, date=self._view.date, workflow_id=workflow.info().workflow_id),
-            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
-        )  # fmt: skip
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=RETRY,
+        )
         self._view.instants = self._instants_for(ctx)
         self._calendar_day = day_instants(ctx.policy, ctx.timezone, self._view.date)
         if self._view.hold_event_id is not None:
             # Same deterministic event id: the calendar updates the hold in place.
             await workflow.execute_activity_method(
-                CalendarActivities.place_hold, self._hold_request(self._calendar_day),
-                start_to_close_timeout=VENDOR_TIMEOUT, retry_policy=RETRY,
-            )  # fmt: skip
+                CalendarActivities.place_hold,
+                self._hold_request(self._calendar_day),
+                start_to_close_timeout=VENDOR_TIMEOUT,
+                retry_policy=RETRY,
+            )
 
     def _instants_for(self, ctx: DayContext) -> DayInstants:
         assert self._view.date is not None
@@ -502,9 +518,15 @@ class LearningDayWorkflow:
     def _report(self, key: str, step: str, reason: str, outcome: str) -> ProblemReport:
         assert self._ctx is not None
         return ProblemReport(
-            key=key, step=step, subject_type="learning_day", subject_id=str(self._ctx.learning_day_id),
-            person_id=self._ctx.person_id, reason=reason, outcome=outcome, at=workflow.now(),
-        )  # fmt: skip
+            key=key,
+            step=step,
+            subject_type="learning_day",
+            subject_id=str(self._ctx.learning_day_id),
+            person_id=self._ctx.person_id,
+            reason=reason,
+            outcome=outcome,
+            at=workflow.now(),
+        )
 
     def _prompt(self, kind: str, reminder: bool, index: int) -> None:
         assert self._ctx is not None
@@ -527,28 +549,36 @@ class LearningDayWorkflow:
         if not self._slack_unreachable:
             try:
                 await workflow.execute_local_activity_method(
-                    ChatActivities.send_prompt, prompt, start_to_close_timeout=VENDOR_TIMEOUT,
-                    schedule_to_close_timeout=PROMPT_BUDGET, retry_policy=RETRY,
-                )  # fmt: skip
+                    ChatActivities.send_prompt,
+                    prompt,
+                    start_to_close_timeout=VENDOR_TIMEOUT,
+                    schedule_to_close_timeout=PROMPT_BUDGET,
+                    retry_policy=RETRY,
+                )
                 return
             except FailureError as error:  # a local activity's failure comes unwrapped
                 refused = refused_for_good(error)
                 if refused:  # e.g. no Slack account: the rest of the day goes by email at once
                     self._slack_unreachable = True
                 await self._problem(
-                    self._report(prompt.key, "prompt", reason_of(error), "sent by email with the check-in link instead"),
+                    self._report(
+                        prompt.key, "prompt", reason_of(error), "sent by email with the check-in link instead"
+                    ),
                     f"prompt:{'slack' if refused else 'slack-timeout'}",
-                )  # fmt: skip
+                )
         try:
             await workflow.execute_activity_method(
-                PromptMail.email_prompt, prompt, start_to_close_timeout=VENDOR_TIMEOUT,
-                schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY,
-            )  # fmt: skip
+                PromptMail.email_prompt,
+                prompt,
+                start_to_close_timeout=VENDOR_TIMEOUT,
+                schedule_to_close_timeout=NOTIFY_BUDGET,
+                retry_policy=RETRY,
+            )
         except ActivityError as error:
             await self._problem(
                 self._report(f"email:{prompt.key}", "prompt_email", reason_of(error), "the prompt was not delivered"),
                 "prompt:email",
-            )  # fmt: skip
+            )
 
     async def _optional(self, call: Callable[[], Awaitable[Any]], report: ProblemReport, label: str) -> None:
         """A side road with a bounded retry budget: its failure is recorded, never raised."""
@@ -595,11 +625,15 @@ class LearningDayWorkflow:
             await workflow.execute_local_activity_method(
                 ChannelQueue.enqueue_channel_post,
                 EnqueueRequest(post=post, reply_to_workflow_id=workflow.info().workflow_id),
-                start_to_close_timeout=DATABASE_TIMEOUT, schedule_to_close_timeout=PROMPT_BUDGET, retry_policy=RETRY,
-            )  # fmt: skip
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                schedule_to_close_timeout=PROMPT_BUDGET,
+                retry_policy=RETRY,
+            )
         except FailureError as error:  # a local activity's failure comes unwrapped
             self._post_failed[kind] = reason_of(error)
-            await self._problem(self._report(key, "channel_post", reason_of(error), "not posted to the channel"), f"channel:{kind}")
+            await self._problem(
+                self._report(key, "channel_post", reason_of(error), "not posted to the channel"), f"channel:{kind}"
+            )
 
     @workflow.signal
     def channel_posted(self, posted: ChannelPosted) -> None:
@@ -629,10 +663,14 @@ class LearningDayWorkflow:
         for kind in await self._wait_for_posts(list(self._shared), ALL_POSTS_WAIT):
             key = channel_post_key(workflow.info().workflow_id, kind)
             await self._problem(
-                self._report(f"{key}:unconfirmed", "channel_post", "the channel's sequencer did not answer in time",
-                             "the day closed without the post's confirmation; it may still be posted"),
+                self._report(
+                    f"{key}:unconfirmed",
+                    "channel_post",
+                    "the channel's sequencer did not answer in time",
+                    "the day closed without the post's confirmation; it may still be posted",
+                ),
                 f"channel:{kind}:unconfirmed",
-            )  # fmt: skip
+            )
         if "plan" in self._posted_ts:
             await self._set_state(self._view.state, channel_thread_ts=self._posted_ts["plan"])
 
@@ -650,8 +688,9 @@ class LearningDayWorkflow:
                 at=workflow.now(),
                 evidence={"cutoff": cutoff.isoformat(), "prompts": list(self._view.prompts_sent)},
             ),
-            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
-        )  # fmt: skip
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=RETRY,
+        )
         self._view.flags.append(flag_kind)
         if self._judged_at_day_end:
             self._day_flags.append(recorded)  # told with the day's other flags, at its end
@@ -660,30 +699,50 @@ class LearningDayWorkflow:
             ctx.policy, recorded.missed_in_a_row, ctx.person_id, recorded.manager_id, recorded.managers_manager_id
         )
         notice = FlagNotice(flag_id=recorded.flag_id, readers=readers)
-        self._tell_of_flag(MailActivities.notify_flag, notice, f"{flag_kind}:email", "flag_email", "the flag emails were not sent")
+        self._tell_of_flag(
+            MailActivities.notify_flag, notice, f"{flag_kind}:email", "flag_email", "the flag emails were not sent"
+        )
         if ctx.policy.escalation.manager_slack_dm:
             self._tell_of_flag(
-                FlagDmActivities.dm_managers_about_flag, notice, f"{flag_kind}:dm", "flag_dm",
+                FlagDmActivities.dm_managers_about_flag,
+                notice,
+                f"{flag_kind}:dm",
+                "flag_dm",
                 "the managers were not sent a Slack DM",
-            )  # fmt: skip
+            )
 
     def _tell_of_flag(self, send: Callable[..., Any], notice: FlagNotice, label: str, step: str, outcome: str) -> None:
         """Email (or DM) one flag's readers at once: days started before `day-end-judgement`."""
         assert self._ctx is not None
         report = ProblemReport(
-            key=f"flag:{notice.flag_id}:{label.rsplit(':', 1)[-1]}", step=step, subject_type="flag",
-            subject_id=str(notice.flag_id), person_id=self._ctx.person_id, reason="", outcome=outcome, at=workflow.now(),
-        )  # fmt: skip
+            key=f"flag:{notice.flag_id}:{label.rsplit(':', 1)[-1]}",
+            step=step,
+            subject_type="flag",
+            subject_id=str(notice.flag_id),
+            person_id=self._ctx.person_id,
+            reason="",
+            outcome=outcome,
+            at=workflow.now(),
+        )
         self._tell(send, notice, report, label)
 
-    def _tell(self, send: Callable[..., Any], notice: FlagNotice | DayFlagsNotice, report: ProblemReport, label: str) -> None:
+    def _tell(
+        self, send: Callable[..., Any], notice: FlagNotice | DayFlagsNotice, report: ProblemReport, label: str
+    ) -> None:
         """Run a flag notification beside the day, within the notification budget."""
-        self._side_road(self._optional(
-            lambda: workflow.execute_activity_method(
-                send, notice, start_to_close_timeout=VENDOR_TIMEOUT, schedule_to_close_timeout=NOTIFY_BUDGET, retry_policy=RETRY
-            ),
-            report, label,
-        ))  # fmt: skip
+        self._side_road(
+            self._optional(
+                lambda: workflow.execute_activity_method(
+                    send,
+                    notice,
+                    start_to_close_timeout=VENDOR_TIMEOUT,
+                    schedule_to_close_timeout=NOTIFY_BUDGET,
+                    retry_policy=RETRY,
+                ),
+                report,
+                label,
+            )
+        )
 
     async def _judge_used_for_work(self) -> None:
         """Once the summary's cutoff has passed: the day's meetings, plan and summary against
@@ -692,14 +751,25 @@ class LearningDayWorkflow:
         events, unread = await day_end.read_day_calendar(self._ctx, self._real_day)
         if unread is not None:
             await self._problem(
-                self._report(f"calendar:{workflow.info().workflow_id}:day-end", "day_end_calendar", unread,
-                             "used for work was judged on the plan and summary only: meetings were not counted"),
+                self._report(
+                    f"calendar:{workflow.info().workflow_id}:day-end",
+                    "day_end_calendar",
+                    unread,
+                    "used for work was judged on the plan and summary only: meetings were not counted",
+                ),
                 "calendar:day-end",
-            )  # fmt: skip
+            )
         judgement = day_end.judge(
-            self._ctx, self._view.date, self._real_day, events, self._view.plan, self._view.summary,
-            self._plan_category, self._away, calendar_read=unread is None,
-        )  # fmt: skip
+            self._ctx,
+            self._view.date,
+            self._real_day,
+            events,
+            self._view.plan,
+            self._view.summary,
+            self._plan_category,
+            self._away,
+            calendar_read=unread is None,
+        )
         recorded = await workflow.execute_local_activity(
             record_work_judgement, judgement, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
         )
@@ -714,13 +784,19 @@ class LearningDayWorkflow:
         assert self._ctx is not None and self._view.date is not None
         notice = day_end.day_flags_notice(self._ctx, self._view.date, self._day_flags)
         key = f"day-flags:{workflow.info().workflow_id}"
-        self._tell(DayFlagMail.notify_day_flags, notice,
-                   self._report(f"{key}:email", "flag_email", "", "the day's flag emails were not sent"), "flags:email")  # fmt: skip
+        self._tell(
+            DayFlagMail.notify_day_flags,
+            notice,
+            self._report(f"{key}:email", "flag_email", "", "the day's flag emails were not sent"),
+            "flags:email",
+        )
         if self._ctx.policy.escalation.manager_slack_dm:
             self._tell(
-                FlagDmActivities.dm_managers_about_day_flags, notice,
-                self._report(f"{key}:dm", "flag_dm", "", "the managers were not sent a Slack DM"), "flags:dm",
-            )  # fmt: skip
+                FlagDmActivities.dm_managers_about_day_flags,
+                notice,
+                self._report(f"{key}:dm", "flag_dm", "", "the managers were not sent a Slack DM"),
+                "flags:dm",
+            )
 
     async def _excuse(self, kind: str) -> None:
         """An unanswered check-in whose deadline a partial absence covers: recorded, not flagged."""
@@ -729,10 +805,14 @@ class LearningDayWorkflow:
         self._view.excused.append(kind)
         await workflow.execute_local_activity_method(
             DayRecords.record_excused_check_in,
-            ExcusedCheckIn(learning_day_id=self._ctx.learning_day_id, kind=kind,
-                           reason=f"Out of office at the {kind} deadline ({away.title if away else 'no title'})"),
-            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
-        )  # fmt: skip
+            ExcusedCheckIn(
+                learning_day_id=self._ctx.learning_day_id,
+                kind=kind,
+                reason=f"Out of office at the {kind} deadline ({away.title if away else 'no title'})",
+            ),
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=RETRY,
+        )
 
     async def _record_skip(self, skip: checkins.Skip) -> None:
         self._view.skip_reason = skip.reason
@@ -744,6 +824,6 @@ class LearningDayWorkflow:
         await workflow.execute_local_activity_method(
             DayRecords.record_day_state,
             DayStateChange(learning_day_id=self._ctx.learning_day_id, state=state, **change),
-            start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
-        )  # fmt: skip
-
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=RETRY,
+        )

@@ -121,7 +121,9 @@ class ReimbursementWorkflow:
             return self._view
         self._view.levels = len(chain)
         if not chain:
-            await self._record(DecisionRecord(claim.claim_id, 0, "auto_approved", workflow.now(), final_state="approved"))
+            await self._record(
+                DecisionRecord(claim.claim_id, 0, "auto_approved", workflow.now(), final_state="approved")
+            )
             self._view.state = "approved"
             await self._tell("approved", "approved", next_step="Claims of this size are approved automatically.")
             return self._view
@@ -134,7 +136,9 @@ class ReimbursementWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view
 
-    async def _run_level(self, step: ApprovalStep, chain: list[ApprovalStep], started: dt.datetime, scale: float) -> str:
+    async def _run_level(
+        self, step: ApprovalStep, chain: list[ApprovalStep], started: dt.datetime, scale: float
+    ) -> str:
         """Ask one level; remind, escalate and expire on the policy's timers. Returns the outcome."""
         assert self._ctx is not None
         self._view.level, self._level_result, self._view.approvers = step.level, None, {}
@@ -162,8 +166,14 @@ class ReimbursementWorkflow:
                 if target is not None and target.person_id not in self._view.approvers:
                     self._view.escalations += 1
                     await self._ask(step, target, timers.expiry)
-                    await self._event("claim_escalated", f"escalate-{step.level}", {"level": step.level, "to": target.person_id})
-                    await self._tell(f"escalated-{step.level}", "pending", next_step=f"Nobody answered in time, so {target.name} can now decide it too.")
+                    await self._event(
+                        "claim_escalated", f"escalate-{step.level}", {"level": step.level, "to": target.person_id}
+                    )
+                    await self._tell(
+                        f"escalated-{step.level}",
+                        "pending",
+                        next_step=f"Nobody answered in time, so {target.name} can now decide it too.",
+                    )
             else:
                 self._closed = True  # no new decision from here on; let one in flight finish
                 await workflow.wait_condition(lambda: not self._busy)
@@ -184,9 +194,12 @@ class ReimbursementWorkflow:
         else:
             after = chain[step.level]
             await self._tell(
-                f"approved-{step.level}", "pending", decided_by=name, comment=decision.comment,
+                f"approved-{step.level}",
+                "pending",
+                decided_by=name,
+                comment=decision.comment,
                 next_step=f"{name} approved it; {after.approver.name} approves it next ({after.reason}).",
-            )  # fmt: skip
+            )
         return "approved"
 
     # --- the decision ------------------------------------------------------------------------
@@ -217,10 +230,16 @@ class ReimbursementWorkflow:
                 outcome = DecisionOutcome(final, level, f"The claim is {final}. The claimant has been told.")
             self._answers[key] = outcome
             record = DecisionRecord(
-                claim_id=self._ctx.claim.claim_id, level=level, decision=verdict, at=workflow.now(),
-                approver_id=decision.approver_id, token_id=decision.token_id, comment=decision.comment,
-                final_state=final, workflow_id=workflow.info().workflow_id,
-            )  # fmt: skip
+                claim_id=self._ctx.claim.claim_id,
+                level=level,
+                decision=verdict,
+                at=workflow.now(),
+                approver_id=decision.approver_id,
+                token_id=decision.token_id,
+                comment=decision.comment,
+                final_state=final,
+                workflow_id=workflow.info().workflow_id,
+            )
             try:
                 # A regular activity: it runs only once the decision is in the history.
                 await workflow.execute_activity_method(
@@ -228,7 +247,9 @@ class ReimbursementWorkflow:
                 )
             except ActivityError as error:
                 # Only a bug gets here (the database holds another decision): stop, loudly.
-                raise RuntimeError(f"claim decision at level {level} could not be recorded: {reason_of(error)}") from error
+                raise RuntimeError(
+                    f"claim decision at level {level} could not be recorded: {reason_of(error)}"
+                ) from error
             self._level_result = (decision, self._people[decision.approver_id].name)
             self._busy = False
         return outcome
@@ -255,7 +276,9 @@ class ReimbursementWorkflow:
             raise ApplicationError("This step was already decided: nothing was changed.", type="Decided")
         token = self._view.approvers.get(decision.approver_id)
         if token is None:
-            raise ApplicationError("This link is not for the claim's current approval step: nothing was changed.", type="NotCurrent")
+            raise ApplicationError(
+                "This link is not for the claim's current approval step: nothing was changed.", type="NotCurrent"
+            )
         if token != decision.token_id:
             raise ApplicationError("This link was replaced by a newer one: use the latest email.", type="NotCurrent")
 
@@ -265,7 +288,9 @@ class ReimbursementWorkflow:
 
     # --- side effects ------------------------------------------------------------------------
 
-    async def _ask(self, step: ApprovalStep, approver: Approver, expires_at: dt.datetime, reminder: bool = False) -> None:
+    async def _ask(
+        self, step: ApprovalStep, approver: Approver, expires_at: dt.datetime, reminder: bool = False
+    ) -> None:
         """Send `approver` their link for this level (a fresh token), or a reminder of it."""
         assert self._ctx is not None
         if not reminder:
@@ -273,31 +298,52 @@ class ReimbursementWorkflow:
             self._people[approver.person_id] = approver
         standing_in = step.on_behalf_of if approver == step.approver else None
         request = ApprovalRequest(
-            claim=self._ctx.claim, approver=approver, level=step.level, reason=step.reason,
-            token_id=self._view.approvers[approver.person_id], expires_at=expires_at, n=1,
-            reminder=reminder, on_behalf_of=standing_in.name if standing_in else None,
-        )  # fmt: skip
+            claim=self._ctx.claim,
+            approver=approver,
+            level=step.level,
+            reason=step.reason,
+            token_id=self._view.approvers[approver.person_id],
+            expires_at=expires_at,
+            n=1,
+            reminder=reminder,
+            on_behalf_of=standing_in.name if standing_in else None,
+        )
         kind = "reminder" if reminder else "approval"
         await self._mail(
             lambda: workflow.execute_activity_method(
-                ClaimMail.send_approval_request, request, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=MAIL_BUDGET, retry_policy=RETRY,
+                ClaimMail.send_approval_request,
+                request,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=MAIL_BUDGET,
+                retry_policy=RETRY,
             ),
-            f"claim:{self._ctx.claim.claim_id}:{kind}:{step.level}:{approver.person_id}:1", approver.person_id,
+            f"claim:{self._ctx.claim.claim_id}:{kind}:{step.level}:{approver.person_id}:1",
+            approver.person_id,
             "the approver was not emailed their link",
-        )  # fmt: skip
+        )
 
-    async def _tell(self, event: str, decision: str, decided_by: str | None = None, comment: str | None = None, next_step: str | None = None) -> None:
+    async def _tell(
+        self,
+        event: str,
+        decision: str,
+        decided_by: str | None = None,
+        comment: str | None = None,
+        next_step: str | None = None,
+    ) -> None:
         assert self._ctx is not None
         notice = ClaimNotice(self._ctx.claim, event, decision, decided_by, comment, next_step)
         await self._mail(
             lambda: workflow.execute_activity_method(
-                ClaimMail.send_update, notice, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                schedule_to_close_timeout=MAIL_BUDGET, retry_policy=RETRY,
+                ClaimMail.send_update,
+                notice,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=MAIL_BUDGET,
+                retry_policy=RETRY,
             ),
-            f"claim:{self._ctx.claim.claim_id}:update:{event}", self._ctx.claim.person_id,
+            f"claim:{self._ctx.claim.claim_id}:update:{event}",
+            self._ctx.claim.person_id,
             f"the claimant was not told ({event})",
-        )  # fmt: skip
+        )
 
     async def _mail(self, send: Callable[[], Awaitable[bool]], key: str, person_id: int, outcome: str) -> None:
         """An email beside the claim: past its retry budget it is recorded, and the claim goes on
@@ -309,11 +355,18 @@ class ReimbursementWorkflow:
             await workflow.execute_local_activity(
                 record_delivery_problem,
                 ProblemReport(
-                    key=key, step="claim_email", subject_type="expense_claim", subject_id=str(self._ctx.claim.claim_id),
-                    person_id=person_id, reason=reason_of(error), outcome=outcome, at=workflow.now(),
+                    key=key,
+                    step="claim_email",
+                    subject_type="expense_claim",
+                    subject_id=str(self._ctx.claim.claim_id),
+                    person_id=person_id,
+                    reason=reason_of(error),
+                    outcome=outcome,
+                    at=workflow.now(),
                 ),
-                start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY,
-            )  # fmt: skip
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=RETRY,
+            )
 
     async def _record(self, record: DecisionRecord) -> None:
         record = DecisionRecord(**{**record.__dict__, "workflow_id": workflow.info().workflow_id})
@@ -323,7 +376,9 @@ class ReimbursementWorkflow:
 
     async def _event(self, action: str, key: str, details: dict[str, object]) -> None:
         assert self._ctx is not None
-        event = ClaimEvent(self._ctx.claim.claim_id, action, key, details, at=workflow.now(), workflow_id=workflow.info().workflow_id)
+        event = ClaimEvent(
+            self._ctx.claim.claim_id, action, key, details, at=workflow.now(), workflow_id=workflow.info().workflow_id
+        )
         await workflow.execute_local_activity_method(
             ClaimRecords.record_event, event, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
         )
@@ -331,7 +386,15 @@ class ReimbursementWorkflow:
     async def _finish(self, state: str, action: str, details: dict[str, object]) -> None:
         assert self._ctx is not None
         self._view.state, self._view.approvers = state, {}
-        event = ClaimEvent(self._ctx.claim.claim_id, action, action, details, state=state, at=workflow.now(), workflow_id=workflow.info().workflow_id)
+        event = ClaimEvent(
+            self._ctx.claim.claim_id,
+            action,
+            action,
+            details,
+            state=state,
+            at=workflow.now(),
+            workflow_id=workflow.info().workflow_id,
+        )
         await workflow.execute_local_activity_method(
             ClaimRecords.record_event, event, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
         )
@@ -354,4 +417,3 @@ class ReimbursementWorkflow:
             return True
         except TimeoutError:
             return False
-

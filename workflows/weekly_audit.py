@@ -99,11 +99,17 @@ class WeeklyAuditWorkflow:
                 retry_policy=RETRY,
             )
         except ActivityError as error:
-            await self._problem(ProblemReport(
-                key=f"digests:{monday}:after:{audit.after_id}", step="digest", subject_type="week",
-                subject_id=str(monday), reason=reason_of(error),
-                outcome=f"digests for managers after id {audit.after_id} were not sent", at=workflow.now(),
-            ))  # fmt: skip
+            await self._problem(
+                ProblemReport(
+                    key=f"digests:{monday}:after:{audit.after_id}",
+                    step="digest",
+                    subject_type="week",
+                    subject_id=str(monday),
+                    reason=reason_of(error),
+                    outcome=f"digests for managers after id {audit.after_id} were not sent",
+                    at=workflow.now(),
+                )
+            )
             return AuditResult(week_start=monday, flags=audit.flags, digests=audit.digests)
         total = audit.digests + len(digests.manager_ids)
         if not digests.done:
@@ -114,7 +120,9 @@ class WeeklyAuditWorkflow:
 
     async def _notify(self, flag: FlagRecorded, policy: Policy) -> None:
         """Email one flag's readers (decided here, by policy); a failure is recorded, not raised."""
-        readers = flag_recipients(policy, flag.missed_in_a_row, flag.person_id, flag.manager_id, flag.managers_manager_id)
+        readers = flag_recipients(
+            policy, flag.missed_in_a_row, flag.person_id, flag.manager_id, flag.managers_manager_id
+        )
         try:
             await workflow.execute_activity_method(
                 MailActivities.notify_flag,
@@ -124,11 +132,18 @@ class WeeklyAuditWorkflow:
                 retry_policy=RETRY,
             )
         except ActivityError as error:
-            await self._problem(ProblemReport(
-                key=f"flag:{flag.flag_id}:email", step="flag_email", subject_type="flag", subject_id=str(flag.flag_id),
-                person_id=flag.person_id, reason=reason_of(error), outcome="the flag emails were not sent",
-                at=workflow.now(),
-            ))  # fmt: skip
+            await self._problem(
+                ProblemReport(
+                    key=f"flag:{flag.flag_id}:email",
+                    step="flag_email",
+                    subject_type="flag",
+                    subject_id=str(flag.flag_id),
+                    person_id=flag.person_id,
+                    reason=reason_of(error),
+                    outcome="the flag emails were not sent",
+                    at=workflow.now(),
+                )
+            )
 
     async def _problem(self, report: ProblemReport) -> None:
         await workflow.execute_activity(

@@ -68,5 +68,6 @@ class CalendarActivities:
         except Exception as error:  # noqa: BLE001 - the vendor client retried transient errors already
             raise ApplicationError(
                 f"the calendar could not be read: {type(error).__name__}: {error}"[:500],
-                type="CalendarUnreadable", non_retryable=True,
+                type="CalendarUnreadable",
+                non_retryable=True,
             ) from error

@@ -43,7 +43,9 @@ def load_credentials(
         )
     path = Path(service_account_file)
     if not path.is_file():
-        raise FileNotFoundError(f"Google service-account key {path} does not exist: check LEARNINGDAY_GOOGLE_SERVICE_ACCOUNT_FILE")
+        raise FileNotFoundError(
+            f"Google service-account key {path} does not exist: check LEARNINGDAY_GOOGLE_SERVICE_ACCOUNT_FILE"
+        )
     return service_account.Credentials.from_service_account_file(str(path), scopes=scopes)
 
 
@@ -120,7 +122,9 @@ class GoogleCalendar:
             if error.resp.status != 400 or kind != "focusTime":
                 raise
             # The event id, not the person: no personal data in logs.
-            log.info("calendar refused focusTime hold %s (%s); placing a busy event", request.event_id, error.resp.status)
+            log.info(
+                "calendar refused focusTime hold %s (%s); placing a busy event", request.event_id, error.resp.status
+            )
         try:
             self._run(events.insert(calendarId="primary", body=self._hold_body(request, "default"), sendUpdates="none"))
             return HoldRef(request.event_id, "default", created=True)

@@ -21,9 +21,9 @@ class HoldRequest:
     title: str = "Learning Day"
     description: str = ""
     focus_time: bool = True
-    auto_decline: Literal[
-        "declineNone", "declineAllConflictingInvitations", "declineOnlyNewConflictingInvitations"
-    ] = "declineOnlyNewConflictingInvitations"
+    auto_decline: Literal["declineNone", "declineAllConflictingInvitations", "declineOnlyNewConflictingInvitations"] = (
+        "declineOnlyNewConflictingInvitations"
+    )
     decline_message: str = ""
 
     @property

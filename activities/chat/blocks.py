@@ -150,7 +150,9 @@ def channel_message(post: ChannelPost, category_label: str | None) -> tuple[str,
         header += f" for {escape(post.day_label)}"
     footer: BlockList = []
     if category_label:
-        footer.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Category: {escape(category_label)}"}]})
+        footer.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Category: {escape(category_label)}"}]}
+        )
     room = MAX_MESSAGE_BLOCKS - 1 - len(footer)
     pieces = chunk_text(escape(post.text)) or ["_(empty)_"]
     if len(pieces) > room:
@@ -188,8 +190,12 @@ def checkin_modal(kind: PromptKind, categories: dict[str, str], private_metadata
             "block_id": "category",
             "optional": kind == "summary",
             "label": {"type": "plain_text", "text": "Category"},
-            "element": {"type": "static_select", "action_id": "value", "options": options,
-                        "placeholder": {"type": "plain_text", "text": "Pick one"}},
+            "element": {
+                "type": "static_select",
+                "action_id": "value",
+                "options": options,
+                "placeholder": {"type": "plain_text", "text": "Pick one"},
+            },
         }
     )
     blocks.append(_text_input("resources", "Resources and links", multiline=True, optional=True))
@@ -208,6 +214,7 @@ def claim_modal(currencies: list[str], default_currency: str, categories: dict[s
     """The expense-claim form; `categories` maps each key to its label (cap, receipt rule).
 
     Block ids are the claim service's field names, so its refusals land under their fields."""
+
     def option(key: str, label: str) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": _clip(label or key, MAX_OPTION_TEXT)}, "value": key}
 
@@ -220,16 +227,27 @@ def claim_modal(currencies: list[str], default_currency: str, categories: dict[s
     amount["element"].update(max_length=20, placeholder={"type": "plain_text", "text": "e.g. 39.90"})
     blocks: BlockList = [
         amount,
-        {"type": "input", "block_id": "currency", "label": {"type": "plain_text", "text": "Currency"},
-         "element": currency_select},
-        {"type": "input", "block_id": "category", "label": {"type": "plain_text", "text": "Category"},
-         "element": {"type": "static_select", "action_id": "value",
-                     "options": [option(k, v) for k, v in list(categories.items())[:MAX_OPTIONS]],
-                     "placeholder": {"type": "plain_text", "text": "Pick one"}}},
+        {
+            "type": "input",
+            "block_id": "currency",
+            "label": {"type": "plain_text", "text": "Currency"},
+            "element": currency_select,
+        },
+        {
+            "type": "input",
+            "block_id": "category",
+            "label": {"type": "plain_text", "text": "Category"},
+            "element": {
+                "type": "static_select",
+                "action_id": "value",
+                "options": [option(k, v) for k, v in list(categories.items())[:MAX_OPTIONS]],
+                "placeholder": {"type": "plain_text", "text": "Pick one"},
+            },
+        },
         _text_input("description", "What is it? (e.g. the book's title)", multiline=True, optional=False),
         _text_input("link", "Link", multiline=False, optional=True),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": CLAIM_RECEIPT_NOTE}]},
-    ]  # fmt: skip
+    ]
     return {
         "type": "modal",
         "callback_id": CLAIM_CALLBACK,

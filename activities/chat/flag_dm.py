@@ -55,10 +55,7 @@ def day_flags_dm_text(flags: list[Flag], person: Person, manager_id: int) -> str
 
 
 def _managers(session: Session, readers: list[FlagReader]) -> list[Person]:
-    return [
-        reader for r in readers
-        if r.level != "person" and (reader := session.get(Person, r.person_id)) is not None
-    ]  # fmt: skip
+    return [reader for r in readers if r.level != "person" and (reader := session.get(Person, r.person_id)) is not None]
 
 
 class FlagDmActivities:
@@ -81,10 +78,17 @@ class FlagDmActivities:
             person = session.get(Person, flag.person_id)
             assert person is not None
             messages = [
-                (reader.id, DirectMessage(key=f"flag-dm:{flag.id}:{reader.id}", person_email=reader.email,
-                                          slack_user_id=reader.slack_user_id, text=flag_dm_text(flag, person, reader.id)))
+                (
+                    reader.id,
+                    DirectMessage(
+                        key=f"flag-dm:{flag.id}:{reader.id}",
+                        person_email=reader.email,
+                        slack_user_id=reader.slack_user_id,
+                        text=flag_dm_text(flag, person, reader.id),
+                    ),
+                )
                 for reader in _managers(session, notice.readers)
-            ]  # fmt: skip
+            ]
         return self._send(messages, "flag", str(notice.flag_id))
 
     @activity.defn(name="dm_managers_about_day_flags")
@@ -98,12 +102,17 @@ class FlagDmActivities:
             person = session.get(Person, notice.person_id)
             assert person is not None
             messages = [
-                (reader.id, DirectMessage(
-                    key=f"day-flags-dm:{person.id}:{notice.date.isoformat()}:{reader.id}", person_email=reader.email,
-                    slack_user_id=reader.slack_user_id, text=day_flags_dm_text(flags, person, reader.id),
-                ))
+                (
+                    reader.id,
+                    DirectMessage(
+                        key=f"day-flags-dm:{person.id}:{notice.date.isoformat()}:{reader.id}",
+                        person_email=reader.email,
+                        slack_user_id=reader.slack_user_id,
+                        text=day_flags_dm_text(flags, person, reader.id),
+                    ),
+                )
                 for reader in _managers(session, notice.readers)
-            ]  # fmt: skip
+            ]
         return self._send(messages, "learning_day", str(notice.learning_day_id))
 
     def _send(self, messages: list[tuple[int, DirectMessage]], subject_type: str, subject_id: str) -> int:
@@ -114,8 +123,15 @@ class FlagDmActivities:
                 if not _delivering(partial(self._chat.send_direct_message, message)).already_sent:
                     sent += 1
             except ApplicationError as refused:  # for good (no Slack account, …); others retry
-                record_problem_now(ProblemReport(
-                    key=message.key, step="flag_dm", subject_type=subject_type, subject_id=subject_id,
-                    person_id=reader_id, reason=refused.message, outcome="the flag was emailed but not sent by Slack DM",
-                ))  # fmt: skip
+                record_problem_now(
+                    ProblemReport(
+                        key=message.key,
+                        step="flag_dm",
+                        subject_type=subject_type,
+                        subject_id=subject_id,
+                        person_id=reader_id,
+                        reason=refused.message,
+                        outcome="the flag was emailed but not sent by Slack DM",
+                    )
+                )
         return sent

@@ -39,8 +39,9 @@ class LocalChat:
         return self._record(post.key, LOCAL_CHANNEL, post.channel, body, header)
 
     def _record(self, key: str, channel: str, recipient: str, body: str, subject: str) -> MessageRef:
-        claimed = outbox.claim(self._sessions, key=key, channel=channel, recipient=recipient, body=body,
-                               subject=subject)
+        claimed = outbox.claim(
+            self._sessions, key=key, channel=channel, recipient=recipient, body=body, subject=subject
+        )
         if claimed.state == "sent":
             return MessageRef(channel, claimed.external_id or "", already_sent=True)
         ts = f"{time.time():.6f}"  # shaped like a Slack ts so callers can thread on it alike

@@ -32,7 +32,12 @@ class Claim:
 
 
 def claim(
-    session_factory: SessionFactory, *, key: str, channel: str, recipient: str, body: str,
+    session_factory: SessionFactory,
+    *,
+    key: str,
+    channel: str,
+    recipient: str,
+    body: str,
     subject: str | None = None,
 ) -> Claim:
     try:
@@ -40,8 +45,13 @@ def claim(
             row = _find(session, key)
             if row is None:
                 row = OutboxMessage(
-                    idempotency_key=key, channel=channel, recipient=recipient, subject=subject,
-                    body=body, status=OutboxStatus.pending, attempts=1,
+                    idempotency_key=key,
+                    channel=channel,
+                    recipient=recipient,
+                    subject=subject,
+                    body=body,
+                    status=OutboxStatus.pending,
+                    attempts=1,
                     created_at=dt.datetime.now(dt.UTC),
                 )
                 session.add(row)

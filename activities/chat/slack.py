@@ -69,24 +69,44 @@ def _posts_a_message(request: HttpRequest) -> bool:
 
 
 class _ReadSafeConnectionRetry(ConnectionErrorRetryHandler):
-    def _can_retry(self, *, state: RetryState, request: HttpRequest,
-                   response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return not _posts_a_message(request) and super()._can_retry(
-            state=state, request=request, response=response, error=error)
+            state=state, request=request, response=response, error=error
+        )
 
 
 class _ReadSafeServerErrorRetry(ServerErrorRetryHandler):
-    def _can_retry(self, *, state: RetryState, request: HttpRequest,
-                   response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return not _posts_a_message(request) and super()._can_retry(
-            state=state, request=request, response=response, error=error)
+            state=state, request=request, response=response, error=error
+        )
 
 
 class _LoggedRateLimitRetry(RateLimitErrorRetryHandler):
     """Slack's own handler, plus a warning the operator sees at INFO (slack_sdk logs at DEBUG)."""
 
-    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
-                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
         if response is not None:
             method = request.url.rstrip("/").rsplit("/", 1)[-1]
             retry_after = (response.headers.get("retry-after") or response.headers.get("Retry-After") or ["?"])[0]
@@ -144,8 +164,9 @@ class SlackChat:
 
     def send_prompt(self, prompt: Prompt) -> MessageRef:
         text, blocks = prompt_message(prompt)
-        claimed = outbox.claim(self._sessions, key=prompt.key, channel="slack_dm",
-                               recipient=prompt.person_email, body=text)
+        claimed = outbox.claim(
+            self._sessions, key=prompt.key, channel="slack_dm", recipient=prompt.person_email, body=text
+        )
         if claimed.state == "sent":
             return MessageRef(claimed.recipient, claimed.external_id or "", already_sent=True)
         user_id = prompt.slack_user_id or self._user_id_for(prompt.person_email)
@@ -154,8 +175,9 @@ class SlackChat:
     def send_direct_message(self, message: DirectMessage) -> MessageRef:
         """A plain-text DM, made idempotent exactly like a prompt (outbox claim, metadata key)."""
         text, blocks = direct_message(message.text)
-        claimed = outbox.claim(self._sessions, key=message.key, channel="slack_dm",
-                               recipient=message.person_email, body=text)
+        claimed = outbox.claim(
+            self._sessions, key=message.key, channel="slack_dm", recipient=message.person_email, body=text
+        )
         if claimed.state == "sent":
             return MessageRef(claimed.recipient, claimed.external_id or "", already_sent=True)
         user_id = message.slack_user_id or self._user_id_for(message.person_email)
@@ -165,8 +187,7 @@ class SlackChat:
         label = policy_categories().get(post.category, post.category) if post.category else None
         text, blocks = channel_message(post, label)
         target = self._channel or post.channel
-        claimed = outbox.claim(self._sessions, key=post.key, channel="slack_channel",
-                               recipient=target, body=text)
+        claimed = outbox.claim(self._sessions, key=post.key, channel="slack_channel", recipient=target, body=text)
         if claimed.state == "sent":
             return MessageRef(claimed.recipient, claimed.external_id or "", already_sent=True)
         channel = self._channel_id(target)
@@ -174,24 +195,33 @@ class SlackChat:
 
     # -- posting once ---------------------------------------------------------------------
 
-    def _deliver_dm(self, key: str, claimed: outbox.Claim, user_id: str, text: str,
-                    blocks: list[dict[str, Any]]) -> MessageRef:
+    def _deliver_dm(
+        self, key: str, claimed: outbox.Claim, user_id: str, text: str, blocks: list[dict[str, Any]]
+    ) -> MessageRef:
         """Post to the user id: Slack puts it in the app's DM with that person and answers with
         the DM's id. One call per message, so a burst of prompts spends nothing on
         `conversations.open` (Tier 3: about 50 a minute per workspace). Only a retry that must
         read the DM's history to find an earlier attempt opens the conversation for its id."""
         if claimed.state == "retry":
             return self._deliver(key, claimed, self._dm_channel(user_id), text, blocks, thread_ts=None)
-        return self._deliver(key, claimed, user_id, text, blocks, thread_ts=None,
-                             history_channel=lambda: self._dm_channel(user_id))  # fmt: skip
+        return self._deliver(
+            key, claimed, user_id, text, blocks, thread_ts=None, history_channel=lambda: self._dm_channel(user_id)
+        )
 
     def _dm_channel(self, user_id: str) -> str:
         opened = self._call("conversations.open", lambda: self._client.conversations_open(users=user_id))
         return str(opened["channel"]["id"])
 
-    def _deliver(self, key: str, claimed: outbox.Claim, channel: str, text: str,
-                 blocks: list[dict[str, Any]], thread_ts: str | None,
-                 history_channel: Callable[[], str] | None = None) -> MessageRef:
+    def _deliver(
+        self,
+        key: str,
+        claimed: outbox.Claim,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None,
+        history_channel: Callable[[], str] | None = None,
+    ) -> MessageRef:
         """Post once. `history_channel` names the conversation whose history shows an earlier
         post when `channel` cannot be read back (a user id stands for the DM it opens)."""
         if claimed.state == "retry":
@@ -203,8 +233,13 @@ class SlackChat:
         self._pacer.wait_turn(channel)
         try:
             response = self._client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-                metadata=message_metadata(key), unfurl_links=False, unfurl_media=False,
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                metadata=message_metadata(key),
+                unfurl_links=False,
+                unfurl_media=False,
             )
         except (OSError, HTTPException) as error:
             return self._recover(key, claimed, history_channel or (lambda: channel), thread_ts, error)
@@ -215,8 +250,9 @@ class SlackChat:
         outbox.record_sent(self._sessions, key=key, recipient=response["channel"], external_id=response["ts"])
         return MessageRef(response["channel"], response["ts"])
 
-    def _recover(self, key: str, claimed: outbox.Claim, conversation: Callable[[], str], thread_ts: str | None,
-                 error: Exception) -> MessageRef:
+    def _recover(
+        self, key: str, claimed: outbox.Claim, conversation: Callable[[], str], thread_ts: str | None, error: Exception
+    ) -> MessageRef:
         """The post may or may not have landed: look, record it if it did, else let the caller retry."""
         channel = "the conversation"
         try:
@@ -229,7 +265,8 @@ class SlackChat:
             return MessageRef(channel, found)
         raise SlackDeliveryError(
             f"chat.postMessage to {channel} for {key!r} failed ({error!r}); the message was not "
-            "found in the channel, so retrying will post it once", retryable=True,
+            "found in the channel, so retrying will post it once",
+            retryable=True,
         ) from error
 
     def _find_posted(self, key: str, channel: str, thread_ts: str | None, claimed_at: dt.datetime) -> str | None:
@@ -238,10 +275,17 @@ class SlackChat:
         oldest = max(now - LOOKBACK, claimed_at - CLOCK_SKEW).timestamp()
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            args: dict[str, Any] = {"channel": channel, "oldest": f"{oldest:.6f}", "limit": HISTORY_PAGE,
-                                    "include_all_metadata": True, "cursor": cursor}
+            args: dict[str, Any] = {
+                "channel": channel,
+                "oldest": f"{oldest:.6f}",
+                "limit": HISTORY_PAGE,
+                "include_all_metadata": True,
+                "cursor": cursor,
+            }
             if thread_ts:
-                page = self._call("conversations.replies", partial(self._client.conversations_replies, ts=thread_ts, **args))
+                page = self._call(
+                    "conversations.replies", partial(self._client.conversations_replies, ts=thread_ts, **args)
+                )
             else:
                 page = self._call("conversations.history", partial(self._client.conversations_history, **args))
             for message in page.get("messages", []):
@@ -258,8 +302,11 @@ class SlackChat:
         user = self._call("users.lookupByEmail", lambda: self._client.users_lookupByEmail(email=email))["user"]
         # Remember it: replies and button clicks arrive with the Slack id only.
         with self._sessions() as session:
-            session.execute(update(Person).where(Person.email == email, Person.slack_user_id.is_(None))
-                            .values(slack_user_id=user["id"]))
+            session.execute(
+                update(Person)
+                .where(Person.email == email, Person.slack_user_id.is_(None))
+                .values(slack_user_id=user["id"])
+            )
         return str(user["id"])
 
     def _channel_id(self, channel: str) -> str:
@@ -268,9 +315,16 @@ class SlackChat:
         if channel not in self._channel_ids:
             cursor: str | None = None
             while True:
-                page = self._call("conversations.list", partial(
-                    self._client.conversations_list, types="public_channel,private_channel", exclude_archived=True,
-                    limit=200, cursor=cursor))
+                page = self._call(
+                    "conversations.list",
+                    partial(
+                        self._client.conversations_list,
+                        types="public_channel,private_channel",
+                        exclude_archived=True,
+                        limit=200,
+                        cursor=cursor,
+                    ),
+                )
                 for found in page.get("channels", []):
                     self._channel_ids["#" + found["name"]] = found["id"]
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
@@ -280,7 +334,8 @@ class SlackChat:
             raise SlackDeliveryError(
                 f"Slack channel {channel} not found: create it and invite the app, or set "
                 "LEARNINGDAY_SLACK_CHANNEL (it overrides the policy's channel.name) to a channel the app is in",
-                retryable=False)
+                retryable=False,
+            )
         return self._channel_ids[channel]
 
     def _call(self, method: str, call: Any) -> Any:

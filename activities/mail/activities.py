@@ -60,9 +60,7 @@ class _Recipient:
 class MailActivities:
     """Enforcement emails. Takes the mailer (port) and the calendar (for the day's events)."""
 
-    def __init__(
-        self, mailer: Mailer, policy_loader: Callable[[], Policy], calendar: Calendar | None = None
-    ) -> None:
+    def __init__(self, mailer: Mailer, policy_loader: Callable[[], Policy], calendar: Calendar | None = None) -> None:
         self._mailer = mailer
         self._policy_loader = policy_loader
         self._calendar = calendar
@@ -88,11 +86,14 @@ class MailActivities:
             escalated = any(r.level == "manager_of_manager" for r in recipients)
             shared = self._shared_context(session, flag, person, escalated)
             emails = [(r, self._flag_email(flag, person, r, shared)) for r in recipients]
-        undelivered = [r.person.id for r, email in emails if not deliver_or_record(self._mailer, email, _flag_problem(flag, r))]
+        undelivered = [
+            r.person.id for r, email in emails if not deliver_or_record(self._mailer, email, _flag_problem(flag, r))
+        ]
         return FlagNotified(
-            recipient_ids=[r.person.id for r in recipients], levels=[r.level for r in recipients],
+            recipient_ids=[r.person.id for r in recipients],
+            levels=[r.level for r in recipients],
             undelivered_ids=undelivered,
-        )  # fmt: skip
+        )
 
     # --- pieces ------------------------------------------------------------------------------
 
@@ -172,10 +173,19 @@ class DigestActivities:
             with session_scope() as session:
                 email = digest_email(session, manager_id, page.week_start)
             if email is not None:
-                deliver_or_record(self._mailer, email, ProblemReport(
-                    key=email.key, step="digest", subject_type="week", subject_id=f"{page.week_start}",
-                    person_id=manager_id, reason="", outcome="this manager's digest was not sent",
-                ))  # fmt: skip
+                deliver_or_record(
+                    self._mailer,
+                    email,
+                    ProblemReport(
+                        key=email.key,
+                        step="digest",
+                        subject_type="week",
+                        subject_id=f"{page.week_start}",
+                        person_id=manager_id,
+                        reason="",
+                        outcome="this manager's digest was not sent",
+                    ),
+                )
             activity.heartbeat(manager_id)
         return DigestPageResult(manager_ids, manager_ids[-1] if manager_ids else after, done=not more)
 
@@ -205,9 +215,9 @@ def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
         }
         person_flags = list(
             session.scalars(
-                select(Flag).where(
-                    Flag.person_id == person.id, Flag.date >= monday, Flag.date <= sunday, Flag.excused_at.is_(None)
-                ).order_by(Flag.date, Flag.id)
+                select(Flag)
+                .where(Flag.person_id == person.id, Flag.date >= monday, Flag.date <= sunday, Flag.excused_at.is_(None))
+                .order_by(Flag.date, Flag.id)
             )
         )
         spill_dates = {
@@ -224,7 +234,12 @@ def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
                 cells.append("spillover" if date in spill_dates else None)
         rows.append({"name": person.name, "cells": cells})
         flags += [
-            {"person_name": person.name, "label": records.LABELS.get(f.kind.value, f.kind.value), "date": f.date, "reason": f.reason}
+            {
+                "person_name": person.name,
+                "label": records.LABELS.get(f.kind.value, f.kind.value),
+                "date": f.date,
+                "reason": f.reason,
+            }
             for f in person_flags
         ]
         for day in person_days.values():
@@ -232,7 +247,13 @@ def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
             if plan:
                 topics.append({"person_name": person.name, "topic": plan.text[:200]})
         claims += [
-            {"person_name": person.name, "description": c.description, "amount": c.amount, "currency": c.currency, "state": c.state.value}
+            {
+                "person_name": person.name,
+                "description": c.description,
+                "amount": c.amount,
+                "currency": c.currency,
+                "state": c.state.value,
+            }
             for c in session.scalars(
                 select(ExpenseClaim).where(
                     ExpenseClaim.person_id == person.id,
@@ -243,18 +264,30 @@ def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
         ]
     year, week, _ = monday.isocalendar()
     context = {
-        "manager_name": manager.name, "week_of": monday, "days": days, "rows": rows,
-        "flags": flags, "topics": topics, "claims": claims,
-    }  # fmt: skip
+        "manager_name": manager.name,
+        "week_of": monday,
+        "days": days,
+        "rows": rows,
+        "flags": flags,
+        "topics": topics,
+        "claims": claims,
+    }
     return render_email(
-        "digest", context, key=f"digest:{manager.id}:{year}-W{week:02d}", to=[manager.email],
+        "digest",
+        context,
+        key=f"digest:{manager.id}:{year}-W{week:02d}",
+        to=[manager.email],
         subject=f"Learning Day digest, week of {monday:%d %b}: {len(flags)} flag{'s' if len(flags) != 1 else ''}",
-    )  # fmt: skip
+    )
 
 
 def _flag_problem(flag: Flag, recipient: _Recipient) -> ProblemReport:
     return ProblemReport(
-        key=f"flag:{flag.id}:{recipient.person.id}", step="flag_email", subject_type="flag",
-        subject_id=str(flag.id), person_id=recipient.person.id, reason="",
+        key=f"flag:{flag.id}:{recipient.person.id}",
+        step="flag_email",
+        subject_type="flag",
+        subject_id=str(flag.id),
+        person_id=recipient.person.id,
+        reason="",
         outcome=f"the {recipient.level.replace('_', ' ')} was not emailed about this flag",
-    )  # fmt: skip
+    )

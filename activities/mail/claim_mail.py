@@ -78,7 +78,9 @@ class ClaimMail:
         kind = "reminder" if request.reminder else "approval"
         key = f"claim:{claim.claim_id}:{kind}:{request.level}:{request.approver.person_id}:{request.n}"
         url = self._approval_url(
-            ApprovalLink(claim.claim_id, request.approver.person_id, request.level, request.token_id, request.expires_at)
+            ApprovalLink(
+                claim.claim_id, request.approver.person_id, request.level, request.token_id, request.expires_at
+            )
         )
         subject = f"Approve {claim.claimant_name}'s claim: {money(claim.amount, claim.currency)}"
         if request.reminder:
@@ -130,9 +132,16 @@ class ClaimMail:
             self._mailer.send(email)
         except MailRejected as error:
             log.warning("claim email %s refused for good (%s): not retried", email.key, error.code)
-            record_problem_now(ProblemReport(
-                key=email.key, step="claim_email", subject_type="expense_claim", subject_id=str(claim.claim_id),
-                person_id=person_id, reason=str(error), outcome=outcome,
-            ))  # fmt: skip
+            record_problem_now(
+                ProblemReport(
+                    key=email.key,
+                    step="claim_email",
+                    subject_type="expense_claim",
+                    subject_id=str(claim.claim_id),
+                    person_id=person_id,
+                    reason=str(error),
+                    outcome=outcome,
+                )
+            )
             return False
         return True

@@ -57,7 +57,7 @@ def unexcused_flags(session: Any, flag_ids: list[int]) -> list[Flag]:
 
 
 def day_flags_subject(person_name: str, flags: list[Flag], timezone: str) -> str:
-    """"Ada Lovelace: No plan posted, No summary posted (Thu 03 Dec)": who, what, which day."""
+    """ "Ada Lovelace: No plan posted, No summary posted (Thu 03 Dec)": who, what, which day."""
     labels = ", ".join(records.LABELS.get(f.kind.value, f.kind.value) for f in flags)
     first = flags[0]
     return f"{person_name}: {labels} ({flag_days(first.kind.value, first.date, [], timezone)})"
@@ -91,11 +91,14 @@ class DayFlagMail:
             }
             emails = [(reader, level, self._email(flags, person, reader, level, shared)) for reader, level in readers]
         undelivered = [
-            reader.id for reader, level, email in emails
+            reader.id
+            for reader, level, email in emails
             if not deliver_or_record(self._mailer, email, _problem(notice, reader, level))
-        ]  # fmt: skip
+        ]
         return FlagNotified(
-            recipient_ids=[r.id for r, _ in readers], levels=[level for _, level in readers], undelivered_ids=undelivered
+            recipient_ids=[r.id for r, _ in readers],
+            levels=[level for _, level in readers],
+            undelivered_ids=undelivered,
         )
 
     def _email(self, flags: list[Flag], person: Person, reader: Person, level: str, shared: dict[str, Any]) -> Email:
@@ -124,7 +127,11 @@ class DayFlagMail:
 
 def _problem(notice: DayFlagsNotice, reader: Person, level: str) -> ProblemReport:
     return ProblemReport(
-        key=day_flags_key(notice.person_id, notice.date, reader.id), step="flag_email", subject_type="learning_day",
-        subject_id=str(notice.learning_day_id), person_id=reader.id, reason="",
+        key=day_flags_key(notice.person_id, notice.date, reader.id),
+        step="flag_email",
+        subject_type="learning_day",
+        subject_id=str(notice.learning_day_id),
+        person_id=reader.id,
+        reason="",
         outcome=f"the {level.replace('_', ' ')} was not emailed about this day's flags",
-    )  # fmt: skip
+    )

@@ -37,6 +37,4 @@ def mailer_from_settings(settings: Settings) -> Mailer:
         return GmailMailer.from_settings(settings)
     if backend == "maildir":
         return MaildirMailer(settings.maildir_path, sender=settings.mail_from)
-    raise ValueError(
-        f"LEARNINGDAY_MAIL_BACKEND={settings.mail_backend!r} is not one of auto, {', '.join(BACKENDS)}"
-    )
+    raise ValueError(f"LEARNINGDAY_MAIL_BACKEND={settings.mail_backend!r} is not one of auto, {', '.join(BACKENDS)}")

@@ -50,7 +50,9 @@ class GmailMailer:
         sessions: SessionFactory = session_scope,
     ) -> None:
         if "@" not in sender:
-            raise ValueError(f"Gmail sender {sender!r} is not an address: set LEARNINGDAY_GMAIL_SENDER to the sending account")
+            raise ValueError(
+                f"Gmail sender {sender!r} is not an address: set LEARNINGDAY_GMAIL_SENDER to the sending account"
+            )
         self.sender = sender
         self.from_header = from_header or sender
         self._credentials = load_credentials(service_account_file, credentials_info, SCOPES).with_subject(sender)

@@ -24,6 +24,7 @@ from policies.text import one_line
 FALLBACK_DOMAIN = "learningday.invalid"
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
 
+
 def message_id_domain(sender: str | None) -> str:
     """The domain of the sender's address, else `learningday.invalid`."""
     address = parseaddr(one_line(sender or ""))[1]

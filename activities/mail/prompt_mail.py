@@ -27,8 +27,14 @@ class PromptMail:
         subject = f"{'Reminder: ' if prompt.reminder else ''}Learning Day {prompt.kind}, {prompt.day_label}"
         email = render_email(
             "prompt",
-            {"question": question, "reminder": prompt.reminder, "day_label": prompt.day_label,
-             "checkin_url": prompt.checkin_url},
-            key=f"email:{prompt.key}", to=[prompt.person_email], subject=subject,
-        )  # fmt: skip
+            {
+                "question": question,
+                "reminder": prompt.reminder,
+                "day_label": prompt.day_label,
+                "checkin_url": prompt.checkin_url,
+            },
+            key=f"email:{prompt.key}",
+            to=[prompt.person_email],
+            subject=subject,
+        )
         send_or_raise(self._mailer, email)

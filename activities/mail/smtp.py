@@ -175,9 +175,7 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         if self.tls == "tls":
-            return smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout, context=self._ssl_context()
-            )
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._ssl_context())
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
     def _ssl_context(self) -> ssl.SSLContext:

@@ -69,7 +69,9 @@ def judge_week(
         )
     ):
         away.append((local_day(absence.start_date, timezone)[0], local_day(absence.end_date, timezone)[1]))
-    days = sorted(learning_days(session, person_id, monday, monday + dt.timedelta(days=6)).values(), key=lambda d: d.date)
+    days = sorted(
+        learning_days(session, person_id, monday, monday + dt.timedelta(days=6)).values(), key=lambda d: d.date
+    )
     judged = judged_day_ids(session, [d.id for d in days])
     week = PersonWeek()
     texts: list[tuple[str, str]] = []
@@ -85,10 +87,14 @@ def judge_week(
             week.followed[day.id] = summary_followed_plan(plan.text, summary.text).followed
         instants = day_instants(policy, timezone, day.date)
         finding = used_for_work(
-            policy, (instants.day_start, instants.day_end), events,
-            plan.text if plan else None, summary.text if summary else None,
-            plan.category if plan else None, away,
-        )  # fmt: skip
+            policy,
+            (instants.day_start, instants.day_end),
+            events,
+            plan.text if plan else None,
+            summary.text if summary else None,
+            plan.category if plan else None,
+            away,
+        )
         if finding:
             week.findings.append(WeekFinding(finding, day.date, day.id))
     finding = spillover(policy, timezone, monday, events, texts, away)
@@ -150,9 +156,7 @@ class AuditActivities:
             after = person_id
             activity.heartbeat(after, flag_ids)
         with session_scope() as session:
-            more = session.scalar(
-                select(Person.id).where(Person.active.is_(True), Person.id > after).limit(1)
-            )
+            more = session.scalar(select(Person.id).where(Person.active.is_(True), Person.id > after).limit(1))
             flags = [flag_recorded(session, flag) for i in dict.fromkeys(flag_ids) if (flag := session.get(Flag, i))]
         return AuditPageResult(flags, after, len(people), more is None, unaudited, policy)
 
@@ -164,14 +168,22 @@ class AuditActivities:
         except SQLAlchemyError:
             raise  # our own database: retried by Temporal
         except Exception as error:  # noqa: BLE001 - the vendor client retried transient errors already
-            record_problem_now(ProblemReport(
-                key=f"audit:{monday}:{person_id}", step="audit_calendar", subject_type="week",
-                subject_id=str(monday), person_id=person_id, reason=f"{type(error).__name__}: {error}"[:500],
-                outcome="this person's week was not audited for spillover",
-            ))  # fmt: skip
+            record_problem_now(
+                ProblemReport(
+                    key=f"audit:{monday}:{person_id}",
+                    step="audit_calendar",
+                    subject_type="week",
+                    subject_id=str(monday),
+                    person_id=person_id,
+                    reason=f"{type(error).__name__}: {error}"[:500],
+                    outcome="this person's week was not audited for spillover",
+                )
+            )
             return None
 
-    def _audit_person(self, policy: Policy, person_id: int, events: list[CalendarEvent], timezone: str, monday: dt.date) -> list[int]:
+    def _audit_person(
+        self, policy: Policy, person_id: int, events: list[CalendarEvent], timezone: str, monday: dt.date
+    ) -> list[int]:
         now = dt.datetime.now(dt.UTC)
         with session_scope() as session:
             week = judge_week(session, policy, person_id, timezone, monday, events)

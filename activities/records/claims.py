@@ -178,7 +178,14 @@ class ClaimRecords:
                 )
             ).all()
             if not any(d.get("key") == event.key for d in seen):
-                audit(session, f"workflow:{event.workflow_id}", event.action, event.claim_id, key=event.key, **event.details)
+                audit(
+                    session,
+                    f"workflow:{event.workflow_id}",
+                    event.action,
+                    event.claim_id,
+                    key=event.key,
+                    **event.details,
+                )
                 metrics.claims.labels(event.action).inc()
 
 
@@ -187,7 +194,11 @@ def _record(session: Session, record: DecisionRecord) -> str:
         select(ClaimDecision).where(ClaimDecision.claim_id == record.claim_id, ClaimDecision.level == record.level)
     )
     if existing is not None:
-        if (existing.token_id, existing.approver_id, existing.decision) == (record.token_id, record.approver_id, record.decision):
+        if (existing.token_id, existing.approver_id, existing.decision) == (
+            record.token_id,
+            record.approver_id,
+            record.decision,
+        ):
             return "already recorded"  # our own earlier attempt committed: a retry
         raise ApplicationError(
             f"claim {record.claim_id} level {record.level}: the database holds '{existing.decision}' "
@@ -278,13 +289,21 @@ def _by_email(session: Session, email: str | None) -> Person | None:
     return session.scalar(select(Person).where(Person.email == email.lower(), Person.active.is_(True)))
 
 
-def _approver(session: Session, person: Person | None, policy: Policy, today: dt.date, depth: int = 1) -> Approver | None:
+def _approver(
+    session: Session, person: Person | None, policy: Policy, today: dt.date, depth: int = 1
+) -> Approver | None:
     """`person` as an approver: out of office if an absence covers today; delegate per policy."""
     if person is None:
         return None
-    out = depth > 0 and session.scalar(
-        select(Absence.id).where(Absence.person_id == person.id, Absence.start_date <= today, Absence.end_date >= today)
-    ) is not None
+    out = (
+        depth > 0
+        and session.scalar(
+            select(Absence.id).where(
+                Absence.person_id == person.id, Absence.start_date <= today, Absence.end_date >= today
+            )
+        )
+        is not None
+    )
     delegate = None
     if out:
         configured = policy.reimbursement.delegates.get(person.email)

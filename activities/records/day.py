@@ -110,9 +110,7 @@ class ExcusedCheckIn:
 
 def _audit(session: Any, actor: str, action: str, subject: str, subject_id: object, **details: Any) -> None:
     session.add(
-        AuditEntry(
-            actor=actor, action=action, subject_type=subject, subject_id=str(subject_id), details=details
-        )
+        AuditEntry(actor=actor, action=action, subject_type=subject, subject_id=str(subject_id), details=details)
     )
 
 
@@ -131,9 +129,7 @@ class DayRecords:
             if person is None:
                 raise ValueError(f"person {key.person_id} does not exist")
             day = session.scalar(
-                select(LearningDay).where(
-                    LearningDay.person_id == person.id, LearningDay.date == key.date
-                )
+                select(LearningDay).where(LearningDay.person_id == person.id, LearningDay.date == key.date)
             )
             if day is None:
                 day = LearningDay(person_id=person.id, date=key.date, workflow_id=key.workflow_id)
@@ -250,13 +246,24 @@ class DayRecords:
                 )
             )
             if seen is None:
-                _audit(session, "system", f"{excused.kind}_excused", "learning_day", excused.learning_day_id, reason=excused.reason)
+                _audit(
+                    session,
+                    "system",
+                    f"{excused.kind}_excused",
+                    "learning_day",
+                    excused.learning_day_id,
+                    reason=excused.reason,
+                )
 
 
 def _same(row: CheckIn, record: CheckInRecord) -> bool:
     return (row.text, row.why, row.category, row.resources, row.source) == (
-        record.text, record.why, record.category, record.resources, record.source,
-    )  # fmt: skip
+        record.text,
+        record.why,
+        record.category,
+        record.resources,
+        record.source,
+    )
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

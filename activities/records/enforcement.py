@@ -131,9 +131,7 @@ def raise_flag(
     """Upsert the flag for `finding` on (person, kind, date) and return its id. An existing flag
     keeps its first reason and evidence: the manager was told about that one."""
     kind = FlagKind(finding.kind)
-    flag = session.scalar(
-        select(Flag).where(Flag.person_id == person_id, Flag.kind == kind, Flag.date == date)
-    )
+    flag = session.scalar(select(Flag).where(Flag.person_id == person_id, Flag.kind == kind, Flag.date == date))
     if flag is None:
         flag = Flag(
             person_id=person_id,
@@ -148,10 +146,13 @@ def raise_flag(
         session.flush()
         session.add(
             AuditEntry(
-                actor="system", action="flag_raised", subject_type="flag",
-                subject_id=str(flag.id), details={"kind": finding.kind},
+                actor="system",
+                action="flag_raised",
+                subject_type="flag",
+                subject_id=str(flag.id),
+                details={"kind": finding.kind},
             )
-        )  # fmt: skip
+        )
     return flag.id
 
 

@@ -43,20 +43,27 @@ def record_problem(session: Session, report: ProblemReport) -> bool:
     if session.scalar(select(DeliveryProblem.id).where(DeliveryProblem.key == report.key)) is not None:
         return False
     problem = DeliveryProblem(
-        key=report.key[:200], step=report.step, subject_type=report.subject_type,
-        subject_id=report.subject_id[:64], person_id=report.person_id,
-        reason=report.reason[:REASON_LIMIT], outcome=report.outcome[:REASON_LIMIT],
+        key=report.key[:200],
+        step=report.step,
+        subject_type=report.subject_type,
+        subject_id=report.subject_id[:64],
+        person_id=report.person_id,
+        reason=report.reason[:REASON_LIMIT],
+        outcome=report.outcome[:REASON_LIMIT],
         at=report.at or dt.datetime.now(dt.UTC),
-    )  # fmt: skip
+    )
     try:
         with session.begin_nested():
             session.add(problem)
             session.add(
                 AuditEntry(
-                    actor="system", action="delivery_problem", subject_type=report.subject_type,
-                    subject_id=report.subject_id[:64], details={"step": report.step, "key": report.key},
+                    actor="system",
+                    action="delivery_problem",
+                    subject_type=report.subject_type,
+                    subject_id=report.subject_id[:64],
+                    details={"step": report.step, "key": report.key},
                 )
-            )  # fmt: skip
+            )
     except IntegrityError:
         return False  # recorded concurrently by another attempt
     metrics.delivery_problems.labels(report.step).inc()

@@ -62,9 +62,14 @@ def record_work_judgement(judgement: WorkJudgement) -> FlagRecorded | None:
         flag_id = None
         if judgement.finding is not None:
             kind = FlagKind(judgement.finding.kind)
-            new = session.scalar(
-                select(Flag.id).where(Flag.person_id == judgement.person_id, Flag.kind == kind, Flag.date == judgement.date)
-            ) is None  # fmt: skip
+            new = (
+                session.scalar(
+                    select(Flag.id).where(
+                        Flag.person_id == judgement.person_id, Flag.kind == kind, Flag.date == judgement.date
+                    )
+                )
+                is None
+            )
             flag_id = raise_flag(
                 session, judgement.person_id, judgement.date, judgement.finding, judgement.learning_day_id, judgement.at
             )
@@ -74,10 +79,15 @@ def record_work_judgement(judgement: WorkJudgement) -> FlagRecorded | None:
         if day is not None and judgement.followed_plan is not None:
             day.followed_plan = judgement.followed_plan
         if not judged_day_ids(session, [judgement.learning_day_id]):
-            session.add(AuditEntry(
-                actor="system", action=JUDGED, subject_type="learning_day", subject_id=str(judgement.learning_day_id),
-                details={"flagged": flag_id is not None, "calendar_read": judgement.calendar_read},
-            ))  # fmt: skip
+            session.add(
+                AuditEntry(
+                    actor="system",
+                    action=JUDGED,
+                    subject_type="learning_day",
+                    subject_id=str(judgement.learning_day_id),
+                    details={"flagged": flag_id is not None, "calendar_read": judgement.calendar_read},
+                )
+            )
         if flag_id is None:
             return None
         flag = session.get(Flag, flag_id)

@@ -16,9 +16,18 @@ from policies.policy import Policy
 from policies.reimbursement import remaining_budget
 
 EXPORT_COLUMNS = [
-    "claim_id", "email", "name", "submitted_on", "approved_on", "category", "description",
-    "amount", "currency", "amount_in_base", "base_currency",
-]  # fmt: skip
+    "claim_id",
+    "email",
+    "name",
+    "submitted_on",
+    "approved_on",
+    "category",
+    "description",
+    "amount",
+    "currency",
+    "amount_in_base",
+    "base_currency",
+]
 
 
 def approved_claims_csv(policy: Policy, year: int) -> str:
@@ -32,19 +41,32 @@ def approved_claims_csv(policy: Policy, year: int) -> str:
         rows = session.execute(
             select(ExpenseClaim, Person)
             .join(Person, ExpenseClaim.person_id == Person.id)
-            .where(ExpenseClaim.state == ClaimState.approved, ExpenseClaim.decided_at >= start, ExpenseClaim.decided_at < end)
+            .where(
+                ExpenseClaim.state == ClaimState.approved,
+                ExpenseClaim.decided_at >= start,
+                ExpenseClaim.decided_at < end,
+            )
             .order_by(ExpenseClaim.decided_at, ExpenseClaim.id)
         ).all()
-        return to_csv(EXPORT_COLUMNS, [
+        return to_csv(
+            EXPORT_COLUMNS,
             [
-                claim.id, person.email, person.name, claim.submitted_at.date(),
-                claim.decided_at.date() if claim.decided_at else None, claim.category, claim.description,
-                Decimal(claim.amount), claim.currency,
-                Decimal(claim.base_amount if claim.base_amount is not None else claim.amount),
-                policy.reimbursement.currency,
-            ]
-            for claim, person in rows
-        ])  # fmt: skip
+                [
+                    claim.id,
+                    person.email,
+                    person.name,
+                    claim.submitted_at.date(),
+                    claim.decided_at.date() if claim.decided_at else None,
+                    claim.category,
+                    claim.description,
+                    Decimal(claim.amount),
+                    claim.currency,
+                    Decimal(claim.base_amount if claim.base_amount is not None else claim.amount),
+                    policy.reimbursement.currency,
+                ]
+                for claim, person in rows
+            ],
+        )
 
 
 @dataclass(frozen=True)
@@ -67,11 +89,20 @@ def balance(policy: Policy, email: str, year: int) -> Balance | None:
         start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
         pending = session.scalar(
             select(func.coalesce(func.sum(func.coalesce(ExpenseClaim.base_amount, ExpenseClaim.amount)), 0)).where(
-                ExpenseClaim.person_id == person.id, ExpenseClaim.state == ClaimState.pending,
-                ExpenseClaim.submitted_at >= start, ExpenseClaim.submitted_at < start.replace(year=year + 1),
+                ExpenseClaim.person_id == person.id,
+                ExpenseClaim.state == ClaimState.pending,
+                ExpenseClaim.submitted_at >= start,
+                ExpenseClaim.submitted_at < start.replace(year=year + 1),
             )
-        )  # fmt: skip
+        )
     pending = Decimal(str(pending)).quantize(Decimal("0.01"))
     rules = policy.reimbursement
-    return Balance(person.email, year, rules.currency, rules.annual_budget, committed - pending, pending,
-                   remaining_budget(policy, committed))  # fmt: skip
+    return Balance(
+        person.email,
+        year,
+        rules.currency,
+        rules.annual_budget,
+        committed - pending,
+        pending,
+        remaining_budget(policy, committed),
+    )

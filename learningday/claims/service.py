@@ -51,8 +51,9 @@ from workflows.reimbursement import (
 log = logging.getLogger(__name__)
 KEY_MAX = 200  # expense_claims.submission_key
 KEY_TAKEN = "This form was already used to file a claim: open a new form and file it again."
-NOT_FILED = ("The claim could not be filed right now (the approval service is unreachable); nothing was saved. "
-             "Please try again.")
+NOT_FILED = (
+    "The claim could not be filed right now (the approval service is unreachable); nothing was saved. Please try again."
+)
 # How long a redelivery waits for the first delivery to start its claim's workflow (about as long
 # as the Temporal client keeps retrying an unreachable server) before answering with the claim.
 SETTLE_SECONDS = 10.0
@@ -165,7 +166,13 @@ def _file(submission: ClaimSubmission, policy: Policy, data_dir: Path) -> _Creat
     with session_scope() as session:
         person = _with_budget_locked(session, submission.person_email.strip().lower())
         if person is None:
-            return SubmitResult(None, {"person": f"Nobody called {submission.person_email!r} takes part: check the email."}), None, False
+            return (
+                SubmitResult(
+                    None, {"person": f"Nobody called {submission.person_email!r} takes part: check the email."}
+                ),
+                None,
+                False,
+            )
         if submission.idempotency_key is not None:
             earlier = _filed_with(session, submission.idempotency_key)
             if earlier is not None:
@@ -178,10 +185,14 @@ def _file(submission: ClaimSubmission, policy: Policy, data_dir: Path) -> _Creat
             if problem:
                 problems["receipt"] = problem
         draft = ClaimDraft(
-            amount=submission.amount, currency=submission.currency, category=submission.category,
-            description=submission.description, has_receipt=bool(submission.receipt), link=submission.link,
+            amount=submission.amount,
+            currency=submission.currency,
+            category=submission.category,
+            description=submission.description,
+            has_receipt=bool(submission.receipt),
+            link=submission.link,
             topic=submission.topic,
-        )  # fmt: skip
+        )
         problems = {**claim_problems(policy, draft, spent), **problems}
         if problems:
             return SubmitResult(None, problems, remaining, rules.currency), None, False
@@ -197,15 +208,22 @@ def _file(submission: ClaimSubmission, policy: Policy, data_dir: Path) -> _Creat
         receipt_path = store_receipt(data_dir, submission.receipt) if submission.receipt else None
         try:
             claim = ExpenseClaim(
-                person_id=person.id, amount=amount, currency=currency, base_amount=base,
-                category=submission.category, description=submission.description.strip(),
-                link=(submission.link or "").strip() or None, topic=(submission.topic or None),
+                person_id=person.id,
+                amount=amount,
+                currency=currency,
+                base_amount=base,
+                category=submission.category,
+                description=submission.description.strip(),
+                link=(submission.link or "").strip() or None,
+                topic=(submission.topic or None),
                 learning_day_id=submission.learning_day_id,
                 receipt_path=str(receipt_path) if receipt_path else None,
                 receipt_content_type=_content_type(submission.receipt),
                 receipt_size=len(submission.receipt) if submission.receipt else None,
-                state=ClaimState.pending, submitted_at=now, submission_key=submission.idempotency_key,
-            )  # fmt: skip
+                state=ClaimState.pending,
+                submitted_at=now,
+                submission_key=submission.idempotency_key,
+            )
             session.add(claim)
             session.flush()
             audit(session, person.email, "claim_submitted", claim.id, amount=str(amount), currency=currency)

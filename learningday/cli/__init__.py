@@ -23,9 +23,11 @@ app.command("web")(run.web_command)
 @app.command()
 def demo(
     time_scale: float = typer.Option(720.0, min=1.0, help="720 plays a 12-hour day in a minute."),
-    host: str | None = run.HOST, port: int | None = run.PORT,
-    temporal_port: int | None = run.TEMPORAL_PORT, temporal_ui_port: int | None = run.TEMPORAL_UI_PORT,
-) -> None:  # fmt: skip
+    host: str | None = run.HOST,
+    port: int | None = run.PORT,
+    temporal_port: int | None = run.TEMPORAL_PORT,
+    temporal_ui_port: int | None = run.TEMPORAL_UI_PORT,
+) -> None:
     """Load a demo organisation and run one compressed Learning Day on the embedded default."""
     from learningday.demo.run import run_demo
 

@@ -51,8 +51,12 @@ def _today() -> dt.date:
 
 @app.command()
 def run(
-    week: str = typer.Option(..., "--week", help="A day of the week to audit, YYYY-MM-DD: any day means its Monday-to-Sunday week."),
-    send: bool = typer.Option(False, "--send", help="Run the real audit through Temporal: raise the flags and send the emails."),
+    week: str = typer.Option(
+        ..., "--week", help="A day of the week to audit, YYYY-MM-DD: any day means its Monday-to-Sunday week."
+    ),
+    send: bool = typer.Option(
+        False, "--send", help="Run the real audit through Temporal: raise the flags and send the emails."
+    ),
 ) -> None:
     """Show what the weekly audit would flag for a week that has ended, and which digests would
     go (a dry run: nothing is sent or written); with --send, run it."""
@@ -86,14 +90,18 @@ def _send(monday: dt.date) -> None:
         client = await connect(settings)
         try:
             handle = await client.start_workflow(
-                WeeklyAuditWorkflow.run, AuditInput(week_start=monday), id=workflow_id,
+                WeeklyAuditWorkflow.run,
+                AuditInput(week_start=monday),
+                id=workflow_id,
                 task_queue=settings.temporal_task_queue,
                 # A run that failed or was terminated may be run again; one that finished may not.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )  # fmt: skip
+            )
         except WorkflowAlreadyStartedError:
             return (await client.get_workflow_handle(workflow_id).describe()).status
-        typer.echo(f"Auditing the week of {monday:%a %d %b %Y} (workflow {workflow_id}); Ctrl-C stops waiting, not the audit.")
+        typer.echo(
+            f"Auditing the week of {monday:%a %d %b %Y} (workflow {workflow_id}); Ctrl-C stops waiting, not the audit."
+        )
         return await handle.result()
 
     try:
@@ -103,10 +111,14 @@ def _send(monday: dt.date) -> None:
         return
     if isinstance(outcome, WorkflowExecutionStatus):
         state = "is running now" if outcome == WorkflowExecutionStatus.RUNNING else "was already run"
-        typer.echo(f"The audit of the week of {monday:%a %d %b %Y} {state} (workflow {workflow_id}): "
-                   "nothing was started or sent again.")  # fmt: skip
+        typer.echo(
+            f"The audit of the week of {monday:%a %d %b %Y} {state} (workflow {workflow_id}): "
+            "nothing was started or sent again."
+        )
         return
     assert outcome is not None
-    typer.echo(f"Done: {outcome.flags} flag{'' if outcome.flags == 1 else 's'} raised or found again, "
-               f"digests for {outcome.digests} manager{'' if outcome.digests == 1 else 's'}; "
-               "an email already sent is never sent again.")  # fmt: skip
+    typer.echo(
+        f"Done: {outcome.flags} flag{'' if outcome.flags == 1 else 's'} raised or found again, "
+        f"digests for {outcome.digests} manager{'' if outcome.digests == 1 else 's'}; "
+        "an email already sent is never sent again."
+    )

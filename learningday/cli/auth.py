@@ -26,9 +26,7 @@ def link(email: str = typer.Argument(..., help="The person's email, as in the di
     with session_scope() as session:
         person = session.scalar(select(Person).where(func.lower(Person.email) == email.strip().lower()))
         if person is None or not person.active:
-            typer.echo(
-                f"Error: nobody active with the email {email!r}; see `learningday org list`.", err=True
-            )
+            typer.echo(f"Error: nobody active with the email {email!r}; see `learningday org list`.", err=True)
             raise typer.Exit(1)
         person_id = person.id
     mode = get_settings().auth_mode

@@ -41,13 +41,21 @@ def submit(
         with receipt.open("rb") as handle:
             data = handle.read(MAX_RECEIPT_BYTES + 1)
     submission = ClaimSubmission(
-        person_email=person, amount=amount, currency=currency or policy.reimbursement.currency,
-        category=category, description=description, link=link, topic=topic, receipt=data,
-    )  # fmt: skip
+        person_email=person,
+        amount=amount,
+        currency=currency or policy.reimbursement.currency,
+        category=category,
+        description=description,
+        link=link,
+        topic=topic,
+        receipt=data,
+    )
 
     async def go():  # type: ignore[no-untyped-def]
         client = await connect(settings)
-        return await submit_claim(client, settings.temporal_task_queue, submission, policy, settings.data_dir, time_scale)
+        return await submit_claim(
+            client, settings.temporal_task_queue, submission, policy, settings.data_dir, time_scale
+        )
 
     result = asyncio.run(go())
     if not result.ok:

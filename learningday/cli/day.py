@@ -55,14 +55,17 @@ def start(
     participants = _participants(person, everyone)
     settings = get_settings()
     request = KickoffRequest(
-        reference=dt.datetime.now(dt.UTC), time_scale=time_scale,
+        reference=dt.datetime.now(dt.UTC),
+        time_scale=time_scale,
         date=date.date() if isinstance(date, dt.datetime) else date,
-    )  # fmt: skip
+    )
     policy = current_policy()
     if request.date is not None and not force:
         # Today as the furthest-ahead participant sees it: past there means past for someone.
-        today = max((request.reference.astimezone(ZoneInfo(p.timezone)).date() for p in participants),
-                    default=request.reference.date())
+        today = max(
+            (request.reference.astimezone(ZoneInfo(p.timezone)).date() for p in participants),
+            default=request.reference.date(),
+        )
         problem = start_date_problem(policy, request.date, today)
         if problem:
             raise typer.BadParameter(f"{problem}. Pass --force to start it anyway.", param_hint="--date")

@@ -78,7 +78,12 @@ def sync(
         raise typer.Exit(1) from None
     with session_scope() as session:
         report = sync_org(
-            session, users, slack_lookup(settings), dry_run=dry_run, deactivate_missing=deactivate_missing, skipped=skipped
+            session,
+            users,
+            slack_lookup(settings),
+            dry_run=dry_run,
+            deactivate_missing=deactivate_missing,
+            skipped=skipped,
         )
         if not report.ok:
             session.rollback()

@@ -59,8 +59,15 @@ def persona_for(index: int, week: int = 0) -> Persona:
     return Persona("late", "on_time") if index == (week + 4) % 7 else Persona("on_time", "on_time")
 
 
-async def act(client: Client, gateway: TemporalCheckInGateway, index: int, person_id: int, email: str,
-              date: dt.date, week: int = 0) -> None:  # fmt: skip
+async def act(
+    client: Client,
+    gateway: TemporalCheckInGateway,
+    index: int,
+    person_id: int,
+    email: str,
+    date: dt.date,
+    week: int = 0,
+) -> None:
     persona = persona_for(index, week)
     handle = client.get_workflow_handle(workflow_id_for(person_id, date))
     what, category, why = PLANS[(index + week) % len(PLANS)]
@@ -77,7 +84,9 @@ async def act(client: Client, gateway: TemporalCheckInGateway, index: int, perso
         if "plan" not in done and persona.plan != "never":
             trigger = "plan:reminder:1" if persona.plan == "late" else "plan:prompt:0"
             if trigger in sent:
-                await gateway.submit(CheckInSubmission(email, "plan", what, "web", why=why, category=category, date=date))
+                await gateway.submit(
+                    CheckInSubmission(email, "plan", what, "web", why=why, category=category, date=date)
+                )
                 done.add("plan")
         if "summary" not in done and persona.summary != "never" and "summary:prompt:0" in sent:
             text = SUMMARIES[(index + week) % len(SUMMARIES)]

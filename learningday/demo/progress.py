@@ -55,8 +55,14 @@ def _short(text: str, width: int = 60) -> str:
 class DayWatch:
     """Follows everyone's day on one date until `stop`, printing each happening through `echo`."""
 
-    def __init__(self, client: Client, names: dict[int, str], date: dt.date,
-                 echo: Callable[[str], None] | None, every: float = 0.5) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: Client,
+        names: dict[int, str],
+        date: dt.date,
+        echo: Callable[[str], None] | None,
+        every: float = 0.5,
+    ) -> None:
         self._client, self._names, self._date, self._echo, self._every = client, names, date, echo, every
         self._seen = {person_id: DayView() for person_id in names}
         self._stopped = asyncio.Event()

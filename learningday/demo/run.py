@@ -58,7 +58,9 @@ def owner_sign_in() -> str:
     from learningday.web.auth import login_url
 
     with session_scope() as session:
-        owner = session.scalar(select(Person.id).where(Person.role == Role.admin, Person.active.is_(True)).order_by(Person.id))
+        owner = session.scalar(
+            select(Person.id).where(Person.role == Role.admin, Person.active.is_(True)).order_by(Person.id)
+        )
     if owner is None:
         return "No admin in the directory: sign in with `learningday auth link EMAIL`."
     return f"Sign in as the program owner (works once, for a limited time): {login_url(owner)}"
@@ -90,17 +92,28 @@ def run_demo(settings: Settings, time_scale: float) -> None:
     async def play(client: Client) -> None:
         typer.echo(owner_sign_in())
         for week, date in enumerate(dates.history):
-            ended = await play_day(client, settings.temporal_task_queue, policy, people, date,
-                                   HISTORY_TIME_SCALE, week=len(dates.history) - week)  # fmt: skip
+            ended = await play_day(
+                client,
+                settings.temporal_task_queue,
+                policy,
+                people,
+                date,
+                HISTORY_TIME_SCALE,
+                week=len(dates.history) - week,
+            )
             typer.echo(f"History {date:%a %d %b %Y}: " + ", ".join(f"{n} {how}" for how, n in sorted(ended.items())))
         seconds = 12 * 3600 / time_scale
         typer.echo(
             f"Now live: {len(people)} Learning Days for {dates.live:%A %d %B %Y}, compressed into about "
             f"{seconds:.0f} s. Watch {settings.public_base_url}/ — Ctrl-C to stop."
         )
-        ended = await play_day(client, settings.temporal_task_queue, policy, people, dates.live, time_scale,
-                               week=0, echo=typer.echo)  # fmt: skip
-        typer.echo("The demo day is over: " + ", ".join(f"{n} {how}" for how, n in sorted(ended.items()))
-                   + ". See the Me, Team and Program pages, the channel and the outbox.")  # fmt: skip
+        ended = await play_day(
+            client, settings.temporal_task_queue, policy, people, dates.live, time_scale, week=0, echo=typer.echo
+        )
+        typer.echo(
+            "The demo day is over: "
+            + ", ".join(f"{n} {how}" for how, n in sorted(ended.items()))
+            + ". See the Me, Team and Program pages, the channel and the outbox."
+        )
 
     run(settings, sock, then=story, log_level="WARNING")  # the story, not the service's log

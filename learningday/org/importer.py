@@ -67,9 +67,7 @@ def import_org(
     emails_by_id = {person.id: email for email, person in people.items()}
     stored = {email: _stored(person, emails_by_id) for email, person in people.items()}
     directory = {email: person.manager for email, person in stored.items()}
-    problems = parsed.problems + validate_rows(
-        parsed.rows, directory, deactivate_missing=deactivate_missing
-    )
+    problems = parsed.problems + validate_rows(parsed.rows, directory, deactivate_missing=deactivate_missing)
     if problems:
         report.problems = sorted(problems, key=lambda problem: problem.line)
         logger.info("org import refused: %d problems", len(problems))

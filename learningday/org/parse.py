@@ -85,11 +85,7 @@ def parse_csv(file: str, text: str) -> ParsedOrg:
                     )
                 )
                 continue
-            values = {
-                column: _cell(cell)
-                for column, cell in zip(header, record)
-                if column in KNOWN_FIELDS
-            }
+            values = {column: _cell(cell) for column, cell in zip(header, record) if column in KNOWN_FIELDS}
             # A short row leaves its trailing columns empty rather than unmentioned.
             values.update({c: None for c in header[len(record) :] if c in KNOWN_FIELDS})
             rows.append(OrgRow(file, start, values))

@@ -96,11 +96,7 @@ def plan_import(
         if existing is None:
             changes.append(PersonChange("create", email, row.line, None, defaults | desired))
             continue
-        changed = {
-            attribute: value
-            for attribute, value in desired.items()
-            if getattr(existing, attribute) != value
-        }
+        changed = {attribute: value for attribute, value in desired.items() if getattr(existing, attribute) != value}
         kind: ChangeKind = "update" if changed else "unchanged"
         changes.append(PersonChange(kind, email, row.line, existing.id, changed))
     if deactivate_missing:

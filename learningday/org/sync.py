@@ -61,7 +61,11 @@ class SyncReport:
         return sum(change.kind == kind for change in self.changes)
 
     def summary(self) -> str:
-        parts = [f"created {self.count('create')}", f"updated {self.count('update')}", f"unchanged {self.count('unchanged')}"]
+        parts = [
+            f"created {self.count('create')}",
+            f"updated {self.count('update')}",
+            f"unchanged {self.count('unchanged')}",
+        ]
         if self.count("deactivate"):
             parts.append(f"deactivated {self.count('deactivate')}")
         if self.skipped:
@@ -101,7 +105,14 @@ def directory_service(settings: Settings) -> Any:
         str(settings.google_service_account_file), scopes=DIRECTORY_SCOPES
     ).with_subject(settings.google_admin_subject)
     options = {"api_endpoint": settings.google_api_endpoint} if settings.google_api_endpoint else None
-    return build("admin", "directory_v1", credentials=credentials, client_options=options, static_discovery=True, cache_discovery=False)
+    return build(
+        "admin",
+        "directory_v1",
+        credentials=credentials,
+        client_options=options,
+        static_discovery=True,
+        cache_discovery=False,
+    )
 
 
 def list_users(service: Any, settings: Settings) -> tuple[list[DirectoryUser], int]:
@@ -170,12 +181,17 @@ def rows_from_directory(
     for user in users:
         manager = normalise_email(user.manager_email) if user.manager_email else None
         if manager is not None and manager not in synced:
-            warnings.append(f"{user.email}: manager {manager} is not an active account in the directory; left without a manager")
+            warnings.append(
+                f"{user.email}: manager {manager} is not an active account in the directory; left without a manager"
+            )
             manager = None
         values: dict[str, str | None] = {
-            "email": user.email, "name": user.name, "timezone": user.timezone,
-            "manager_email": manager, "team": user.team,
-        }  # fmt: skip
+            "email": user.email,
+            "name": user.name,
+            "timezone": user.timezone,
+            "manager_email": manager,
+            "team": user.team,
+        }
         if slack is not None:
             slack_id = slack(user.email)
             if slack_id is None:
@@ -187,13 +203,21 @@ def rows_from_directory(
 
 
 def sync_org(
-    session: Session, users: list[DirectoryUser], slack: Callable[[str], str | None] | None = None,
-    *, dry_run: bool = False, deactivate_missing: bool = False, skipped: int = 0, actor: str = ACTOR,
-) -> SyncReport:  # fmt: skip
+    session: Session,
+    users: list[DirectoryUser],
+    slack: Callable[[str], str | None] | None = None,
+    *,
+    dry_run: bool = False,
+    deactivate_missing: bool = False,
+    skipped: int = 0,
+    actor: str = ACTOR,
+) -> SyncReport:
     """Plan (and unless `dry_run`, apply) the directory inside the caller's transaction."""
     report = SyncReport(dry_run=dry_run, skipped=skipped)
     if not users:
-        report.problems.append(OrgProblem(SOURCE, 0, "", "lists nobody; check the admin subject and the delegation's scope"))
+        report.problems.append(
+            OrgProblem(SOURCE, 0, "", "lists nobody; check the admin subject and the delegation's scope")
+        )
         return report
     rows = rows_from_directory(users, slack, report.warnings)
     people = _people_by_email(session)

@@ -172,15 +172,11 @@ def _duplicate_emails(rows: Sequence[OrgRow]) -> list[OrgProblem]:
             continue
         for row in same:
             others = ", ".join(str(other.line_of("email")) for other in same if other is not row)
-            problems.append(
-                row.problem("email", f"duplicate: {email} is also on line {others}; keep one of them")
-            )
+            problems.append(row.problem("email", f"duplicate: {email} is also on line {others}; keep one of them"))
     return problems
 
 
-def _unknown_managers(
-    rows: Sequence[OrgRow], directory: Directory, deactivate_missing: bool
-) -> list[OrgProblem]:
+def _unknown_managers(rows: Sequence[OrgRow], directory: Directory, deactivate_missing: bool) -> list[OrgProblem]:
     in_file = _file_emails(rows)
     problems: list[OrgProblem] = []
     for row in rows:

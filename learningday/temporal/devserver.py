@@ -147,9 +147,12 @@ class DevServer:
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._log_start = self.log_file.stat().st_size if self.log_file else 0
         self._process = subprocess.Popen(
-            self.command(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            self.command(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=die_with_parent(),
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + timeout
         while not port_is_open("127.0.0.1", self.port):
             if self._process.poll() is not None:
@@ -171,8 +174,11 @@ class DevServer:
         taken = PORT_TAKEN.search(text)
         if taken:
             port = int(taken["port"])
-            return DevServerError(f"The Temporal dev server could not listen: its {taken['what']} port {port} "
-                                  f"is already in use by another program{see}", port=port)  # fmt: skip
+            return DevServerError(
+                f"The Temporal dev server could not listen: its {taken['what']} port {port} "
+                f"is already in use by another program{see}",
+                port=port,
+            )
         return DevServerError(f"The Temporal dev server exited with code {code}{see}")
 
     def stop(self, timeout: float = 10.0) -> None:

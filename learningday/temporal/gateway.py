@@ -44,9 +44,7 @@ def find_day(person_email: str, date: dt.date | None) -> LearningDay | None:
         )
         if date is not None:
             return session.scalar(query.where(LearningDay.date == date))
-        open_day = session.scalar(
-            query.where(LearningDay.state.not_in(_CLOSED)).order_by(LearningDay.date)
-        )
+        open_day = session.scalar(query.where(LearningDay.state.not_in(_CLOSED)).order_by(LearningDay.date))
         return open_day or session.scalar(query.order_by(LearningDay.date.desc()))
 
 
@@ -98,9 +96,7 @@ class TemporalCheckInGateway:
         if day is None or day.workflow_id is None:
             return DayStatus(person_email=person_email, date=None, state="none")
         try:
-            view: DayView = await self._client.get_workflow_handle(day.workflow_id).query(
-                LearningDayWorkflow.status
-            )
+            view: DayView = await self._client.get_workflow_handle(day.workflow_id).query(LearningDayWorkflow.status)
         except RPCError:
             return DayStatus(person_email=person_email, date=day.date, state=day.state.value)
         return DayStatus(

@@ -58,9 +58,7 @@ def weekly_schedule(policy: Policy, task_queue: str) -> Schedule:
         ),
         # A kickoff still running when the next fires is left alone; a missed one (server
         # down over the weekend) is caught up within a day.
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.SKIP, catchup_window=dt.timedelta(days=1)
-        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=dt.timedelta(days=1)),
     )
 
 
@@ -74,9 +72,11 @@ def audit_schedule(task_queue: str) -> Schedule:
         spec=ScheduleSpec(
             calendars=[
                 ScheduleCalendarSpec(
-                    day_of_week=[ScheduleRange(1)], hour=[ScheduleRange(6)],
-                    minute=[ScheduleRange(0)], second=[ScheduleRange(0)],
-                )  # fmt: skip
+                    day_of_week=[ScheduleRange(1)],
+                    hour=[ScheduleRange(6)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                )
             ],
             time_zone_name="UTC",
         ),

@@ -50,10 +50,13 @@ log = logging.getLogger(__name__)
 # loading them once, outside the per-workflow sandbox, is both safe and much cheaper.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "policies", "activities", "holidays",
+        "policies",
+        "activities",
+        "holidays",
         # Process-wide metrics: importing them again inside a sandbox would be refused
         # (prometheus_client touches urllib) and would register every counter twice.
-        "prometheus_client", "learningday.metrics",
+        "prometheus_client",
+        "learningday.metrics",
         # One cache of type adapters for every workflow instance (see the module).
         "learningday.temporal.converter",
     )
@@ -89,7 +92,8 @@ def ports_from_settings(settings: Settings) -> Ports:
 
         assert settings.slack_bot_token is not None
         chat: Chat = SlackChat(
-            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url,
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_base_url,
             channel=settings.slack_channel or None,
         )
     else:
@@ -123,7 +127,9 @@ def build_workers(
     flag_dms = FlagDmActivities(ports.chat, policy_loader)
     audit = AuditActivities(ports.calendar, policy_loader)
     channel_queue = ChannelQueue(
-        client, settings.temporal_task_queue, settings.temporal_channel_task_queue,
+        client,
+        settings.temporal_task_queue,
+        settings.temporal_channel_task_queue,
         channel_posts_per_second or settings.channel_posts_per_second,
     )
     # Local activities (the database writes) share the threads: enough for every slot, so a
@@ -136,7 +142,13 @@ def build_workers(
     main = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[LearningDayWorkflow, ChannelPosterWorkflow, WeeklyKickoffWorkflow, ReimbursementWorkflow, WeeklyAuditWorkflow],
+        workflows=[
+            LearningDayWorkflow,
+            ChannelPosterWorkflow,
+            WeeklyKickoffWorkflow,
+            ReimbursementWorkflow,
+            WeeklyAuditWorkflow,
+        ],
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=interceptors,
         activities=[
@@ -204,8 +216,13 @@ def claim_activities(
 
     records = ClaimRecords(policy_loader)
     mail = ClaimMail(mailer or mailer_from_settings(settings), approval_url, policy_loader)  # type: ignore[arg-type]
-    return [records.load_claim_context, records.record_decision, records.record_event,
-            mail.send_approval_request, mail.send_update]  # fmt: skip
+    return [
+        records.load_claim_context,
+        records.record_decision,
+        records.record_event,
+        mail.send_approval_request,
+        mail.send_update,
+    ]
 
 
 async def run_workers(workers: list[Worker]) -> None:

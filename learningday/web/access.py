@@ -47,9 +47,7 @@ class Viewer:
 
 
 def viewer_for(session: Session, person: Person) -> Viewer:
-    manages = session.scalar(
-        select(Person.id).where(Person.manager_id == person.id, Person.active.is_(True)).limit(1)
-    )
+    manages = session.scalar(select(Person.id).where(Person.manager_id == person.id, Person.active.is_(True)).limit(1))
     return Viewer(person.id, person.email, person.name, person.role, manages is not None)
 
 

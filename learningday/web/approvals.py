@@ -94,7 +94,9 @@ def _page(request: Request, status: int, token: str | None = None, **context: ob
     page = context.get("page")
     if token is not None and isinstance(page, ClaimPage) and _may_see_receipt(page):
         context["receipt_url"] = f"/approve/{token}/receipt"
-    return templates.TemplateResponse(request, "approve.html", {"token": token, **context}, status_code=status, headers=HEADERS)
+    return templates.TemplateResponse(
+        request, "approve.html", {"token": token, **context}, status_code=status, headers=HEADERS
+    )
 
 
 def _refused(
@@ -106,7 +108,12 @@ def _refused(
 def _may_see_receipt(page: ClaimPage) -> bool:
     """The approver the link names sees the receipt, whatever became of the claim since."""
     approver = page.approver
-    return bool(page.claim.receipt_path) and approver is not None and approver.active and approver.id != page.claim.person_id
+    return (
+        bool(page.claim.receipt_path)
+        and approver is not None
+        and approver.active
+        and approver.id != page.claim.person_id
+    )
 
 
 def _stale(link: ApprovalLink, page: ClaimPage) -> str | None:
@@ -154,7 +161,9 @@ async def review(request: Request, token: str) -> HTMLResponse:
     problem = await _current(request, link)
     if problem:
         return _refused(request, problem, page=page, token=token)
-    response = _page(request, 200, page=page, token=token, csrf=csrf.form_token(request, _scope(token)), level=link.level)
+    response = _page(
+        request, 200, page=page, token=token, csrf=csrf.form_token(request, _scope(token)), level=link.level
+    )
     return csrf.keep_cookie(request, response)
 
 
@@ -189,13 +198,21 @@ async def decide(
     if page.token_verdict == verdict:
         return _page(request, 200, token=token, page=page, outcome=_recorded_outcome(page, link))  # a repeat
     if page.token_verdict is not None:
-        return _refused(request, f"This approval link was already used (the answer was: {page.token_verdict}). Nothing was changed.", page=page)
+        return _refused(
+            request,
+            f"This approval link was already used (the answer was: {page.token_verdict}). Nothing was changed.",
+            page=page,
+        )
     problem = _stale(link, page)
     if problem:
         return _refused(request, problem, page=page)
     handle = (await temporal_client(request)).get_workflow_handle(workflow_id_for(link.claim_id))
-    choice = Decision(approver_id=link.approver_id, token_id=link.token_id, approve=decision == "approve",
-                      comment=comment.strip() or None)  # fmt: skip
+    choice = Decision(
+        approver_id=link.approver_id,
+        token_id=link.token_id,
+        approve=decision == "approve",
+        comment=comment.strip() or None,
+    )
     try:
         outcome = await handle.execute_update(ReimbursementWorkflow.decide, choice, id=decision_key(choice))
     except WorkflowUpdateFailedError as error:
@@ -236,13 +253,18 @@ async def receipt(request: Request, token: str) -> Response:
     page = await asyncio.to_thread(_load, link)
     if page is None or not _may_see_receipt(page):
         return not_found("No receipt to show for this link.")
-    data = await asyncio.to_thread(_read_receipt, Path(str(page.claim.receipt_path)), request.app.state.settings.data_dir)
+    data = await asyncio.to_thread(
+        _read_receipt, Path(str(page.claim.receipt_path)), request.app.state.settings.data_dir
+    )
     kind = receipt_type(data) if data is not None else None
     if data is None or kind is None:
         return not_found("The receipt file is missing on the server; ask the claimant to send it again.")
     content_type, extension = kind
     disposition = "inline" if content_type.startswith("image/") else "attachment"
-    headers = {**RECEIPT_HEADERS, "Content-Disposition": f'{disposition}; filename="receipt-{link.claim_id}.{extension}"'}
+    headers = {
+        **RECEIPT_HEADERS,
+        "Content-Disposition": f'{disposition}; filename="receipt-{link.claim_id}.{extension}"',
+    }
     return Response(data, media_type=content_type, headers=headers)
 
 

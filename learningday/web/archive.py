@@ -65,9 +65,16 @@ def _matches(word: str) -> ColumnElement[bool]:
 
 
 def search(
-    session: Session, scope: Scope, query: str | None, *, category: str | None = None,
-    team: str | None = None, kind: str | None = None, offset: int = 0, limit: int = PAGE,
-) -> tuple[list[Hit], int]:  # fmt: skip
+    session: Session,
+    scope: Scope,
+    query: str | None,
+    *,
+    category: str | None = None,
+    team: str | None = None,
+    kind: str | None = None,
+    offset: int = 0,
+    limit: int = PAGE,
+) -> tuple[list[Hit], int]:
     """Matching check-ins, newest first, and how many match in all."""
     conditions = [in_scope(LearningDay.person_id, scope), *(_matches(w) for w in words_of(query))]
     if category:
@@ -103,24 +110,42 @@ templates.env.filters["highlight"] = highlight
 
 @router.get("/archive")
 def archive_page(
-    request: Request, q: str | None = None, category: str | None = None, team: str | None = None,
-    kind: str | None = None, page: PageNumber = 1, viewer: Viewer = Depends(signed_in),
-) -> Response:  # fmt: skip
+    request: Request,
+    q: str | None = None,
+    category: str | None = None,
+    team: str | None = None,
+    kind: str | None = None,
+    page: PageNumber = 1,
+    viewer: Viewer = Depends(signed_in),
+) -> Response:
     page = max(1, page)
     with session_scope() as session:
         visible = visible_person_ids(session, viewer)
         searchable = ALL if get_settings().archive_visibility == "company" else visible
         hits, total = search(
-            session, searchable, q, category=category or None, team=team or None, kind=kind or None,
+            session,
+            searchable,
+            q,
+            category=category or None,
+            team=team or None,
+            kind=kind or None,
             offset=(page - 1) * PAGE,
-        )  # fmt: skip
+        )
         for hit in hits:
             hit.linked = can_see(visible, hit.person_id)
         teams = teams_in(session, searchable)
         session.expunge_all()
     context = {
-        "hits": hits, "total": total, "q": q or "", "words": words_of(q), "category": category or "",
-        "team": team or "", "kind": kind or "", "teams": teams, "page": page, "pages": max(1, -(-total // PAGE)),
+        "hits": hits,
+        "total": total,
+        "q": q or "",
+        "words": words_of(q),
+        "category": category or "",
+        "team": team or "",
+        "kind": kind or "",
+        "teams": teams,
+        "page": page,
+        "pages": max(1, -(-total // PAGE)),
         "categories": current_policy().checkins.categories,
-    }  # fmt: skip
+    }
     return render(request, "archive.html", context, viewer)

@@ -115,9 +115,7 @@ def end_session(response: Response) -> None:
 
 def end_sessions_everywhere(session: Session, person_id: int) -> None:
     """End every session of the person, on every device: their cookies' version is now stale."""
-    session.execute(
-        update(Person).where(Person.id == person_id).values(session_version=Person.session_version + 1)
-    )
+    session.execute(update(Person).where(Person.id == person_id).values(session_version=Person.session_version + 1))
 
 
 def _session_cookie(request: Request) -> tuple[int, int] | None:
@@ -145,9 +143,7 @@ def current_viewer(request: Request) -> Viewer | None:
             email = (request.headers.get(settings.auth_header_name) or "").strip().lower()
             # oauth2-proxy may send "accounts.google.com:ada@example.com" (IAP's format).
             email = email.rsplit(":", 1)[-1]
-            person = (
-                session.scalar(select(Person).where(func.lower(Person.email) == email)) if email else None
-            )
+            person = session.scalar(select(Person).where(func.lower(Person.email) == email)) if email else None
         else:
             cookie = _session_cookie(request)
             person = None

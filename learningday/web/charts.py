@@ -89,9 +89,16 @@ def _wrap(text: str, room: float, lines: int = 2) -> list[str]:
 
 
 def bar_chart(
-    labels: Sequence[str], values: Sequence[float | None], *, title: str, percent: bool = False,
-    color: str = PALETTE[0], colors: Sequence[str] | None = None, caption: str | None = None, width: float = WIDTH,
-) -> Markup:  # fmt: skip
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    title: str,
+    percent: bool = False,
+    color: str = PALETTE[0],
+    colors: Sequence[str] | None = None,
+    caption: str | None = None,
+    width: float = WIDTH,
+) -> Markup:
     """Horizontal bars, one per label, with the value at the end of each bar; `colors` gives
     each bar its own (a series' colour), `caption` a line above them. Narrower than WIDTH (a
     phone), each label sits above its bar, across the chart's whole width on up to two lines."""
@@ -113,7 +120,9 @@ def bar_chart(
             cut = " ".join(lines) != " ".join(str(label).split())
             parts += [_label(text, 0, y + 12 + n * line, width, anchor="start") for n, text in enumerate(lines)]
             if cut:  # the whole label as the last line's tooltip
-                parts[-1] = parts[-1].replace('class="chart-label">', f'class="chart-label"><title>{escape(label)}</title>', 1)
+                parts[-1] = parts[-1].replace(
+                    'class="chart-label">', f'class="chart-label"><title>{escape(label)}</title>', 1
+                )
             bar_y, row = y + 4 + len(lines) * line, 4 + len(lines) * line + 26
         else:
             parts.append(_label(str(label), label_w - GAP, y + 16, label_w - GAP))
@@ -152,7 +161,11 @@ def _legend(names: Sequence[str], top: float, width: float) -> tuple[list[str], 
 
 
 def line_chart(
-    labels: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str, percent: bool = True,
+    labels: Sequence[str],
+    series: dict[str, Sequence[float | None]],
+    *,
+    title: str,
+    percent: bool = True,
     width: float = WIDTH,
 ) -> Markup:
     """One line per series over the labels (weeks), with a legend; gaps where a value is None.
@@ -161,10 +174,21 @@ def line_chart(
         return Markup('<p class="muted">No data for this range.</p>')
     if len(labels) == 1:
         return bar_chart(
-            list(series), [values[0] for values in series.values()], title=title, percent=percent,
-            colors=PALETTE, caption=f"Week of {labels[0]}", width=width,
-        )  # fmt: skip
-    height, left, right, bottom, top_pad = (240 if width >= WIDTH else 200), 44, 24, 28, 12  # room for the axis labels' text
+            list(series),
+            [values[0] for values in series.values()],
+            title=title,
+            percent=percent,
+            colors=PALETTE,
+            caption=f"Week of {labels[0]}",
+            width=width,
+        )
+    height, left, right, bottom, top_pad = (
+        (240 if width >= WIDTH else 200),
+        44,
+        24,
+        28,
+        12,
+    )  # room for the axis labels' text
     plot_w, plot_h = width - left - right, height - bottom - top_pad
     everything = [v for values in series.values() for v in values if v is not None]
     top = 1.0 if percent else (max(everything, default=0) or 1.0)

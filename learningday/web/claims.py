@@ -83,17 +83,21 @@ def _context(person: Person, token: str) -> dict[str, object]:
         spent = spent_this_year(session, person.id, dt.datetime.now(dt.UTC).year)
     rules = policy.reimbursement
     return {
-        "person": person, "token": token, "categories": rules.categories,
-        "currencies": sorted({rules.currency, *rules.accepted_currencies}), "base": rules.currency,
-        "remaining": remaining_budget(policy, spent), "budget": rules.annual_budget, "draft": {}, "problems": {},
+        "person": person,
+        "token": token,
+        "categories": rules.categories,
+        "currencies": sorted({rules.currency, *rules.accepted_currencies}),
+        "base": rules.currency,
+        "remaining": remaining_budget(policy, spent),
+        "budget": rules.annual_budget,
+        "draft": {},
+        "problems": {},
         "nonce": secrets.token_urlsafe(18),
-    }  # fmt: skip
+    }
 
 
 def _not_found(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "claim_form.html", {"invalid": True}, status_code=404
-    )
+    return templates.TemplateResponse(request, "claim_form.html", {"invalid": True}, status_code=404)
 
 
 @router.get("/claims/new/{token}", response_class=HTMLResponse)
@@ -127,21 +131,35 @@ async def file_claim(
     data = await receipt.read(MAX_RECEIPT_BYTES + 1) if receipt is not None and receipt.filename else None
     settings = request.app.state.settings
     result = await submit_claim(
-        await temporal_client(request), settings.temporal_task_queue,
-        ClaimSubmission(person_email=person.email, amount=amount, currency=currency, category=category,
-                        description=description, link=link or None, topic=topic or None, receipt=data or None,
-                        idempotency_key=_submission_key(nonce)),
-        current_policy(), settings.data_dir,
-    )  # fmt: skip
+        await temporal_client(request),
+        settings.temporal_task_queue,
+        ClaimSubmission(
+            person_email=person.email,
+            amount=amount,
+            currency=currency,
+            category=category,
+            description=description,
+            link=link or None,
+            topic=topic or None,
+            receipt=data or None,
+            idempotency_key=_submission_key(nonce),
+        ),
+        current_policy(),
+        settings.data_dir,
+    )
     context = await asyncio.to_thread(_context, person, token)
     if not result.ok:
-        context.update(problems=result.problems, draft={
-            "amount": amount, "currency": currency, "category": category,
-            "description": description, "link": link, "topic": topic,
-        })  # fmt: skip
+        context.update(
+            problems=result.problems,
+            draft={
+                "amount": amount,
+                "currency": currency,
+                "category": category,
+                "description": description,
+                "link": link,
+                "topic": topic,
+            },
+        )
         return _form(request, context, status_code=422)
     context["filed"] = result.claim_id
     return _form(request, context, status_code=201)
-
-
-

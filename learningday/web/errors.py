@@ -31,7 +31,10 @@ SAYS: dict[int, tuple[str, str]] = {
     404: ("Not found", "This page does not exist, or it is not yours to see."),
     405: ("Not found", "This page does not exist, or it is not yours to see."),
     422: ("Not understood", "Part of the address or the form could not be read."),
-    500: ("Something went wrong", "It is not your fault and nothing you did was lost on our side; try again in a minute."),
+    500: (
+        "Something went wrong",
+        "It is not your fault and nothing you did was lost on our side; try again in a minute.",
+    ),
     503: ("Not available right now", "A part of the service is not answering; try again in a minute."),
 }
 
@@ -69,7 +72,9 @@ def error_page(
     title, advice = SAYS.get(status, ("Something went wrong", "Try again, or go back to your page."))
     context = {"status": status, "title": title, "advice": advice, "details": details}
     if viewer is None:  # no session to bind a form to: plain template, no CSRF cookie
-        response = templates.TemplateResponse(request, "error.html", {"viewer": None, "csrf": "", **context}, status_code=status)
+        response = templates.TemplateResponse(
+            request, "error.html", {"viewer": None, "csrf": "", **context}, status_code=status
+        )
     else:
         response = render(request, "error.html", context, viewer, status_code=status)
     for name, value in (headers or {}).items():

@@ -96,9 +96,14 @@ def show_flag(request: Request, token: str) -> HTMLResponse:
             return _page(request, 404, problem=loaded)
         flag, person = loaded
         response = _page(
-            request, 200, flag=flag, person=person, token=token, csrf=csrf.form_token(request, _scope(token)),
+            request,
+            200,
+            flag=flag,
+            person=person,
+            token=token,
+            csrf=csrf.form_token(request, _scope(token)),
             label=_label(flag),
-        )  # fmt: skip
+        )
         return csrf.keep_cookie(request, response)
 
 
@@ -120,11 +125,19 @@ def excuse_flag(
         flag, person = loaded
         if not reason:
             return _page(
-                request, 422, flag=flag, person=person, token=token, csrf=csrf_field, label=_label(flag),
+                request,
+                422,
+                flag=flag,
+                person=person,
+                token=token,
+                csrf=csrf_field,
+                label=_label(flag),
                 error="Say in a few words why this flag is excused.",
-            )  # fmt: skip
+            )
         if flag.excused_at is not None:
-            return _page(request, 409, problem="This flag was already excused.", flag=flag, person=person, label=_label(flag))
+            return _page(
+                request, 409, problem="This flag was already excused.", flag=flag, person=person, label=_label(flag)
+            )
         now = dt.datetime.now(dt.UTC)
         try:
             with session.begin_nested():
@@ -138,10 +151,12 @@ def excuse_flag(
         session.add(
             AuditEntry(
                 actor=manager.email if manager else f"person:{link.manager_id}",
-                action="flag_excused", subject_type="flag", subject_id=str(flag.id),
+                action="flag_excused",
+                subject_type="flag",
+                subject_id=str(flag.id),
                 details={"kind": flag.kind.value},
             )
-        )  # fmt: skip
+        )
         return _page(request, 200, done=True, flag=flag, person=person, label=_label(flag))
 
 

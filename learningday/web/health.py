@@ -68,7 +68,9 @@ def healthz() -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     report = await readiness(getattr(request.app.state, "temporal_client", None))
     ready = all(value == "ok" for value in report.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": report}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": report}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics")

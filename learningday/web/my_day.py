@@ -100,6 +100,12 @@ def read_team_today(session: Session, manager: Person) -> list[ReportDay]:
     rows = []
     for person in people:
         day = days[person.id]
-        rows.append(ReportDay(person, day, day is not None and (day.id, "plan") in kinds,
-                              day is not None and (day.id, "summary") in kinds))
+        rows.append(
+            ReportDay(
+                person,
+                day,
+                day is not None and (day.id, "plan") in kinds,
+                day is not None and (day.id, "summary") in kinds,
+            )
+        )
     return rows

@@ -185,9 +185,14 @@ def _oauth_client(settings: Settings, metadata: dict[str, Any], http: httpx.Clie
     methods = metadata.get("token_endpoint_auth_methods_supported")
     post = isinstance(methods, list) and "client_secret_post" in methods  # else the spec's default, basic
     return _OAuthClient(
-        http, client_id=client_id, client_secret=secret, scope=SCOPE, redirect_uri=_redirect_uri(settings),
-        token_endpoint_auth_method="client_secret_post" if post else "client_secret_basic", code_challenge_method="S256",
-    )  # fmt: skip
+        http,
+        client_id=client_id,
+        client_secret=secret,
+        scope=SCOPE,
+        redirect_uri=_redirect_uri(settings),
+        token_endpoint_auth_method="client_secret_post" if post else "client_secret_basic",
+        code_challenge_method="S256",
+    )
 
 
 def _unavailable(request: Request, reason: OidcUnavailable) -> Response:
@@ -206,15 +211,23 @@ def start(request: Request, next: str | None = None) -> Response:
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     verifier = secrets.token_urlsafe(48)  # 64 characters; RFC 7636 asks for 43 to 128
     url, _ = _oauth_client(settings, metadata).create_authorization_url(
-        metadata["authorization_endpoint"], state=state, code_verifier=verifier, nonce=nonce,
+        metadata["authorization_endpoint"],
+        state=state,
+        code_verifier=verifier,
+        nonce=nonce,
         hd=settings.oidc_allowed_domain or None,  # Google: pre-selects the Workspace account
-    )  # fmt: skip
+    )
     response = RedirectResponse(url, status_code=303)
     flow = _flow_serializer().dumps({"s": state, "n": nonce, "v": verifier, "next": _safe_next(next)})
     response.set_cookie(
-        FLOW_COOKIE, flow, max_age=FLOW_MAX_AGE, httponly=True, samesite="lax",
-        secure=settings.public_base_url.startswith("https://"), path="/auth/oidc",
-    )  # fmt: skip
+        FLOW_COOKIE,
+        flow,
+        max_age=FLOW_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_base_url.startswith("https://"),
+        path="/auth/oidc",
+    )
     return response
 
 
@@ -242,10 +255,13 @@ def callback(request: Request, code: str | None = None, state: str | None = None
         person_id = person.id if person else None
     if person_id is None:
         return render(
-            request, "signin_link.html",
-            {"error": "You are signed in with your company account, but you are not in the Learning Day directory. Ask the program owner."},
+            request,
+            "signin_link.html",
+            {
+                "error": "You are signed in with your company account, but you are not in the Learning Day directory. Ask the program owner."
+            },
             status_code=403,
-        )  # fmt: skip
+        )
     response = RedirectResponse(flow["next"], status_code=303)
     response.delete_cookie(FLOW_COOKIE, path="/auth/oidc")
     start_session(response, person_id)
@@ -305,14 +321,17 @@ def verify_id_token(
     except (JoseError, ValueError):
         raise OidcRefused("the ID token's signature does not verify against the provider's published keys") from None
     claims = CodeIDToken(
-        token.claims, token.header,
+        token.claims,
+        token.header,
         {"iss": {"essential": True, "value": metadata["issuer"]}, "aud": {"essential": True, "value": client_id}},
         {"nonce": nonce, "client_id": client_id, "access_token": access_token},
-    )  # fmt: skip
+    )
     try:
         claims.validate(leeway=CLOCK_LEEWAY)
     except ClaimError as wrong:
-        raise OidcRefused(_CLAIM_REFUSALS.get(wrong.claim, f"the ID token's {wrong.claim} claim is missing or wrong")) from None
+        raise OidcRefused(
+            _CLAIM_REFUSALS.get(wrong.claim, f"the ID token's {wrong.claim} claim is missing or wrong")
+        ) from None
     except (JoseError, ValueError, TypeError):
         raise OidcRefused("the ID token's claims are not readable") from None
     return dict(claims)

@@ -65,9 +65,12 @@ def home(request: Request, date: dt.date | None = None, viewer: Viewer = Depends
         rows = [r for r in rows if r.day.date == shown]
         people = reports.count_people(session)
     context = {
-        "rows": rows, "dates": dates, "shown": shown, "people": people,
+        "rows": rows,
+        "dates": dates,
+        "shown": shown,
+        "people": people,
         "categories": current_policy().checkins.categories,
-    }  # fmt: skip
+    }
     return render(request, "days.html", context, viewer)
 
 
@@ -129,11 +132,17 @@ async def me_checkin(
         raise HTTPException(status_code=404)
     result: CheckInResult = await _gateway(request).submit(
         CheckInSubmission(
-            person_email=viewer.email, kind=kind, text=text, source="web",  # type: ignore[arg-type]
-            why=why or None, category=category or None, resources=resources or None, date=date,
+            person_email=viewer.email,
+            kind=kind,
+            text=text,
+            source="web",  # type: ignore[arg-type]
+            why=why or None,
+            category=category or None,
+            resources=resources or None,
+            date=date,
             key=form_key(submission),
         )
-    )  # fmt: skip
+    )
     context = _me_context(viewer)
     context["result"] = result
     context["draft"] = {"kind": kind, "text": text, "why": why, "category": category, "resources": resources}
@@ -159,10 +168,18 @@ def team(request: Request, team: str | None = None, viewer: Viewer = Depends(sig
         claim_links = {c.id: approval_link(session, c, viewer.person_id) for c in claims}
         session.expunge_all()
     context = {
-        "people": people, "weeks": weeks, "grid": grid, "flags": flags, "claims": claims,
-        "teams": teams, "team": team, "flag_links": flag_links, "claim_links": claim_links, "evidence": evidence,
+        "people": people,
+        "weeks": weeks,
+        "grid": grid,
+        "flags": flags,
+        "claims": claims,
+        "teams": teams,
+        "team": team,
+        "flag_links": flag_links,
+        "claim_links": claim_links,
+        "evidence": evidence,
         "expense_labels": current_policy().reimbursement.category_labels,
-    }  # fmt: skip
+    }
     return render(request, "team.html", context, viewer)
 
 
@@ -180,10 +197,16 @@ def person_page(request: Request, person_id: RecordId, viewer: Viewer = Depends(
         session.expunge_all()
     policy = current_policy()
     context = {
-        "person": person, "manager": manager, "history": history, "claims": claims, "flags": flags,
-        "streak": reports.streak(history), "topics": reports.topics(history),
-        "categories": policy.checkins.categories, "expense_labels": policy.reimbursement.category_labels,
-    }  # fmt: skip
+        "person": person,
+        "manager": manager,
+        "history": history,
+        "claims": claims,
+        "flags": flags,
+        "streak": reports.streak(history),
+        "topics": reports.topics(history),
+        "categories": policy.checkins.categories,
+        "expense_labels": policy.reimbursement.category_labels,
+    }
     return render(request, "person.html", context, viewer)
 
 
@@ -199,9 +222,7 @@ def _checkin_context(token: str) -> dict[str, object]:
         person = session.get(Person, person_id)
         if person is None or not person.active:
             raise HTTPException(status_code=404, detail="This link is not valid.")
-        day = session.scalar(
-            select(LearningDay).where(LearningDay.person_id == person_id, LearningDay.date == date)
-        )
+        day = session.scalar(select(LearningDay).where(LearningDay.person_id == person_id, LearningDay.date == date))
         check_ins = (
             {c.kind.value: c for c in session.scalars(select(CheckIn).where(CheckIn.learning_day_id == day.id))}
             if day

@@ -47,7 +47,9 @@ def problems(request: Request, viewer: Viewer = Depends(signed_in_admin)) -> Res
     with session_scope() as session:
         rows = [
             ProblemRow(p, STEPS.get(p.step, p.step), p.person.name if p.person else None)
-            for p in session.scalars(select(DeliveryProblem).order_by(DeliveryProblem.at.desc(), DeliveryProblem.id.desc()).limit(LIMIT))
+            for p in session.scalars(
+                select(DeliveryProblem).order_by(DeliveryProblem.at.desc(), DeliveryProblem.id.desc()).limit(LIMIT)
+            )
         ]
         counts = {
             STEPS.get(step, step): count

@@ -63,7 +63,8 @@ def _weekly_chart(weeks: Table) -> Markup:
     running = {str(week): int(n) for week, n in zip(weeks.column("week"), weeks.column("running")) if n}  # type: ignore[call-overload]
     over = Table(weeks.name, weeks.title, weeks.columns, [row for row in weeks.rows if str(row[0]) not in running])
     chart = for_every_screen(
-        line_chart, [str(week) for week in over.column("week")],
+        line_chart,
+        [str(week) for week in over.column("week")],
         {label: [None if v is None else float(v) for v in over.column(column)] for column, label in SERIES.items()},  # type: ignore[arg-type]
         title="Participation (days kept of days held), plan and summary rate per week",
     )
@@ -88,19 +89,49 @@ def _charts(tables: dict[str, Table], rules: ReimbursementPolicy) -> dict[str, M
 
     return {
         "participation": _weekly_chart(weeks),
-        "teams": for_every_screen(bar_chart, names(teams, "team"), numbers(teams, "participation_rate"), title="Participation per team: days kept of days held", percent=True),
-        "categories": for_every_screen(bar_chart, names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"),
-        "flags": for_every_screen(bar_chart, [flag_label(k) for k in names(flags, "kind")], numbers(flags, "open"), title="Open flags by kind", color="#c92a2a"),
-        "claims": for_every_screen(bar_chart, [expense_label(k, rules.category_labels) for k in names(claims, "category")], numbers(claims, f"approved_{rules.currency}"), title="Approved spend per category", color="#e8590c"),
-        "budget": for_every_screen(bar_chart, names(budget, "team"), numbers(budget, "used_share"), title="Budget used per team", percent=True, color="#862e9c"),
-    }  # fmt: skip
+        "teams": for_every_screen(
+            bar_chart,
+            names(teams, "team"),
+            numbers(teams, "participation_rate"),
+            title="Participation per team: days kept of days held",
+            percent=True,
+        ),
+        "categories": for_every_screen(
+            bar_chart, names(cats, "label"), numbers(cats, "plans"), title="Plans per category", color="#2b8a3e"
+        ),
+        "flags": for_every_screen(
+            bar_chart,
+            [flag_label(k) for k in names(flags, "kind")],
+            numbers(flags, "open"),
+            title="Open flags by kind",
+            color="#c92a2a",
+        ),
+        "claims": for_every_screen(
+            bar_chart,
+            [expense_label(k, rules.category_labels) for k in names(claims, "category")],
+            numbers(claims, f"approved_{rules.currency}"),
+            title="Approved spend per category",
+            color="#e8590c",
+        ),
+        "budget": for_every_screen(
+            bar_chart,
+            names(budget, "team"),
+            numbers(budget, "used_share"),
+            title="Budget used per team",
+            percent=True,
+            color="#862e9c",
+        ),
+    }
 
 
 @router.get("/program")
 def program_page(
-    request: Request, start: dt.date | None = None, end: dt.date | None = None, team: str | None = None,
+    request: Request,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    team: str | None = None,
     viewer: Viewer = Depends(signed_in),
-) -> Response:  # fmt: skip
+) -> Response:
     scope = _scope(viewer)
     chosen = _filter(start, end, team)
     policy = current_policy()
@@ -109,9 +140,13 @@ def program_page(
         teams = teams_in(session, scope)
     query = f"start={chosen.start}&end={chosen.end}" + (f"&team={chosen.team}" if chosen.team else "")
     context = {
-        "tables": tables, "charts": _charts(tables, policy.reimbursement), "filter": chosen, "teams": teams, "query": query,
+        "tables": tables,
+        "charts": _charts(tables, policy.reimbursement),
+        "filter": chosen,
+        "teams": teams,
+        "query": query,
         "currency": policy.reimbursement.currency,
-    }  # fmt: skip
+    }
     return render(request, "program.html", context, viewer)
 
 
@@ -122,9 +157,12 @@ def table_csv(table: Table) -> str:
 
 @router.get("/program/{name}.csv")
 def program_csv(
-    name: str, start: dt.date | None = None, end: dt.date | None = None, team: str | None = None,
+    name: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    team: str | None = None,
     viewer: Viewer = Depends(signed_in),
-) -> Response:  # fmt: skip
+) -> Response:
     if name not in TABLES:
         raise HTTPException(status_code=404, detail="Not found.")
     scope = _scope(viewer)

@@ -95,13 +95,17 @@ def _days(session: Session, scope: Scope, f: ProgramFilter) -> list[_Day]:
     ids = [d.id for d in days]
     for chunk in range(0, len(ids), 500):
         some = ids[chunk : chunk + 500]
-        for day_id, kind in session.execute(select(CheckIn.learning_day_id, CheckIn.kind).where(CheckIn.learning_day_id.in_(some))):
+        for day_id, kind in session.execute(
+            select(CheckIn.learning_day_id, CheckIn.kind).where(CheckIn.learning_day_id.in_(some))
+        ):
             kinds[day_id].add(kind.value)
         flagged.update(session.scalars(select(Flag.learning_day_id).where(Flag.learning_day_id.in_(some))))
     result = []
     for d in days:
         plan, summary = "plan" in kinds[d.id], "summary" in kinds[d.id]
-        result.append(_Day(d.date, d.team or "(no team)", day_mark(d.state, plan, summary, d.id in flagged), plan, summary))
+        result.append(
+            _Day(d.date, d.team or "(no team)", day_mark(d.state, plan, summary, d.id in flagged), plan, summary)
+        )
     return result
 
 
@@ -110,7 +114,16 @@ def _rates_row(key: object, days: list[_Day]) -> list[object]:
     kept = sum(d.mark == "kept" for d in held)
     plans = sum(d.plan for d in held)
     summaries = sum(d.summary for d in held)
-    return [key, len(held), kept, plans, summaries, _rate(kept, len(held)), _rate(plans, len(held)), _rate(summaries, len(held))]
+    return [
+        key,
+        len(held),
+        kept,
+        plans,
+        summaries,
+        _rate(kept, len(held)),
+        _rate(plans, len(held)),
+        _rate(summaries, len(held)),
+    ]
 
 
 # days: Learning Days held (kept or missed); participation_rate: kept / days (see the top).
@@ -144,10 +157,12 @@ def categories(session: Session, scope: Scope, f: ProgramFilter, labels: dict[st
         .join(LearningDay, LearningDay.id == CheckIn.learning_day_id)
         .join(Person, Person.id == LearningDay.person_id)
         .where(
-            in_scope(LearningDay.person_id, scope), CheckIn.kind == "plan",
-            LearningDay.date >= f.start, LearningDay.date <= f.end,
+            in_scope(LearningDay.person_id, scope),
+            CheckIn.kind == "plan",
+            LearningDay.date >= f.start,
+            LearningDay.date <= f.end,
         )
-    )  # fmt: skip
+    )
     if f.team:
         query = query.where(Person.team == f.team)
     counts = Counter(category or "(none)" for category in session.scalars(query))
@@ -169,7 +184,8 @@ def flags(session: Session, scope: Scope, f: ProgramFilter) -> Table:
         raised[kind.value] += 1
         excused[kind.value] += excused_at is not None
     rows: list[list[object]] = [
-        [kind.value, raised[kind.value], excused[kind.value], raised[kind.value] - excused[kind.value]] for kind in FlagKind
+        [kind.value, raised[kind.value], excused[kind.value], raised[kind.value] - excused[kind.value]]
+        for kind in FlagKind
     ]
     return Table("flags", "Flags by kind", ["kind", "raised", "excused", "open"], rows)
 
@@ -180,7 +196,9 @@ def _claims(session: Session, scope: Scope, f: ProgramFilter) -> list[ExpenseCla
     query = (
         select(ExpenseClaim)
         .join(Person, Person.id == ExpenseClaim.person_id)
-        .where(in_scope(ExpenseClaim.person_id, scope), ExpenseClaim.submitted_at >= start, ExpenseClaim.submitted_at < end)
+        .where(
+            in_scope(ExpenseClaim.person_id, scope), ExpenseClaim.submitted_at >= start, ExpenseClaim.submitted_at < end
+        )
     )
     if f.team:
         query = query.where(Person.team == f.team)
@@ -196,12 +214,17 @@ def claims(claim_rows: list[ExpenseClaim], currency: str) -> Table:
         group = by_category[category]
         approved = [c for c in group if c.state == ClaimState.approved]
         pending = [c for c in group if c.state == ClaimState.pending]
-        rows.append([
-            category, len(group), len(approved), len(pending),
-            sum(c.state == ClaimState.rejected for c in group),
-            sum((claim_amount(c) for c in approved), Decimal(0)),
-            sum((claim_amount(c) for c in pending), Decimal(0)),
-        ])  # fmt: skip
+        rows.append(
+            [
+                category,
+                len(group),
+                len(approved),
+                len(pending),
+                sum(c.state == ClaimState.rejected for c in group),
+                sum((claim_amount(c) for c in approved), Decimal(0)),
+                sum((claim_amount(c) for c in pending), Decimal(0)),
+            ]
+        )
     columns = ["category", "claims", "approved", "pending", "rejected", f"approved_{currency}", f"pending_{currency}"]
     return Table("claims", "Claims by category", columns, rows)
 
@@ -226,7 +249,12 @@ def budget(session: Session, scope: Scope, f: ProgramFilter, claim_rows: list[Ex
         used = Decimal(spent[team]).quantize(Decimal("0.01"))
         rows.append([team, people[team], total, used, _rate(int(used * 100), int(total * 100))])
     currency = policy.reimbursement.currency
-    return Table("budget", "Spend against budget (prorated to the range)", ["team", "people", f"budget_{currency}", f"approved_{currency}", "used_share"], rows)
+    return Table(
+        "budget",
+        "Spend against budget (prorated to the range)",
+        ["team", "people", f"budget_{currency}", f"approved_{currency}", "used_share"],
+        rows,
+    )
 
 
 def program_tables(session: Session, scope: Scope, f: ProgramFilter, policy: Policy) -> dict[str, Table]:

@@ -59,7 +59,9 @@ def day_mark(state: DayState, plan: bool, summary: bool, flagged: bool) -> str:
     return "open"
 
 
-def day_rows(session: Session, person_ids: list[int], since: dt.date | None = None, limit: int | None = None) -> list[DayRow]:
+def day_rows(
+    session: Session, person_ids: list[int], since: dt.date | None = None, limit: int | None = None
+) -> list[DayRow]:
     """Learning Days of these people, newest first, with check-ins and flags loaded."""
     query = (
         select(LearningDay)
@@ -151,7 +153,11 @@ def open_day(session: Session, person_id: int, today: dt.date) -> LearningDay | 
         return asking
     running = session.scalar(
         select(LearningDay)
-        .where(LearningDay.person_id == person_id, LearningDay.state.not_in(CLOSED), LearningDay.date <= today + dt.timedelta(days=1))
+        .where(
+            LearningDay.person_id == person_id,
+            LearningDay.state.not_in(CLOSED),
+            LearningDay.date <= today + dt.timedelta(days=1),
+        )
         .order_by(LearningDay.date.desc())
     )
     return running or session.scalar(
@@ -172,7 +178,10 @@ def teams_in(session: Session, scope: Scope) -> list[str]:
     return [
         t
         for t in session.scalars(
-            select(Person.team).where(in_scope(Person.id, scope), Person.team.is_not(None)).group_by(Person.team).order_by(Person.team)
+            select(Person.team)
+            .where(in_scope(Person.id, scope), Person.team.is_not(None))
+            .group_by(Person.team)
+            .order_by(Person.team)
         )
         if t
     ]

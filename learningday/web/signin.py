@@ -69,8 +69,12 @@ def send_login_link(
         person_id = person.id if person else None
         address = person.email if person else None
     if over_limit is not None:
-        log.warning("sign-in link not sent: %s limit reached (sign-in request %d, person %s)",
-                    over_limit, request_id, person_id if person_id is not None else "unknown")  # fmt: skip
+        log.warning(
+            "sign-in link not sent: %s limit reached (sign-in request %d, person %s)",
+            over_limit,
+            request_id,
+            person_id if person_id is not None else "unknown",
+        )
     elif person_id is not None and address is not None:
         _send_link(person_id, address, _safe_next(next))
         log.info("sign-in link sent to person %d", person_id)
@@ -90,7 +94,13 @@ def _send_link(person_id: int, address: str, target: str) -> None:
         f'<p><a href="{url}">Sign in to Learning Day</a></p>'
         f"<p>The link works once, for {minutes} minutes. If you did not ask for it, ignore this email.</p>"
     )
-    email = Email(key=f"login:{secrets.token_urlsafe(12)}", to=[address], subject="Your Learning Day sign-in link", text=text, html=html)
+    email = Email(
+        key=f"login:{secrets.token_urlsafe(12)}",
+        to=[address],
+        subject="Your Learning Day sign-in link",
+        text=text,
+        html=html,
+    )
     mailer_from_settings(get_settings()).send(email)
 
 

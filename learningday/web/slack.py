@@ -120,8 +120,9 @@ class TemporalClaimSubmitter:
             except RuntimeError:  # Temporal unreachable: refused like a workflow that cannot start
                 log.exception("claim from Slack: connecting to Temporal failed; nothing was filed")
                 return SubmitResult(None, {"service": NOT_FILED})
-        return await submit_claim(self._client, self._settings.temporal_task_queue, submission,
-                                  self._policy(), self._settings.data_dir)
+        return await submit_claim(
+            self._client, self._settings.temporal_task_queue, submission, self._policy(), self._settings.data_dir
+        )
 
 
 def member_for_slack_id(slack_user_id: str) -> Member | None:
@@ -139,12 +140,17 @@ async def find_member(slack_user_id: str) -> Member | None:
 class SlackFrontDoor:
     """The listeners; the gateway, the people lookup and the categories are injected."""
 
-    def __init__(self, gateway_factory: GatewayFactory, find: MemberFinder = find_member,
-                 categories: Callable[[], dict[str, str]] = policy_categories,
-                 ack_budget: float = ACK_BUDGET_SECONDS, submit_claim: ClaimSubmitter | None = None,
-                 policy: Callable[[], Policy] = current_policy,
-                 claim_link: Callable[[int], str] = claim_form_url,
-                 home: HomeViewer = slack_home.view_for) -> None:
+    def __init__(
+        self,
+        gateway_factory: GatewayFactory,
+        find: MemberFinder = find_member,
+        categories: Callable[[], dict[str, str]] = policy_categories,
+        ack_budget: float = ACK_BUDGET_SECONDS,
+        submit_claim: ClaimSubmitter | None = None,
+        policy: Callable[[], Policy] = current_policy,
+        claim_link: Callable[[int], str] = claim_form_url,
+        home: HomeViewer = slack_home.view_for,
+    ) -> None:
         self._gateway = gateway_factory
         self._home = home
         self._submit_claim = submit_claim
@@ -177,9 +183,15 @@ class SlackFrontDoor:
         if member is None:
             await client.chat_postMessage(channel=event["channel"], text=UNKNOWN_USER)
             return
-        result = await self._gateway().submit(CheckInSubmission(
-            person_email=member.email, kind="next", text=unescape(event.get("text") or "").strip(),
-            source="slack_dm", key=f"slack-event:{key}" if key else None))
+        result = await self._gateway().submit(
+            CheckInSubmission(
+                person_email=member.email,
+                kind="next",
+                text=unescape(event.get("text") or "").strip(),
+                source="slack_dm",
+                key=f"slack-event:{key}" if key else None,
+            )
+        )
         await client.chat_postMessage(channel=event["channel"], text=result.message)
 
     async def home_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -201,21 +213,33 @@ class SlackFrontDoor:
             return
         await client.views_open(trigger_id=body["trigger_id"], view=checkin_modal(kind, self._categories()))
 
-    async def submit_checkin(self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def submit_checkin(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user = body["user"]["id"]
         member = await self._find(user)
         if member is None:
             await ack(response_action="errors", errors={"what": UNKNOWN_USER})
             return
-        kind = view["callback_id"][len(MODAL_CALLBACK_PREFIX):]
+        kind = view["callback_id"][len(MODAL_CALLBACK_PREFIX) :]
         values = modal_values(view)
         if not values.get("what"):
             await ack(response_action="errors", errors={"what": "Please write a few words."})
             return
-        task = asyncio.ensure_future(self._gateway().submit(CheckInSubmission(
-            person_email=member.email, kind=kind, text=values["what"] or "", source="slack_modal",
-            why=values.get("why"), category=values.get("category"), resources=values.get("resources"),
-            key=f"slack-view:{view['id']}" if view.get("id") else None)))
+        task = asyncio.ensure_future(
+            self._gateway().submit(
+                CheckInSubmission(
+                    person_email=member.email,
+                    kind=kind,
+                    text=values["what"] or "",
+                    source="slack_modal",
+                    why=values.get("why"),
+                    category=values.get("category"),
+                    resources=values.get("resources"),
+                    key=f"slack-view:{view['id']}" if view.get("id") else None,
+                )
+            )
+        )
         result = await _within(task, self._ack_budget)
         if result is not None and not result.accepted:
             await ack(response_action="errors", errors={_block_for(result.message, kind): result.message})
@@ -250,8 +274,11 @@ class SlackFrontDoor:
             return
         gateway = self._gateway()
         trigger = body.get("trigger_id")
-        work = gateway.status(member.email) if verb == "status" else gateway.skip(
-            member.email, rest, key=f"slack-command:{trigger}" if trigger else None)
+        work = (
+            gateway.status(member.email)
+            if verb == "status"
+            else gateway.skip(member.email, rest, key=f"slack-command:{trigger}" if trigger else None)
+        )
         task: asyncio.Future[DayStatus | CheckInResult] = asyncio.ensure_future(work)
         answer = await _within(task, self._ack_budget)
         if answer is None:
@@ -260,7 +287,9 @@ class SlackFrontDoor:
             return
         await ack(_describe(answer))
 
-    async def submit_expense(self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def submit_expense(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """File the claim; refusals go under their fields, success (or a slow answer) comes by DM."""
         user = body["user"]["id"]
         member = await self._find(user)
@@ -272,27 +301,45 @@ class SlackFrontDoor:
         category = self._policy().reimbursement.categories.get(category_key)
         if category is not None and category.receipt_required and member.id is not None:
             await ack()
-            await client.chat_postMessage(channel=user, text=(
-                f"A {category_key} claim needs a receipt, and a Slack form cannot take one: please file it "
-                f"on the web form, where you can attach it: {self._claim_link(member.id)}"))
+            await client.chat_postMessage(
+                channel=user,
+                text=(
+                    f"A {category_key} claim needs a receipt, and a Slack form cannot take one: please file it "
+                    f"on the web form, where you can attach it: {self._claim_link(member.id)}"
+                ),
+            )
             return
         submitter = self._submit_claim or TemporalClaimSubmitter(get_settings())
         self._submit_claim = submitter
         # Slack sends the same view again when it thinks we missed it, and a person may click
         # Submit again on a slow form: the view's id makes every delivery the one claim.
-        task = asyncio.ensure_future(submitter(ClaimSubmission(
-            person_email=member.email, amount=values.get("amount") or "", currency=values.get("currency") or "",
-            category=category_key, description=values.get("description") or "", link=values.get("link"),
-            idempotency_key=f"slack-view:{view['id']}" if view.get("id") else None)))
+        task = asyncio.ensure_future(
+            submitter(
+                ClaimSubmission(
+                    person_email=member.email,
+                    amount=values.get("amount") or "",
+                    currency=values.get("currency") or "",
+                    category=category_key,
+                    description=values.get("description") or "",
+                    link=values.get("link"),
+                    idempotency_key=f"slack-view:{view['id']}" if view.get("id") else None,
+                )
+            )
+        )
         result = await _within(task, self._ack_budget)
         if result is not None and not result.ok:
             await ack(response_action="errors", errors=_claim_errors(result.problems))
             return
         await ack()
         result = result or await task
-        await client.chat_postMessage(channel=user, text=(
-            f"Claim {result.claim_id} filed; your approver has been emailed." if result.ok else
-            "Your claim was not filed: " + " ".join(result.problems.values())))
+        await client.chat_postMessage(
+            channel=user,
+            text=(
+                f"Claim {result.claim_id} filed; your approver has been emailed."
+                if result.ok
+                else "Your claim was not filed: " + " ".join(result.problems.values())
+            ),
+        )
 
     def _recently_answered(self, event_id: str | None) -> bool:
         """Whether this process has already handled `event_id`. Only a courtesy (no second reply
@@ -315,27 +362,40 @@ class SlackFrontDoor:
             await client.chat_postMessage(channel=user, text=text)
 
 
-def build_bolt_app(gateway_factory: GatewayFactory, settings: Settings, *, socket_mode: bool = False,
-                   front_door: SlackFrontDoor | None = None) -> AsyncApp:
+def build_bolt_app(
+    gateway_factory: GatewayFactory,
+    settings: Settings,
+    *,
+    socket_mode: bool = False,
+    front_door: SlackFrontDoor | None = None,
+) -> AsyncApp:
     """The Bolt app both front doors run: HTTP (signed requests) or Socket Mode."""
     if settings.slack_bot_token is None:
         raise ValueError("LEARNINGDAY_SLACK_BOT_TOKEN is not set: Slack's endpoints need the bot token")
     if not socket_mode and settings.slack_signing_secret is None:
         raise ValueError(
             "LEARNINGDAY_SLACK_SIGNING_SECRET is not set: without it forged Slack requests cannot be "
-            "told apart (or set LEARNINGDAY_SLACK_APP_TOKEN to use Socket Mode)")
+            "told apart (or set LEARNINGDAY_SLACK_APP_TOKEN to use Socket Mode)"
+        )
     client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_base_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
-                   process_before_response=False)
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+    )
     (front_door or SlackFrontDoor(gateway_factory, submit_claim=TemporalClaimSubmitter(settings))).register(app)
     return app
 
 
-def build_slack_router(gateway_factory: GatewayFactory, settings: Settings, *,
-                       front_door: SlackFrontDoor | None = None) -> APIRouter:
+def build_slack_router(
+    gateway_factory: GatewayFactory, settings: Settings, *, front_door: SlackFrontDoor | None = None
+) -> APIRouter:
     """`/slack/events`, `/slack/interactivity`, `/slack/commands` for the web app to mount.
 
     With Socket Mode (an app token and no signing secret) Slack does not call us over HTTP:
@@ -389,8 +449,10 @@ async def _within(task: asyncio.Future[T], seconds: float) -> T | None:
 def _claim_form(policy: Policy) -> dict[str, Any]:
     rules = policy.reimbursement
     named = rules.category_labels
-    labels = {key: f"{named[key]} (up to {c.cap} {rules.currency}{', receipt on the web form' if c.receipt_required else ''})"
-              for key, c in rules.categories.items()}
+    labels = {
+        key: f"{named[key]} (up to {c.cap} {rules.currency}{', receipt on the web form' if c.receipt_required else ''})"
+        for key, c in rules.categories.items()
+    }
     return claim_modal(sorted({rules.currency, *rules.accepted_currencies}), rules.currency, labels)
 
 

@@ -94,7 +94,10 @@ def _view(blocks: BlockList) -> dict[str, Any]:
 def _section(text: str) -> dict[str, Any]:
     """A mrkdwn section; `text` holds only escaped input. `verbatim` stops Slack from turning a
     bare address or #channel in it into a link."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_escaped(text, MAX_SECTION_TEXT), "verbatim": True}}
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": clip_escaped(text, MAX_SECTION_TEXT), "verbatim": True},
+    }
 
 
 def _my_day(home: Home) -> BlockList:
@@ -103,8 +106,10 @@ def _my_day(home: Home) -> BlockList:
     if day is None:
         ahead = (mine.upcoming - mine.today).days
         when = "today" if ahead == 0 else f"in {labels.count(ahead, 'day')}"
-        text = (f"*My day*\nNo Learning Day is running for you right now. Your next one is "
-                f"*{mine.upcoming:%A %-d %B}* ({when})")
+        text = (
+            f"*My day*\nNo Learning Day is running for you right now. Your next one is "
+            f"*{mine.upcoming:%A %-d %B}* ({when})"
+        )
         if mine.upcoming_day is not None:
             text += f" · {mine.upcoming_day.state.value}"
         return [_section(text + ".")]
@@ -122,9 +127,21 @@ def _my_day(home: Home) -> BlockList:
     lines.append(f"*Summary*: {_preview(summary.text, TEXT_PREVIEW)}" if summary else "*Summary*: not written yet.")
     blocks = [_section("\n".join(lines))]
     if mine.due is not None:
-        blocks.append({"type": "actions", "block_id": CHECKIN_BLOCK, "elements": [{
-            "type": "button", "action_id": OPEN_CHECKIN_ACTION, "value": mine.due, "style": "primary",
-            "text": {"type": "plain_text", "text": BUTTON_LABELS[mine.due]}}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": CHECKIN_BLOCK,
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": OPEN_CHECKIN_ACTION,
+                        "value": mine.due,
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": BUTTON_LABELS[mine.due]},
+                    }
+                ],
+            }
+        )
     return blocks
 
 
@@ -134,20 +151,29 @@ def _streak(mine: MyDay) -> str:
 
 def _claims(mine: MyDay, expense_labels: dict[str, str]) -> BlockList:
     budget = mine.budget
-    left = (f"{money(budget.remaining, budget.currency)} left of {money(budget.annual, budget.currency)} "
-            f"in your {budget.year} learning budget")
+    left = (
+        f"{money(budget.remaining, budget.currency)} left of {money(budget.annual, budget.currency)} "
+        f"in your {budget.year} learning budget"
+    )
     if budget.pending:
         left += f"; {money(budget.pending, budget.currency)} waiting for approval"
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": left + ".", "verbatim": True}]}
     if not mine.claims:
-        return [{"type": "divider"}, _section(
-            "*My claims*\nNo expense claims yet. Books, tutors and courses for your Learning Day can be "
-            "reimbursed: `/learning claim` files one."), context]
+        return [
+            {"type": "divider"},
+            _section(
+                "*My claims*\nNo expense claims yet. Books, tutors and courses for your Learning Day can be "
+                "reimbursed: `/learning claim` files one."
+            ),
+            context,
+        ]
     lines = ["*My claims*"]
     for claim in mine.claims[:RECENT_CLAIMS]:
-        lines.append(f"• {claim.submitted_at:%-d %b %Y} · {escape(labels.expense_label(claim.category, expense_labels))} · "
-                     f"{money(claim.amount, claim.currency)} · {claim.state.value}\n"
-                     f"    {_inline(claim.description, DESCRIPTION_PREVIEW)}")
+        lines.append(
+            f"• {claim.submitted_at:%-d %b %Y} · {escape(labels.expense_label(claim.category, expense_labels))} · "
+            f"{money(claim.amount, claim.currency)} · {claim.state.value}\n"
+            f"    {_inline(claim.description, DESCRIPTION_PREVIEW)}"
+        )
     if len(mine.claims) > RECENT_CLAIMS:
         lines.append(f"…and {labels.count(len(mine.claims) - RECENT_CLAIMS, 'earlier claim')} on your Me page.")
     return [{"type": "divider"}, _section("\n".join(lines)), context]

@@ -95,14 +95,35 @@ _OBJECT = (dict,)
 _TEXT = (str,)
 _OBJECT_OR_TEXT = (dict, str)
 _TOP_LEVEL: dict[str, tuple[type, ...]] = {
-    "type": _TEXT, "token": _TEXT, "team_id": _TEXT, "api_app_id": _TEXT, "event_id": _TEXT,
-    "trigger_id": _TEXT, "user_id": _TEXT, "channel_id": _TEXT, "enterprise_id": _TEXT, "command": _TEXT,
-    "text": _TEXT, "response_url": _TEXT, "user": _OBJECT_OR_TEXT, "team": _OBJECT_OR_TEXT,
-    "enterprise": _OBJECT_OR_TEXT, "channel": _OBJECT_OR_TEXT, "view": _OBJECT, "container": _OBJECT,
-    "message": _OBJECT, "previous_message": _OBJECT, "event": _OBJECT, "item": _OBJECT,
-    "assistant_thread": _OBJECT, "function_data": _OBJECT, "actions": (list,), "authorizations": (list,),
-    "response_urls": (list,), "is_enterprise_install": (bool,),
-}  # fmt: skip
+    "type": _TEXT,
+    "token": _TEXT,
+    "team_id": _TEXT,
+    "api_app_id": _TEXT,
+    "event_id": _TEXT,
+    "trigger_id": _TEXT,
+    "user_id": _TEXT,
+    "channel_id": _TEXT,
+    "enterprise_id": _TEXT,
+    "command": _TEXT,
+    "text": _TEXT,
+    "response_url": _TEXT,
+    "user": _OBJECT_OR_TEXT,
+    "team": _OBJECT_OR_TEXT,
+    "enterprise": _OBJECT_OR_TEXT,
+    "channel": _OBJECT_OR_TEXT,
+    "view": _OBJECT,
+    "container": _OBJECT,
+    "message": _OBJECT,
+    "previous_message": _OBJECT,
+    "event": _OBJECT,
+    "item": _OBJECT,
+    "assistant_thread": _OBJECT,
+    "function_data": _OBJECT,
+    "actions": (list,),
+    "authorizations": (list,),
+    "response_urls": (list,),
+    "is_enterprise_install": (bool,),
+}
 
 
 def _top_level_problem(payload: dict[str, Any], where: str) -> str | None:
@@ -165,8 +186,19 @@ def _event_problem(payload: dict[str, Any], where: str) -> str | None:
         return f"{where}event.type must be a string"
     if event["type"] == "message" and not isinstance(event.get("channel"), str):
         return f"{where}event.channel must be a string"
-    return _text_or_absent(event, f"{where}event.", "user", "channel", "text", "channel_type", "subtype",
-                           "bot_id", "client_msg_id", "ts", "thread_ts")  # fmt: skip
+    return _text_or_absent(
+        event,
+        f"{where}event.",
+        "user",
+        "channel",
+        "text",
+        "channel_type",
+        "subtype",
+        "bot_id",
+        "client_msg_id",
+        "ts",
+        "thread_ts",
+    )
 
 
 def _interaction_problem(payload: dict[str, Any], where: str) -> str | None:

@@ -34,7 +34,9 @@ class DemoProcess:
         # session's database or policy must not leak into it.
         for name in ("LEARNINGDAY_DATABASE_URL", "LEARNINGDAY_POLICY_FILE", "LEARNINGDAY_TEMPORAL_ADDRESS"):
             self.env.pop(name, None)
-        port, temporal, ui = (self.env[f"LEARNINGDAY_{n}"] for n in ("WEB_PORT", "TEMPORAL_DEV_PORT", "TEMPORAL_DEV_UI_PORT"))
+        port, temporal, ui = (
+            self.env[f"LEARNINGDAY_{n}"] for n in ("WEB_PORT", "TEMPORAL_DEV_PORT", "TEMPORAL_DEV_UI_PORT")
+        )
         self.base = f"http://127.0.0.1:{port}"
         self.temporal_port = int(temporal)
         # The demo's people, imported as an operator would before the demo (which imports the
@@ -45,9 +47,17 @@ class DemoProcess:
         self.links = {email: self._cli("auth", "link", email) for email in sign_in}
         self.started = time.monotonic()
         self.process = start(
-            "demo", "--time-scale", str(time_scale), "--port", port, "--temporal-port", temporal,
-            "--temporal-ui-port", ui, env=self.env,
-        )  # fmt: skip
+            "demo",
+            "--time-scale",
+            str(time_scale),
+            "--port",
+            port,
+            "--temporal-port",
+            temporal,
+            "--temporal-ui-port",
+            ui,
+            env=self.env,
+        )
         self.lines: list[str] = []
         self.errors: list[str] = []
         self._changed = threading.Condition()
@@ -79,9 +89,12 @@ class DemoProcess:
                 stopped = any(line.startswith(STOPPED) for line in self.errors)
                 if stopped or self.process.poll() is not None or time.monotonic() > deadline:
                     why = (
-                        "stopped playing" if stopped else
-                        f"exited with {self.process.returncode}" if self.process.poll() is not None else f"not within {timeout} s"
-                    )  # fmt: skip
+                        "stopped playing"
+                        if stopped
+                        else f"exited with {self.process.returncode}"
+                        if self.process.poll() is not None
+                        else f"not within {timeout} s"
+                    )
                     raise AssertionError(
                         f"demo {why} before printing {regex.pattern!r}:\n" + "\n".join(self.lines + self.errors)
                     )

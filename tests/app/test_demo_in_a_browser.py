@@ -40,7 +40,9 @@ STORY_TIMEOUT = 600  # history and live day on a busy 2-core machine take 3-4 mi
 OWNER, MANAGER, LEARNER = "owner@example.com", "maya.chen@example.com", "liam.ortiz@example.com"
 HISTORY = re.compile(r"^History \w+ (\d+ \w+ \d{4}):", re.MULTILINE)
 # Keys a page must never show in place of their words, and Python reprs in place of evidence.
-KEYS = re.compile(r"\b(missed_plan|missed_summary|used_for_work|side_research|ml_fundamentals|mechanical_engineering|other_skill)\b")
+KEYS = re.compile(
+    r"\b(missed_plan|missed_summary|used_for_work|side_research|ml_fundamentals|mechanical_engineering|other_skill)\b"
+)
 REPRS = re.compile(r"\['|\{'|'\]|'\}|plan:prompt|summary:prompt")
 ASKING = ("planning", "learning", "summarising")  # a day that has asked for a check-in
 
@@ -163,12 +165,23 @@ def test_after_the_day_the_me_page_shows_it_finished_with_the_history_below(demo
 
 def test_every_page_each_role_sees_loads_without_errors_and_fits_a_phone(demo: Demo) -> None:
     pages = [
-        (demo.owner, {"days": "/", "me-owner": "/me", "team-owner": "/team", "program-owner": "/program",
-                     "archive": "/archive", "archive-search": "/archive?q=transformer", "channel": "/channel",
-                     "outbox": "/outbox", "problems": "/problems"}),
+        (
+            demo.owner,
+            {
+                "days": "/",
+                "me-owner": "/me",
+                "team-owner": "/team",
+                "program-owner": "/program",
+                "archive": "/archive",
+                "archive-search": "/archive?q=transformer",
+                "channel": "/channel",
+                "outbox": "/outbox",
+                "problems": "/problems",
+            },
+        ),
         (demo.manager, {"me-manager": "/me", "team-manager": "/team", "program-manager": "/program"}),
         (demo.learner, {"archive-learner": "/archive", "channel-learner": "/channel"}),
-    ]  # fmt: skip
+    ]
     texts = {name: reader.open(path, name) for reader, named in pages for name, path in named.items()}
 
     demo.owner.page.goto(f"{demo.owner.base}/outbox")  # type: ignore[attr-defined]
@@ -245,7 +258,9 @@ def test_a_learner_files_a_claim_from_me_and_its_approver_opens_the_approval_pag
     learner.page.fill("#amount", "39.90")  # type: ignore[attr-defined]
     learner.page.select_option("#category", "books")  # type: ignore[attr-defined]
     learner.page.fill("#description", "Designing Data-Intensive Applications")  # type: ignore[attr-defined]
-    learner.page.set_input_files("#receipt", files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": PDF}])  # type: ignore[attr-defined]
+    learner.page.set_input_files(
+        "#receipt", files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )  # type: ignore[attr-defined]
     learner.page.click("form[enctype] button[type=submit]")  # type: ignore[attr-defined]
     assert "filed" in learner.shoot("claim-filed")
 

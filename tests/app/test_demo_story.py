@@ -62,8 +62,16 @@ async def test_a_history_week_plays_through_the_workflows_with_kept_and_missed_d
     date = dt.date(2033, 3, 3)  # a Thursday no other test plays on the shared dev server
 
     # Week 1's cast: person 3 never writes a summary; the others keep the day.
-    ended = await play_day(harness.client, harness.settings.temporal_task_queue, harness.policy, learners, date,
-                           HISTORY_TIME_SCALE, week=1, echo=said.append)  # fmt: skip
+    ended = await play_day(
+        harness.client,
+        harness.settings.temporal_task_queue,
+        harness.policy,
+        learners,
+        date,
+        HISTORY_TIME_SCALE,
+        week=1,
+        echo=said.append,
+    )
 
     session.expire_all()
     states = {d.person_id: d.state.value for d in session.scalars(select(LearningDay).where(LearningDay.date == date))}
@@ -90,8 +98,17 @@ async def test_a_day_that_cannot_answer_its_status_neither_stalls_nor_ends_the_s
     said: list[str] = []
     watch = DayWatch(client, {1: "Person 1"}, dt.date(2033, 3, 3), said.append)  # type: ignore[arg-type]
 
-    await asyncio.wait_for(act(client, gateway=None, index=0, person_id=1, email="p1@example.com",  # type: ignore[arg-type]
-                               date=dt.date(2033, 3, 3)), timeout=5)  # fmt: skip
+    await asyncio.wait_for(
+        act(
+            client,
+            gateway=None,
+            index=0,
+            person_id=1,
+            email="p1@example.com",  # type: ignore[arg-type]
+            date=dt.date(2033, 3, 3),
+        ),
+        timeout=5,
+    )
     await watch._look()
 
     assert said == [] and (await watch.outcomes())["open"] == 1
@@ -103,4 +120,6 @@ async def test_a_story_that_fails_says_so_instead_of_going_quiet(capsys: pytest.
 
     await told_if_it_stops(story())
 
-    assert capsys.readouterr().err.startswith("The demo stopped playing: WorkflowQueryFailedError('Nondeterminism error').")
+    assert capsys.readouterr().err.startswith(
+        "The demo stopped playing: WorkflowQueryFailedError('Nondeterminism error')."
+    )

@@ -72,7 +72,9 @@ class Service:
         began = time.monotonic()
         with open(self.log, "ab") as log:
             # A session of its own, so teardown can reach the dev server it starts as well.
-            self.process = subprocess.Popen([*CLI, "serve"], env=self.env, stdout=log, stderr=log, start_new_session=True)
+            self.process = subprocess.Popen(
+                [*CLI, "serve"], env=self.env, stdout=log, stderr=log, start_new_session=True
+            )
 
         async def healthy() -> bool:
             assert self.process is not None
@@ -141,9 +143,13 @@ async def test_serve_survives_a_restart_and_takes_a_web_check_in(service: Servic
         assert csrf, "the check-in page's form carries a CSRF token"
         page = await web.post(
             f"{link}/plan",
-            data={"text": "Read the Raft paper", "why": "Our queue needs consensus", "category": "papers",
-                  "csrf_token": csrf.group(1)},
-        )  # fmt: skip
+            data={
+                "text": "Read the Raft paper",
+                "why": "Our queue needs consensus",
+                "category": "papers",
+                "csrf_token": csrf.group(1),
+            },
+        )
     assert page.status_code == 200, page.text
     assert "Plan saved" in page.text
 
@@ -158,6 +164,4 @@ async def test_serve_survives_a_restart_and_takes_a_web_check_in(service: Servic
         select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.like("prompt:%"))
     ).all()
     wf = workflow_id_for(person.id, THURSDAY)
-    assert sorted(prompt_keys) == sorted(
-        [f"prompt:{wf}:plan:0", f"prompt:{wf}:summary:0", f"prompt:{wf}:summary:1"]
-    )
+    assert sorted(prompt_keys) == sorted([f"prompt:{wf}:plan:0", f"prompt:{wf}:summary:0", f"prompt:{wf}:summary:1"])

@@ -34,9 +34,13 @@ def service_env(data_dir: Path, **settings: str) -> dict[str, str]:
 
 def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [LEARNINGDAY, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [LEARNINGDAY, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def dev_servers_on(port: int) -> list[int]:

@@ -54,15 +54,32 @@ def held_day(session: Session, person_id: int, date: dt.date, summary: str, judg
     session.add(day)
     session.flush()
     now = dt.datetime.now(dt.UTC)
-    session.add_all([
-        CheckIn(learning_day_id=day.id, kind=CheckInKind.plan, text="Raft paper", submitted_at=now),
-        CheckIn(learning_day_id=day.id, kind=CheckInKind.summary, text=summary, submitted_at=now),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            CheckIn(learning_day_id=day.id, kind=CheckInKind.plan, text="Raft paper", submitted_at=now),
+            CheckIn(learning_day_id=day.id, kind=CheckInKind.summary, text=summary, submitted_at=now),
+        ]
+    )
     if judged_at_its_end:  # as the day's end records it: the judgement, and the flag it raised
-        session.add(AuditEntry(actor="system", action="work_judged", subject_type="learning_day",
-                               subject_id=str(day.id), details={"flagged": True, "calendar_read": True}))  # fmt: skip
-        session.add(Flag(person_id=person_id, learning_day_id=day.id, kind=FlagKind.used_for_work, date=date,
-                         reason="Learning Day used for work: the summary reads as project work.", raised_at=now))  # fmt: skip
+        session.add(
+            AuditEntry(
+                actor="system",
+                action="work_judged",
+                subject_type="learning_day",
+                subject_id=str(day.id),
+                details={"flagged": True, "calendar_read": True},
+            )
+        )
+        session.add(
+            Flag(
+                person_id=person_id,
+                learning_day_id=day.id,
+                kind=FlagKind.used_for_work,
+                date=date,
+                reason="Learning Day used for work: the summary reads as project work.",
+                raised_at=now,
+            )
+        )
 
 
 @pytest.fixture
@@ -71,10 +88,18 @@ def week_of_ada_and_bob(org: Org, session: Session) -> Org:  # noqa: F811 - fixt
     day-end judgement, reads as project work; Bob's Thursday reads as work as well, but was
     judged (and mailed) at its end."""
     tuesday, thursday = MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=3)
-    session.add(CalendarHold(
-        event_id=hold_event_id(org.ada.email, tuesday), person_id=org.ada.id, date=tuesday, title="Learning Day",
-        starts_at=at(tuesday, 9), ends_at=at(tuesday, 13), status="confirmed", sequence=0,
-    ))  # fmt: skip
+    session.add(
+        CalendarHold(
+            event_id=hold_event_id(org.ada.email, tuesday),
+            person_id=org.ada.id,
+            date=tuesday,
+            title="Learning Day",
+            starts_at=at(tuesday, 9),
+            ends_at=at(tuesday, 13),
+            status="confirmed",
+            sequence=0,
+        )
+    )
     held_day(session, org.ada.id, thursday, "A hotfix for the billing service", judged_at_its_end=False)
     held_day(session, org.bob.id, thursday, "The jira ticket", judged_at_its_end=True)
     session.commit()
@@ -83,8 +108,10 @@ def week_of_ada_and_bob(org: Org, session: Session) -> Org:  # noqa: F811 - fixt
 
 def rows(session: Session) -> dict[str, int]:
     session.expire_all()
-    return {model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Flag, OutboxMessage, AuditEntry, DeliveryProblem)}  # fmt: skip
+    return {
+        model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Flag, OutboxMessage, AuditEntry, DeliveryProblem)
+    }
 
 
 def test_a_dry_run_shows_each_persons_flags_with_evidence_and_the_digests_and_writes_nothing(
@@ -124,7 +151,10 @@ def test_a_monday_is_its_own_week(week_of_ada_and_bob: Org, fresh_settings: pyte
     fresh_settings.delenv("LEARNINGDAY_POLICY_FILE", raising=False)
     result = runner.invoke(app, ["audit", "run", "--week", MONDAY.isoformat()])
     assert result.exit_code == 0, result.output
-    assert lines(result.output)[0] == f"Weekly audit of the week of {MONDAY:%a %d %b %Y}, dry run: nothing is sent or written."
+    assert (
+        lines(result.output)[0]
+        == f"Weekly audit of the week of {MONDAY:%a %d %b %Y}, dry run: nothing is sent or written."
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,7 +178,9 @@ def test_a_future_week_and_the_current_one_are_refused(session: Session) -> None
     result = runner.invoke(app, ["audit", "run", "--week", future.isoformat(), "--send"])
     assert result.exit_code == 1
     [line] = lines(result.output)
-    assert line.startswith(f"Error: --week {future}: the week of {week_start(future):%a %d %b %Y} is in the future (today is ")
+    assert line.startswith(
+        f"Error: --week {future}: the week of {week_start(future):%a %d %b %Y} is in the future (today is "
+    )
     current = week_start(today)
     result = runner.invoke(app, ["audit", "run", "--week", current.isoformat()])
     assert result.exit_code == 1
@@ -159,7 +191,11 @@ def test_a_future_week_and_the_current_one_are_refused(session: Session) -> None
 
 
 async def test_send_runs_the_weeks_audit_once_however_often_it_is_asked(
-    workers: Workers, org: Org, smtp: Smtp, session: Session, fresh_settings: pytest.MonkeyPatch  # noqa: F811 - fixtures
+    workers: Workers,
+    org: Org,
+    smtp: Smtp,
+    session: Session,
+    fresh_settings: pytest.MonkeyPatch,  # noqa: F811 - fixtures
 ) -> None:
     tuesday = SENT_MONDAY + dt.timedelta(days=1)
     workers.calendar.events["ada@example.com"] = [

@@ -96,8 +96,7 @@ def test_check_of_a_bad_file_prints_every_error_with_its_line_and_exits_1(tmp_pa
     assert lines[0] == f"{path}:3: checkins.plan_deadline: must be after checkins.plan_prompt"
     assert lines[1].startswith(f"{path}:6: holidays.country: 'XX' is not a country")
     assert lines[2] == (
-        f"{path}:9: program.learning_day: unknown key 'learning_day' in [program];"
-        " did you mean 'learning_weekday'?"
+        f"{path}:9: program.learning_day: unknown key 'learning_day' in [program]; did you mean 'learning_weekday'?"
     )
     assert lines[3:] == [f"{path}: 3 problems"]
 
@@ -144,9 +143,7 @@ def test_show_keeps_switched_off_settings_switched_off(tmp_path: Path) -> None:
     assert load_policy(shown).holidays.country is None
 
 
-def test_show_without_a_file_uses_the_configured_policy_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_show_without_a_file_uses_the_configured_policy_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "configured.toml", '[program]\nlearning_weekday = "friday"\n')
     monkeypatch.setenv("LEARNINGDAY_POLICY_FILE", str(path))
 

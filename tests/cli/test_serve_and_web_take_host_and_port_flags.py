@@ -17,9 +17,17 @@ def test_serve_and_web_listen_on_the_ports_of_their_flags(tmp_path: Path, engine
     env = service_env(tmp_path)  # the flags must win over these settings
     web, temporal, ui, second_web = free_port(), free_port(), free_port(), free_port()
     serve = start(
-        "serve", "--host", "127.0.0.1", "--port", str(web), "--temporal-port", str(temporal),
-        "--temporal-ui-port", str(ui), env=env,
-    )  # fmt: skip
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(web),
+        "--temporal-port",
+        str(temporal),
+        "--temporal-ui-port",
+        str(ui),
+        env=env,
+    )
     front = None
     try:
         wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), 60, "serve on its --port")

@@ -13,15 +13,25 @@ from learningday.temporal.worker import ports_from_settings
 from tests.peers.slack import BOT_TOKEN, SlackPeer, slack_peer  # noqa: F401
 
 POST = ChannelPost(
-    key="channel:day-ada-2026-12-03:plan", channel="#learning-day", person_email="ada@example.com",
-    person_name="Ada Lovelace", slack_user_id=None, kind="plan", text="Read the Raft paper",
-    category=None, thread_ts=None, day_label="Thursday 3 December",
-)  # fmt: skip
+    key="channel:day-ada-2026-12-03:plan",
+    channel="#learning-day",
+    person_email="ada@example.com",
+    person_name="Ada Lovelace",
+    slack_user_id=None,
+    kind="plan",
+    text="Read the Raft paper",
+    category=None,
+    thread_ts=None,
+    day_label="Thursday 3 December",
+)
 
 
 @pytest.mark.parametrize(("setting", "lands_in"), [("#announcements", "#announcements"), (None, "#learning-day")])
 def test_the_slack_channel_setting_overrides_the_policy_channel(
-    setting: str | None, lands_in: str, slack_peer: SlackPeer, engine: Engine  # noqa: F811
+    setting: str | None,
+    lands_in: str,
+    slack_peer: SlackPeer,
+    engine: Engine,  # noqa: F811
 ) -> None:
     for channel in ("#learning-day", "#announcements"):
         slack_peer.add_channel(channel)

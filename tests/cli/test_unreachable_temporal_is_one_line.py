@@ -18,10 +18,20 @@ ENDED_WEEK = (dt.date.today() - dt.timedelta(days=dt.date.today().weekday() + 14
 COMMANDS = {
     "day start": ["day", "start", "-p", "ada@example.com"],
     "day refresh": ["day", "refresh"],
-    "claims submit": ["claims", "submit", "-p", "ada@example.com", "--amount", "12.50", "--category", "books",
-                      "--description", "Designing Data-Intensive Applications"],
+    "claims submit": [
+        "claims",
+        "submit",
+        "-p",
+        "ada@example.com",
+        "--amount",
+        "12.50",
+        "--category",
+        "books",
+        "--description",
+        "Designing Data-Intensive Applications",
+    ],
     "audit run --send": ["audit", "run", "--week", ENDED_WEEK, "--send"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

@@ -61,10 +61,11 @@ async def pollers(address: str, task_queue: str) -> set[str]:
     client = await Client.connect(address)
     answer = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
-            namespace="default", task_queue=TaskQueue(name=task_queue),
+            namespace="default",
+            task_queue=TaskQueue(name=task_queue),
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
         )
-    )  # fmt: skip
+    )
     return {poller.identity for poller in answer.pollers}
 
 

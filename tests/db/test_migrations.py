@@ -18,10 +18,21 @@ from learningday.db.models import Base
 from tests.conftest import reset_caches
 
 TABLES = {
-    "people", "absences", "learning_days", "check_ins", "calendar_holds", "flags",
-    "expense_claims", "claim_decisions", "used_tokens", "outbox", "audit_log", "delivery_problems", "installation",
+    "people",
+    "absences",
+    "learning_days",
+    "check_ins",
+    "calendar_holds",
+    "flags",
+    "expense_claims",
+    "claim_decisions",
+    "used_tokens",
+    "outbox",
+    "audit_log",
+    "delivery_problems",
+    "installation",
     "sign_in_requests",
-}  # fmt: skip
+}
 
 
 def test_head_schema_matches_the_models(engine) -> None:  # type: ignore[no-untyped-def]
@@ -42,10 +53,12 @@ def test_downgrade_to_base_and_back_to_head(database_url: str, engine) -> None: 
 def test_people_stored_before_sessions_had_versions_get_version_one(database_url: str, engine) -> None:  # type: ignore[no-untyped-def]
     migrate.downgrade(database_url, "0005")
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO people (email, name, timezone, role, active, created_at, updated_at) "
-            "VALUES ('ada@example.com', 'Ada', 'UTC', 'learner', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-        ))  # fmt: skip
+        connection.execute(
+            text(
+                "INSERT INTO people (email, name, timezone, role, active, created_at, updated_at) "
+                "VALUES ('ada@example.com', 'Ada', 'UTC', 'learner', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
     migrate.upgrade(database_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT session_version FROM people")).scalar_one() == 1
@@ -57,7 +70,9 @@ def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Pat
         migrate.require_migrated(engine)
 
 
-def test_db_upgrade_command_migrates_a_new_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+def test_db_upgrade_command_migrates_a_new_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     monkeypatch.setenv("LEARNINGDAY_DATABASE_URL", url)
     reset_caches()

@@ -26,7 +26,10 @@ EVERYTHING = DATABASE | {
         "apiKey": {"existingSecret": "temporal-cloud", "key": "api-key"},
         "mtls": {"existingSecret": "temporal-client-tls"},
     },
-    "web": {"ingress": {"enabled": True, "host": "ld.example.com", "tlsSecret": "ld-tls"}, "autoscaling": {"enabled": True}},
+    "web": {
+        "ingress": {"enabled": True, "host": "ld.example.com", "tlsSecret": "ld-tls"},
+        "autoscaling": {"enabled": True},
+    },
     "worker": {"autoscaling": {"enabled": True}},
 }
 
@@ -56,7 +59,9 @@ def test_chart_lints_clean() -> None:
     assert [m for m in report["messages"] if m["severity"] > 1] == []  # only "icon is recommended"
 
 
-@pytest.mark.parametrize("values", [DATABASE, EVERYTHING, {"existingSecret": "ld-env"}], ids=["defaults", "everything", "existing-secret"])
+@pytest.mark.parametrize(
+    "values", [DATABASE, EVERYTHING, {"existingSecret": "ld-env"}], ids=["defaults", "everything", "existing-secret"]
+)
 def test_every_rendered_object_is_valid_kubernetes(values: dict[str, Any]) -> None:
     objects = render(values)
     assert objects
@@ -90,7 +95,10 @@ def test_settings_reach_the_pods_through_config_and_secret() -> None:
     worker = by_kind(objects, "Deployment")["ld-learningday-worker"]["spec"]["template"]["spec"]
     env = {e["name"]: e for e in worker["containers"][0]["env"]}
     assert env["LEARNINGDAY_TEMPORAL_ADDRESS"]["value"] == "learning.a1b2c.tmprl.cloud:7233"
-    assert env["LEARNINGDAY_TEMPORAL_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "temporal-cloud", "key": "api-key"}
+    assert env["LEARNINGDAY_TEMPORAL_API_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "temporal-cloud",
+        "key": "api-key",
+    }
     assert env["LEARNINGDAY_TEMPORAL_TLS_CERT"]["value"] == "/etc/temporal-tls/tls.crt"
     assert {"name": "temporal-tls", "secret": {"secretName": "temporal-client-tls"}} in worker["volumes"]
     assert env["LEARNINGDAY_POLICY_FILE"]["value"] == "/etc/learningday/policy.toml"
@@ -126,7 +134,10 @@ def test_missing_database_is_refused_with_what_to_set() -> None:
 
 @pytest.mark.parametrize(
     ("values", "where"),
-    [({"worker": {"replicas": "two"}}, "/worker/replicas"), ({"temporal": {"address": "https://temporal"}}, "/temporal/address")],
+    [
+        ({"worker": {"replicas": "two"}}, "/worker/replicas"),
+        ({"temporal": {"address": "https://temporal"}}, "/temporal/address"),
+    ],
 )
 def test_values_schema_refuses_bad_values(values: dict[str, Any], where: str) -> None:
     with pytest.raises(helm.HelmValuesError, match=where):

@@ -150,9 +150,13 @@ def test_a_retried_flag_is_counted_once(session) -> None:  # type: ignore[no-unt
     session.commit()
     records = DayRecords(lambda: None, lambda *_: "", "channel")
     flag = FlagRecord(
-        person_id=person.id, learning_day_id=None, kind="missed_summary", date=dt.date(2026, 12, 3),
-        reason="no summary", at=dt.datetime(2026, 12, 3, 20, tzinfo=dt.UTC),
-    )  # fmt: skip
+        person_id=person.id,
+        learning_day_id=None,
+        kind="missed_summary",
+        date=dt.date(2026, 12, 3),
+        reason="no summary",
+        at=dt.datetime(2026, 12, 3, 20, tzinfo=dt.UTC),
+    )
     counter = metrics.flags.labels("missed_summary")
     before = counter._value.get()
     first = ActivityEnvironment().run(records.record_flag, flag)

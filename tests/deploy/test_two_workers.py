@@ -105,7 +105,9 @@ class WorkerProcess:
 @pytest.fixture
 def cluster(tmp_path: Path, engine: object) -> Iterator[tuple[DevServer, dict[str, str]]]:
     """A headless dev server standing in for the cluster, and the environment of its workers."""
-    server = DevServer(db_file=tmp_path / "temporal.db", port=free_port(), ui_port=None, log_file=tmp_path / "temporal.log")
+    server = DevServer(
+        db_file=tmp_path / "temporal.db", port=free_port(), ui_port=None, log_file=tmp_path / "temporal.log"
+    )
     server.start()
     policy = tmp_path / "policy.toml"
     policy.write_text(COMPACT_POLICY)
@@ -164,13 +166,18 @@ async def test_days_complete_exactly_once_when_a_worker_is_killed(
 
         started = subprocess.run(
             [*CLI, "day", "start", "--all", "--date", THURSDAY.isoformat(), "--time-scale", TIME_SCALE],
-            env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert started.returncode == 0, started.stderr
         assert f"Started {PEOPLE} " in started.stdout
 
         # Mid-way: a third of the plan prompts are out, many days are between activities.
-        plan_prompts = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.idempotency_key.like("prompt:%:plan:0"))
+        plan_prompts = (
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.idempotency_key.like("prompt:%:plan:0"))
+        )
 
         async def a_third_prompted() -> bool:
             return _count(session, plan_prompts) >= PEOPLE // 3
@@ -184,11 +191,15 @@ async def test_days_complete_exactly_once_when_a_worker_is_killed(
         doomed.process.wait()
 
         client = await Client.connect(server.address, data_converter=pydantic_data_converter)
-        handles = [client.get_workflow_handle_for(LearningDayWorkflow.run, workflow_id_for(p.id, THURSDAY)) for p in people]
+        handles = [
+            client.get_workflow_handle_for(LearningDayWorkflow.run, workflow_id_for(p.id, THURSDAY)) for p in people
+        ]
         try:
             views = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), timeout=420)
         except TimeoutError:
-            done = _count(session, select(func.count()).select_from(LearningDay).where(LearningDay.state == DayState.completed))
+            done = _count(
+                session, select(func.count()).select_from(LearningDay).where(LearningDay.state == DayState.completed)
+            )
             raise AssertionError(f"{done} of {PEOPLE} days completed within 420 s; logs in {tmp_path}") from None
         finished_at = time.monotonic() - began
 
@@ -205,11 +216,17 @@ async def test_days_complete_exactly_once_when_a_worker_is_killed(
         assert {d.state for d in days} == {DayState.completed}
         holds = Counter(session.scalars(select(CalendarHold.person_id)).all())
         assert holds == Counter({p.id: 1 for p in people})
-        prompt_keys = set(session.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.like("prompt:%"))).all())
+        prompt_keys = set(
+            session.scalars(
+                select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.like("prompt:%"))
+            ).all()
+        )
         expected_prompts = {
             f"prompt:{workflow_id_for(p.id, THURSDAY)}:{kind}:{index}"
-            for p in people for kind in ("plan", "summary") for index in (0, 1)
-        }  # fmt: skip
+            for p in people
+            for kind in ("plan", "summary")
+            for index in (0, 1)
+        }
         assert prompt_keys == expected_prompts
         flags = Counter((f.person_id, f.kind.value) for f in session.scalars(select(Flag)).all())
         assert flags == Counter({(p.id, k): 1 for p in people for k in ("missed_plan", "missed_summary")})
@@ -226,7 +243,8 @@ async def test_days_complete_exactly_once_when_a_worker_is_killed(
             retried += sum(
                 1
                 for e in history.events
-                if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED and e.activity_task_started_event_attributes.attempt > 1
+                if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+                and e.activity_task_started_event_attributes.attempt > 1
             )
             identities = [
                 e.workflow_task_completed_event_attributes.identity
@@ -241,7 +259,7 @@ async def test_days_complete_exactly_once_when_a_worker_is_killed(
         async with httpx.AsyncClient() as http:
             ours = (await http.get(f"http://127.0.0.1:{survivor.probe_port}/metrics")).text
             sdk = (await http.get(f"http://127.0.0.1:{survivor.sdk_metrics_port}/metrics")).text
-        assert "learningday_flags_total{kind=\"missed_summary\"}" in ours
+        assert 'learningday_flags_total{kind="missed_summary"}' in ours
         assert "learningday_days_started_total" in ours
         assert "temporal_workflow_completed" in sdk or "temporal_request" in sdk
         lines = [line for line in survivor.log.read_text().splitlines() if line.strip()]

@@ -39,11 +39,17 @@ def org(session: Session) -> Org:
     grace = Person(email="grace@example.com", name="Grace Hopper", timezone="America/New_York", team="Leads")
     session.add(grace)
     session.flush()
-    maria = Person(email="maria@example.com", name="Maria Agnesi", timezone="Europe/London", manager_id=grace.id, team="Research")
+    maria = Person(
+        email="maria@example.com", name="Maria Agnesi", timezone="Europe/London", manager_id=grace.id, team="Research"
+    )
     session.add(maria)
     session.flush()
-    ada = Person(email="ada@example.com", name="Ada Lovelace", timezone="Europe/Berlin", manager_id=maria.id, team="Research")
-    bob = Person(email="bob@example.com", name="Bob Noyce", timezone="America/Los_Angeles", manager_id=maria.id, team="Research")
+    ada = Person(
+        email="ada@example.com", name="Ada Lovelace", timezone="Europe/Berlin", manager_id=maria.id, team="Research"
+    )
+    bob = Person(
+        email="bob@example.com", name="Bob Noyce", timezone="America/Los_Angeles", manager_id=maria.id, team="Research"
+    )
     session.add_all([ada, bob])
     session.commit()
     return Org(grace, maria, ada, bob)
@@ -74,9 +80,10 @@ class CalendarWithEvents(FakeCalendar):
     def list_events(self, query: EventQuery) -> list[CalendarEvent]:
         found = super().list_events(query)
         return found + [
-            e for e in self.events.get(query.person_email, [])
+            e
+            for e in self.events.get(query.person_email, [])
             if e.starts_at < query.ends_at and e.ends_at > query.starts_at
-        ]  # fmt: skip
+        ]
 
 
 @dataclass
@@ -90,10 +97,12 @@ class Workers:
     @contextlib.asynccontextmanager
     async def running(self, mailer: Mailer) -> AsyncIterator[list[Worker]]:
         workers = build_workers(
-            self.env.client, self.settings,
+            self.env.client,
+            self.settings,
             Ports(calendar=self.calendar, chat=self.chat, mailer=mailer),
-            policy_loader=lambda: self.policy, channel_posts_per_second=50,
-        )  # fmt: skip
+            policy_loader=lambda: self.policy,
+            channel_posts_per_second=50,
+        )
         tasks = [asyncio.create_task(w.run()) for w in workers]
         try:
             yield workers

@@ -60,10 +60,14 @@ def at(day: dt.date, hh: int, mm: int = 0) -> dt.datetime:
 
 
 def sprint_planning(day: dt.date) -> CalendarEvent:
-    return CalendarEvent("m1", "Sprint planning", at(day, 9), at(day, 9, 45), response_status="accepted", attendee_count=6)
+    return CalendarEvent(
+        "m1", "Sprint planning", at(day, 9), at(day, 9, 45), response_status="accepted", attendee_count=6
+    )
 
 
-async def run_day(w: Workers, person: Person, date: dt.date, plan: str | None = None, summary: str | None = None) -> DayView:
+async def run_day(
+    w: Workers, person: Person, date: dt.date, plan: str | None = None, summary: str | None = None
+) -> DayView:
     handle = await w.env.client.start_workflow(
         LearningDayWorkflow.run,
         LearningDayInput(person_id=person.id, date=date, time_scale=SCALE),
@@ -73,7 +77,9 @@ async def run_day(w: Workers, person: Person, date: dt.date, plan: str | None = 
     for kind, text in (("plan", plan), ("summary", summary)):
         if text is not None:
             await prompted(handle, f"{kind}:prompt:0")
-            await handle.execute_update(LearningDayWorkflow.submit_check_in, CheckInUpdate(kind=kind, text=text, source="web"))
+            await handle.execute_update(
+                LearningDayWorkflow.submit_check_in, CheckInUpdate(kind=kind, text=text, source="web")
+            )
     return await handle.result()
 
 
@@ -102,7 +108,10 @@ async def test_two_missed_check_ins_of_one_day_reach_the_manager_in_one_email(
     ada_text, _ = parts(smtp.to("ada@example.com")[0].message)
     assert "/excuse/" not in ada_text
     keys = set(session.scalars(select(OutboxMessage.idempotency_key)))
-    assert keys == {f"day-flags:{org.ada.id}:2027-01-07:{org.maria.id}", f"day-flags:{org.ada.id}:2027-01-07:{org.ada.id}"}
+    assert keys == {
+        f"day-flags:{org.ada.id}:2027-01-07:{org.maria.id}",
+        f"day-flags:{org.ada.id}:2027-01-07:{org.ada.id}",
+    }
 
 
 async def test_a_day_used_for_work_is_flagged_at_its_end_with_its_evidence(
@@ -112,15 +121,21 @@ async def test_a_day_used_for_work_is_flagged_at_its_end_with_its_evidence(
     workers.policy = meetings_count_after(15)
     workers.calendar.events["ada@example.com"] = [sprint_planning(USED_FOR_WORK)]
     async with workers.running(smtp_mailer(smtp)):
-        view = await run_day(workers, org.ada, USED_FOR_WORK, plan="Raft paper, then implement leader election",
-                             summary="Mostly the jira ticket for the release")  # fmt: skip
+        view = await run_day(
+            workers,
+            org.ada,
+            USED_FOR_WORK,
+            plan="Raft paper, then implement leader election",
+            summary="Mostly the jira ticket for the release",
+        )
 
     assert view.state == "completed" and view.flags == ["used_for_work"]
     flag = session.scalars(select(Flag)).one()
     assert (flag.kind, flag.date) == (FlagKind.used_for_work, USED_FOR_WORK)
     assert "45 minutes of meetings" in flag.reason and "the summary reads as project work" in flag.reason
     assert flag.evidence["facts"] == [
-        "Meeting accepted: Sprint planning (6 attendees)", "Work words in the summary: jira, ticket, release"
+        "Meeting accepted: Sprint planning (6 attendees)",
+        "Work words in the summary: jira, ticket, release",
     ]
     assert [e["title"] for e in flag.evidence["events"]] == ["Sprint planning"]
     [mail] = smtp.to("maria@example.com")
@@ -154,8 +169,13 @@ async def test_a_calendar_unreadable_at_the_days_end_is_a_problem_and_the_day_co
     workers.policy = compact_policy()
     workers.calendar = CalendarDownAfterTheMorning()
     async with workers.running(smtp_mailer(smtp)):
-        view = await run_day(workers, org.ada, CALENDAR_DOWN, plan="Category theory, chapter 1",
-                             summary="A hotfix for the billing service")  # fmt: skip
+        view = await run_day(
+            workers,
+            org.ada,
+            CALENDAR_DOWN,
+            plan="Category theory, chapter 1",
+            summary="A hotfix for the billing service",
+        )
 
     assert view.state == "completed" and view.problems == ["calendar:day-end"]
     problem = session.scalars(select(DeliveryProblem)).one()
@@ -182,9 +202,11 @@ async def test_the_weekly_audit_judges_spillover_only_for_a_day_judged_at_its_en
         assert view.flags == ["used_for_work"]
         assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: Learning Day used for work (Thu 28 Jan)"]
         result = await workers.env.client.execute_workflow(
-            WeeklyAuditWorkflow.run, AuditInput(week_start=AUDITED_AFTER - dt.timedelta(days=3)),
-            id=f"audit-day-end-{workers.settings.temporal_task_queue}", task_queue=workers.settings.temporal_task_queue,
-        )  # fmt: skip
+            WeeklyAuditWorkflow.run,
+            AuditInput(week_start=AUDITED_AFTER - dt.timedelta(days=3)),
+            id=f"audit-day-end-{workers.settings.temporal_task_queue}",
+            task_queue=workers.settings.temporal_task_queue,
+        )
 
     assert result.flags == 1  # spillover; the day's used for work was judged and mailed that evening
     kinds = sorted(f.kind.value for f in session.scalars(select(Flag)))
@@ -206,10 +228,17 @@ async def test_the_third_miss_in_a_row_escalates_the_days_one_email(
         day = LearningDay(person_id=org.ada.id, date=date, state=DayState.learning)
         session.add(day)
         session.flush()
-        session.add(Flag(
-            person_id=org.ada.id, learning_day_id=day.id, kind=FlagKind.missed_summary, date=date,
-            reason="No summary", evidence={}, raised_at=dt.datetime.now(dt.UTC),
-        ))  # fmt: skip
+        session.add(
+            Flag(
+                person_id=org.ada.id,
+                learning_day_id=day.id,
+                kind=FlagKind.missed_summary,
+                date=date,
+                reason="No summary",
+                evidence={},
+                raised_at=dt.datetime.now(dt.UTC),
+            )
+        )
     session.commit()
     workers.policy = compact_policy()
     async with workers.running(smtp_mailer(smtp)):
@@ -241,4 +270,6 @@ async def test_a_day_skipped_after_a_missed_plan_still_tells_of_the_miss_once(
 
     assert (view.state, view.flags) == ("skipped", ["missed_plan"])
     assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: No plan posted (Thu 11 Feb)"]
-    assert not session.scalars(select(AuditEntry).where(AuditEntry.action == "work_judged")).all()  # a skipped day is not judged
+    assert not session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "work_judged")
+    ).all()  # a skipped day is not judged

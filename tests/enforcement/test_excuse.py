@@ -28,9 +28,13 @@ def client() -> TestClient:
 @pytest.fixture
 def flag(session: Session, org: Org) -> Flag:
     flag = Flag(
-        person_id=org.ada.id, kind=FlagKind.missed_plan, date=THURSDAY, reason="No plan by the deadline plus grace.",
-        evidence={}, raised_at=dt.datetime.now(dt.UTC),
-    )  # fmt: skip
+        person_id=org.ada.id,
+        kind=FlagKind.missed_plan,
+        date=THURSDAY,
+        reason="No plan by the deadline plus grace.",
+        evidence={},
+        raised_at=dt.datetime.now(dt.UTC),
+    )
     session.add(flag)
     session.commit()
     return flag
@@ -56,7 +60,9 @@ def reload(session: Session, flag: Flag) -> Flag:
     return session.get(Flag, flag.id)  # type: ignore[return-value]
 
 
-def test_opening_the_link_shows_the_flag_and_changes_nothing(client: TestClient, flag: Flag, org: Org, session: Session) -> None:
+def test_opening_the_link_shows_the_flag_and_changes_nothing(
+    client: TestClient, flag: Flag, org: Org, session: Session
+) -> None:
     page = client.get(path(flag.id, org.maria.id))
     assert page.status_code == 200
     assert "Ada Lovelace: No plan posted" in page.text and "No plan by the deadline plus grace." in page.text
@@ -87,7 +93,9 @@ def test_the_skip_level_manager_may_excuse_too(client: TestClient, flag: Flag, o
     assert reload(session, flag).excused_by_id == org.grace.id
 
 
-def test_a_post_without_the_pages_csrf_token_is_refused(client: TestClient, flag: Flag, org: Org, session: Session) -> None:
+def test_a_post_without_the_pages_csrf_token_is_refused(
+    client: TestClient, flag: Flag, org: Org, session: Session
+) -> None:
     link = path(flag.id, org.maria.id)
     other = opened(client, path(flag.id, org.grace.id))  # a real token, for another link
     own = opened(client, link)

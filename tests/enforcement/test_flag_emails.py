@@ -73,7 +73,10 @@ async def test_a_missed_summary_is_emailed_to_the_manager_and_the_person_with_co
     text_ada, _ = parts(to_ada.message)
     assert "Hello Ada Lovelace" in text_ada and "/excuse/" not in text_ada
     keys = set(session.scalars(select(OutboxMessage.idempotency_key)))  # one email per reader for the day
-    assert keys >= {f"day-flags:{org.ada.id}:{THURSDAY}:{org.maria.id}", f"day-flags:{org.ada.id}:{THURSDAY}:{org.ada.id}"}
+    assert keys >= {
+        f"day-flags:{org.ada.id}:{THURSDAY}:{org.maria.id}",
+        f"day-flags:{org.ada.id}:{THURSDAY}:{org.ada.id}",
+    }
 
 
 async def test_the_third_miss_in_a_row_also_goes_to_the_managers_manager(
@@ -84,10 +87,17 @@ async def test_the_third_miss_in_a_row_also_goes_to_the_managers_manager(
         day = LearningDay(person_id=org.ada.id, date=date, state=DayState.learning)
         session.add(day)
         session.flush()
-        session.add(Flag(
-            person_id=org.ada.id, learning_day_id=day.id, kind=FlagKind.missed_summary, date=date,
-            reason="No summary", evidence={}, raised_at=dt.datetime.now(dt.UTC),
-        ))  # fmt: skip
+        session.add(
+            Flag(
+                person_id=org.ada.id,
+                learning_day_id=day.id,
+                kind=FlagKind.missed_summary,
+                date=date,
+                reason="No summary",
+                evidence={},
+                raised_at=dt.datetime.now(dt.UTC),
+            )
+        )
     session.commit()
 
     async with workers.running(smtp_mailer(smtp)):

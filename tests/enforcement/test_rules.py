@@ -33,9 +33,12 @@ def meeting(start: dt.datetime, minutes: int, title: str = "Sprint review", **kw
     fields: dict[str, object] = {"response_status": "accepted", "attendee_count": 4}
     fields.update(kw)
     return CalendarEvent(
-        event_id=f"e{start.timestamp():.0f}{minutes}", title=title, starts_at=start,
-        ends_at=start + dt.timedelta(minutes=minutes), **fields,  # type: ignore[arg-type]
-    )  # fmt: skip
+        event_id=f"e{start.timestamp():.0f}{minutes}",
+        title=title,
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=minutes),
+        **fields,  # type: ignore[arg-type]
+    )
 
 
 HOLD = (at(THURSDAY, 9), at(THURSDAY, 17, 30))
@@ -140,9 +143,12 @@ class TestUsedForWork:
 
     def test_work_words_in_the_summary_are_named(self) -> None:
         finding = used_for_work(
-            Policy(), HOLD, [], plan="Read the Raft paper",
+            Policy(),
+            HOLD,
+            [],
+            plan="Read the Raft paper",
             summary="Mostly a hotfix for the Jira ticket, then a deploy",
-        )  # fmt: skip
+        )
         assert finding is not None
         assert finding.evidence == ["Work words in the summary: hotfix, jira, ticket, deploy"]
         assert "the summary reads as project work" in finding.reason
@@ -214,9 +220,12 @@ class TestSpillover:
 
     def test_a_plan_that_continues_tomorrow_is_flagged_on_its_own(self) -> None:
         finding = spillover(
-            Policy(), "Europe/Berlin", MONDAY, [],
+            Policy(),
+            "Europe/Berlin",
+            MONDAY,
+            [],
             check_ins=[("plan", "Transformers from scratch"), ("summary", "Got halfway, will continue tomorrow")],
-        )  # fmt: skip
+        )
         assert finding is not None
         assert finding.evidence == ["In the summary: 'continue tomorrow'"]
 

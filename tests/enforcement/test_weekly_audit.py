@@ -46,15 +46,36 @@ def ada_had_a_busy_week(session: Session, org: Org, w: Workers) -> None:
     session.add(day)
     session.flush()
     now = dt.datetime.now(dt.UTC)
-    session.add_all([
-        CheckIn(learning_day_id=day.id, kind=CheckInKind.plan, text="Raft paper, then implement leader election", submitted_at=now),
-        CheckIn(learning_day_id=day.id, kind=CheckInKind.summary, text="Mostly the Jira ticket for the release", submitted_at=now),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            CheckIn(
+                learning_day_id=day.id,
+                kind=CheckInKind.plan,
+                text="Raft paper, then implement leader election",
+                submitted_at=now,
+            ),
+            CheckIn(
+                learning_day_id=day.id,
+                kind=CheckInKind.summary,
+                text="Mostly the Jira ticket for the release",
+                submitted_at=now,
+            ),
+        ]
+    )
     session.commit()
     w.calendar.events["ada@example.com"] = [
-        CalendarEvent("m1", "Sprint planning", at(THURSDAY, 10), at(THURSDAY, 12), response_status="accepted", attendee_count=6),
-        CalendarEvent("s1", "Self-study: Rust", at(MONDAY + dt.timedelta(days=1), 9), at(MONDAY + dt.timedelta(days=1), 13), attendee_count=1, organizer_self=True),
-    ]  # fmt: skip
+        CalendarEvent(
+            "m1", "Sprint planning", at(THURSDAY, 10), at(THURSDAY, 12), response_status="accepted", attendee_count=6
+        ),
+        CalendarEvent(
+            "s1",
+            "Self-study: Rust",
+            at(MONDAY + dt.timedelta(days=1), 9),
+            at(MONDAY + dt.timedelta(days=1), 13),
+            attendee_count=1,
+            organizer_self=True,
+        ),
+    ]
 
 
 async def run_audit(w: Workers, run_id: str) -> AuditResult:
@@ -89,20 +110,28 @@ async def test_the_audit_flags_work_and_spillover_and_sends_each_email_once(
     for mail in peer.mail:
         by_subject.setdefault(mail.message["Subject"].strip(), []).append(mail.message["To"])
     assert sorted(by_subject["Ada Lovelace: Learning Day used for work (Thu 03 Dec)"]) == [
-        "ada@example.com", "maria@example.com"
+        "ada@example.com",
+        "maria@example.com",
     ]
     # The spillover flag is stored on the week's Monday; its subject names the day it spilled onto.
     assert sorted(by_subject["Ada Lovelace: Learning spilled into other weekdays (Tue 01 Dec)"]) == [
-        "ada@example.com", "maria@example.com"
+        "ada@example.com",
+        "maria@example.com",
     ]
-    digest_to_maria = next(m.message for m in peer.mail if m.message["To"] == "maria@example.com" and "digest" in m.message["Subject"])
+    digest_to_maria = next(
+        m.message for m in peer.mail if m.message["To"] == "maria@example.com" and "digest" in m.message["Subject"]
+    )
     assert digest_to_maria["Subject"] == "Learning Day digest, week of 30 Nov: 2 flags"
     text = digest_to_maria.get_body(preferencelist=("plain",)).get_content()
     html = digest_to_maria.get_body(preferencelist=("html",)).get_content()
     assert "Ada Lovelace" in text and "Bob Noyce" in text
     assert "Raft paper, then implement leader election" in html  # the topic
     assert "!" in text.split("Ada Lovelace")[1].splitlines()[0]  # Tuesday's spillover cell
-    flag_mail = next(m.message for m in peer.mail if m.message["To"] == "maria@example.com" and "used for work" in m.message["Subject"])
+    flag_mail = next(
+        m.message
+        for m in peer.mail
+        if m.message["To"] == "maria@example.com" and "used for work" in m.message["Subject"]
+    )
     flag_text = flag_mail.get_body(preferencelist=("plain",)).get_content()
     assert "Sprint planning" in flag_text and "Thu 03 Dec 09:00-11:00" in flag_text  # London time
     assert "Summary followed the plan: no" in flag_text

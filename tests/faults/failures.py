@@ -36,8 +36,9 @@ class RecordFailures(Interceptor):
                     return await super().execute_activity(input)
                 except Exception as error:
                     info = activity.info()
-                    outer.failed.append(Failure(info.activity_type, info.workflow_id or "", info.attempt,
-                                                error, time.monotonic()))  # fmt: skip
+                    outer.failed.append(
+                        Failure(info.activity_type, info.workflow_id or "", info.attempt, error, time.monotonic())
+                    )
                     raise
 
         return Inbound(next)

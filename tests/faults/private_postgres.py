@@ -106,8 +106,18 @@ class PrivatePostgres:
 
     def init(self) -> None:
         # --no-sync: a scratch cluster need not survive a power cut, and the machine is shared.
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-locale",
-                  "--encoding=UTF8", "--no-sync", "--no-instructions")  # fmt: skip
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-locale",
+            "--encoding=UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
                 "\n# learningday test cluster\n"
@@ -123,8 +133,20 @@ class PrivatePostgres:
         choosing it and binding it (another process got there first) is retried on a new one."""
         for _ in range(3):
             try:
-                self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                          "-o", f"-p {self.port}", "start", timeout=90)  # fmt: skip
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port}",
+                    "start",
+                    timeout=90,
+                )
                 return
             except ClusterError as error:
                 if "could not bind" not in str(error) and "Address already in use" not in str(error):

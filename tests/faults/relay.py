@@ -21,9 +21,12 @@ class RestartableRelay:
 
     def start(self) -> None:
         self._controller = Controller(
-            self.handler, hostname=HOST, port=self.port,
-            authenticator=Credentials(USERNAME, PASSWORD), auth_require_tls=False,
-        )  # fmt: skip
+            self.handler,
+            hostname=HOST,
+            port=self.port,
+            authenticator=Credentials(USERNAME, PASSWORD),
+            auth_require_tls=False,
+        )
         self._controller.start()
 
     def stop(self) -> None:

@@ -57,10 +57,12 @@ async def keep_terminating(name: str, every: float, terminated: list[int]) -> No
         while True:
             with killer.begin() as connection:
                 killed = connection.execute(
-                    text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                         "WHERE datname = current_database() AND application_name = :name AND pid <> pg_backend_pid()"),
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND application_name = :name AND pid <> pg_backend_pid()"
+                    ),
                     {"name": name},
-                ).scalar_one()  # fmt: skip
+                ).scalar_one()
             terminated.append(int(killed))
             await asyncio.sleep(every)
     finally:
@@ -76,8 +78,13 @@ async def test_connections_killed_throughout_a_day_lose_and_double_nothing(
     queue = f"pg-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_task_queue=queue, temporal_channel_task_queue=f"{queue}-channel")
     h = Harness(temporal_env.client, settings, FakeCalendar(), FakeChat(), Policy())
-    workers = build_workers(h.client, settings, Ports(calendar=h.calendar, chat=h.chat),
-                            policy_loader=lambda: h.policy, interceptors=[failures])  # fmt: skip
+    workers = build_workers(
+        h.client,
+        settings,
+        Ports(calendar=h.calendar, chat=h.chat),
+        policy_loader=lambda: h.policy,
+        interceptors=[failures],
+    )
     running = [asyncio.create_task(w.run()) for w in workers]
     killer = asyncio.create_task(keep_terminating(tagged_database, 0.2, terminated))
     try:

@@ -165,14 +165,21 @@ class SlowRelay:
 
 @pytest.fixture
 def org(session: Session) -> tuple[list[Person], list[Person]]:
-    managers = [Person(email=f"manager{m}@example.com", name=f"Manager {m}", timezone="Europe/Berlin") for m in range(MANAGERS)]
+    managers = [
+        Person(email=f"manager{m}@example.com", name=f"Manager {m}", timezone="Europe/Berlin") for m in range(MANAGERS)
+    ]
     session.add_all(managers)
     session.flush()
     learners = [
-        Person(email=f"learner{n:02d}@example.com", name=f"Learner {n:02d}", timezone="Europe/Berlin",
-               team="Batch", manager_id=managers[n % MANAGERS].id)
+        Person(
+            email=f"learner{n:02d}@example.com",
+            name=f"Learner {n:02d}",
+            timezone="Europe/Berlin",
+            team="Batch",
+            manager_id=managers[n % MANAGERS].id,
+        )
         for n in range(LEARNERS)
-    ]  # fmt: skip
+    ]
     session.add_all(learners)
     session.commit()
     return learners, managers
@@ -185,7 +192,9 @@ def kill_point(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def relay(kill_point: str) -> Iterator[SlowRelay]:
-    relay = SlowRelay(("doomed", "survivor"), LATENCY, accept="on_reply" if kill_point == "before_accept" else "on_data")
+    relay = SlowRelay(
+        ("doomed", "survivor"), LATENCY, accept="on_reply" if kill_point == "before_accept" else "on_data"
+    )
     relay.start()
     yield relay
     relay.stop()
@@ -225,9 +234,13 @@ def _notify_timed_out_then_ran_on(history: WorkflowHistory, identity_prefix: str
 
 
 async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_batch(
-    cluster: tuple[DevServer, dict[str, str]], relay: SlowRelay, kill_point: str,  # noqa: F811 - fixture
-    org: tuple[list[Person], list[Person]], session: Session, tmp_path: Path,
-) -> None:  # fmt: skip
+    cluster: tuple[DevServer, dict[str, str]],
+    relay: SlowRelay,
+    kill_point: str,  # noqa: F811 - fixture
+    org: tuple[list[Person], list[Person]],
+    session: Session,
+    tmp_path: Path,
+) -> None:
     server, env = cluster
     learners, managers = org
     began = time.monotonic()
@@ -237,15 +250,17 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
         await eventually(doomed.ready, timeout=60, what="the doomed worker ready")
         await eventually(survivor.ready, timeout=60, what="the surviving worker ready")
         client = await Client.connect(server.address, data_converter=pydantic_data_converter)
-        handles = await asyncio.gather(*(
-            client.start_workflow(
-                LearningDayWorkflow.run,
-                LearningDayInput(person_id=p.id, date=THURSDAY, time_scale=TIME_SCALE),
-                id=workflow_id_for(p.id, THURSDAY),
-                task_queue=Settings().temporal_task_queue,
+        handles = await asyncio.gather(
+            *(
+                client.start_workflow(
+                    LearningDayWorkflow.run,
+                    LearningDayInput(person_id=p.id, date=THURSDAY, time_scale=TIME_SCALE),
+                    id=workflow_id_for(p.id, THURSDAY),
+                    task_queue=Settings().temporal_task_queue,
+                )
+                for p in learners
             )
-            for p in learners
-        ))  # fmt: skip
+        )
 
         # Mid-batch: some of the day-end emails are in, from both workers.
         async def some_delivered() -> bool:
@@ -261,7 +276,9 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
         async def doomed_worker_stuck_mid_send() -> bool:
             return relay.held["doomed"] == ACTIVITY_SLOTS
 
-        await eventually(doomed_worker_stuck_mid_send, timeout=30, what="every slot of the doomed worker awaiting the relay")
+        await eventually(
+            doomed_worker_stuck_mid_send, timeout=30, what="every slot of the doomed worker awaiting the relay"
+        )
         delivered_at_kill, in_flight_at_kill = relay.count(), relay.in_flight["doomed"]
         doomed.process.send_signal(signal.SIGKILL)
         doomed.process.wait()
@@ -274,10 +291,16 @@ async def test_every_email_of_a_batch_goes_out_once_when_a_worker_is_killed_mid_
         relay.release()
 
         try:
-            views: list[DayView] = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), timeout=TIMEOUT)
+            views: list[DayView] = await asyncio.wait_for(
+                asyncio.gather(*(h.result() for h in handles)), timeout=TIMEOUT
+            )
         except TimeoutError:
-            done = _count(session, select(func.count()).select_from(LearningDay).where(LearningDay.state == DayState.completed))
-            raise AssertionError(f"{done} of {LEARNERS} days completed within {TIMEOUT} s; logs in {tmp_path}") from None
+            done = _count(
+                session, select(func.count()).select_from(LearningDay).where(LearningDay.state == DayState.completed)
+            )
+            raise AssertionError(
+                f"{done} of {LEARNERS} days completed within {TIMEOUT} s; logs in {tmp_path}"
+            ) from None
         finished_at = time.monotonic() - began
 
         # Every day completed, flagged twice, as the program says for someone who never answers.

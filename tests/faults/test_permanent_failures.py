@@ -70,11 +70,17 @@ def settings(tmp_path: Path, google: GooglePeer, slack: SlackPeer, relay: tuple[
     google.write_key_file(key_file)
     queue = f"never-{uuid.uuid4().hex[:8]}"
     return Settings(
-        temporal_task_queue=queue, temporal_channel_task_queue=f"{queue}-channel",
-        slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SECRET),
-        slack_api_base_url=slack.base_url, google_service_account_file=key_file,
-        google_api_endpoint=google.url, smtp_host=HOST, smtp_port=relay[1], smtp_tls="none",
-    )  # fmt: skip
+        temporal_task_queue=queue,
+        temporal_channel_task_queue=f"{queue}-channel",
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_base_url=slack.base_url,
+        google_service_account_file=key_file,
+        google_api_endpoint=google.url,
+        smtp_host=HOST,
+        smtp_port=relay[1],
+        smtp_tls="none",
+    )
 
 
 @pytest.fixture
@@ -82,11 +88,19 @@ def people(session: Session) -> dict[str, Person]:
     mia = Person(email="mia@example.com", name="Mia Manager", timezone="Europe/Berlin", role=Role.admin)
     session.add(mia)
     session.flush()
-    ada = Person(email="ada@example.com", name="Ada Lovelace", timezone="Europe/Berlin", slack_user_id=ADA_SLACK, manager_id=mia.id)
+    ada = Person(
+        email="ada@example.com",
+        name="Ada Lovelace",
+        timezone="Europe/Berlin",
+        slack_user_id=ADA_SLACK,
+        manager_id=mia.id,
+    )
     nora = Person(email="nora@example.com", name="Nora Nobody", timezone="Europe/Berlin", manager_id=mia.id)
     session.add_all([ada, nora])
     session.flush()
-    lin = Person(email="lin@example.com", name="Lin\nHo", timezone="Europe/Berlin", slack_user_id=LIN_SLACK, manager_id=ada.id)
+    lin = Person(
+        email="lin@example.com", name="Lin\nHo", timezone="Europe/Berlin", slack_user_id=LIN_SLACK, manager_id=ada.id
+    )
     session.add(lin)
     session.commit()
     return {"mia": mia, "ada": ada, "nora": nora, "lin": lin}
@@ -94,19 +108,26 @@ def people(session: Session) -> dict[str, Person]:
 
 @pytest.mark.slow
 async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never(
-    temporal_env: WorkflowEnvironment, settings: Settings, google: GooglePeer, slack: SlackPeer,
-    relay: tuple[CollectingHandler, int], people: dict[str, Person], session: Session,
-) -> None:  # fmt: skip
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    google: GooglePeer,
+    slack: SlackPeer,
+    relay: tuple[CollectingHandler, int],
+    people: dict[str, Person],
+    session: Session,
+) -> None:
     smtp = relay[0]
     ada, nora, lin, mia = people["ada"], people["nora"], people["lin"], people["mia"]
     async with run_stack(temporal_env, settings, google, slack, compact_policy(), []) as stack:
         handles = {
             name: await stack.client.start_workflow(
-                LearningDayWorkflow.run, LearningDayInput(person_id=person.id, date=THURSDAY, time_scale=SCALE),
-                id=workflow_id_for(person.id, THURSDAY), task_queue=settings.temporal_task_queue,
+                LearningDayWorkflow.run,
+                LearningDayInput(person_id=person.id, date=THURSDAY, time_scale=SCALE),
+                id=workflow_id_for(person.id, THURSDAY),
+                task_queue=settings.temporal_task_queue,
             )
             for name, person in (("ada", ada), ("nora", nora), ("lin", lin))
-        }  # fmt: skip
+        }
 
         # Nora's plan prompt arrives by email; she answers on the web page it links to.
         async def emailed() -> bool:
@@ -118,8 +139,10 @@ async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never
         assert link, "the emailed prompt carries the web check-in link"
         csrf = CSRF_FIELD.search((await stack.web.get(link.group(1))).text)  # she opens the page first
         assert csrf, "the check-in page's form carries a CSRF token"
-        answered = await stack.web.post(f"{link.group(1)}/plan", data={
-            "text": "Linear algebra, chapter 2", "category": "fundamentals", "csrf_token": csrf.group(1)})  # fmt: skip
+        answered = await stack.web.post(
+            f"{link.group(1)}/plan",
+            data={"text": "Linear algebra, chapter 2", "category": "fundamentals", "csrf_token": csrf.group(1)},
+        )
         assert answered.status_code == 200 and "Plan saved." in answered.text
 
         # Ada answers both: her posts meet the missing channel.
@@ -129,7 +152,11 @@ async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never
         views: dict[str, DayView] = {name: await handle.result() for name, handle in handles.items()}
 
         # Every day completed.
-        assert {name: v.state for name, v in views.items()} == {"ada": "completed", "nora": "completed", "lin": "completed"}
+        assert {name: v.state for name, v in views.items()} == {
+            "ada": "completed",
+            "nora": "completed",
+            "lin": "completed",
+        }
         assert views["nora"].plan == "Linear algebra, chapter 2" and views["nora"].flags == ["missed_summary"]
         assert views["lin"].flags == ["missed_plan", "missed_summary"]
         assert views["ada"].posted == [] and {"channel:plan", "channel:summary"} <= set(views["ada"].problems)
@@ -142,18 +169,36 @@ async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never
             by_step.setdefault(problem.step, []).append(problem)
         assert [p.person_id for p in by_step["prompt"]] == [nora.id]  # once: the rest went by email at once
         assert "users_not_found" in by_step["prompt"][0].reason
-        flagged_for_mia = set(session.scalars(select(Flag.person_id).join(Person, Flag.person_id == Person.id).where(Person.manager_id == mia.id)))
+        flagged_for_mia = set(
+            session.scalars(
+                select(Flag.person_id).join(Person, Flag.person_id == Person.id).where(Person.manager_id == mia.id)
+            )
+        )
         # One email per flagged day and reader: one problem per day Mia was to hear of.
-        assert sorted(p.key for p in by_step["flag_email"]) == sorted(f"day-flags:{f}:{THURSDAY}:{mia.id}" for f in flagged_for_mia)
+        assert sorted(p.key for p in by_step["flag_email"]) == sorted(
+            f"day-flags:{f}:{THURSDAY}:{mia.id}" for f in flagged_for_mia
+        )
         assert all(p.person_id == mia.id and "550" in p.reason for p in by_step["flag_email"])
-        assert {step: len(found) for step, found in by_step.items()} == {"prompt": 1, "flag_email": 1, "channel_post": 3}
+        assert {step: len(found) for step, found in by_step.items()} == {
+            "prompt": 1,
+            "flag_email": 1,
+            "channel_post": 3,
+        }
         posts = sorted((p.person_id, p.key.rsplit(":", 1)[-1]) for p in by_step["channel_post"])
         assert posts == sorted([(ada.id, "plan"), (ada.id, "summary"), (nora.id, "plan")])
-        assert "channel_not_found" in by_step["channel_post"][0].reason or "not found" in by_step["channel_post"][0].reason
+        assert (
+            "channel_not_found" in by_step["channel_post"][0].reason or "not found" in by_step["channel_post"][0].reason
+        )
 
         # Nora's prompts all came by email; Lin's two flags reached Ada in one email with a one-line subject.
-        prompts_to_nora = [m for m in smtp.received if nora.email in m.rcpt_tos and "Learning Day plan" in m.message["Subject"]
-                           or nora.email in m.rcpt_tos and "Learning Day summary" in m.message["Subject"]]
+        prompts_to_nora = [
+            m
+            for m in smtp.received
+            if nora.email in m.rcpt_tos
+            and "Learning Day plan" in m.message["Subject"]
+            or nora.email in m.rcpt_tos
+            and "Learning Day summary" in m.message["Subject"]
+        ]
         assert len(prompts_to_nora) == len(views["nora"].prompts_sent)
         to_ada = [m.message["Subject"] for m in smtp.received if ada.email in m.rcpt_tos]
         assert len(to_ada) == 1 and all(s.startswith("Lin Ho: ") and "\n" not in s for s in to_ada)
@@ -175,4 +220,3 @@ async def test_every_day_completes_when_slack_mail_and_the_channel_all_say_never
 
 async def _prompted(handle, key: str) -> bool:  # type: ignore[no-untyped-def]
     return key in (await handle.query(LearningDayWorkflow.status)).prompts_sent
-

@@ -56,8 +56,15 @@ pytestmark = pytest.mark.slow
 # One policy minute = 0.6 s: plan cutoff at 15 s, summary prompt at 18 s, summary cutoff at 33 s.
 # The retries after the restart come at most a few seconds late, well before the summary.
 SCALE = 100.0
-DATABASE_ACTIVITIES = {"load_day_context", "record_day_state", "record_check_in", "record_flag",
-                       "record_work_judgement", "notify_day_flags", "dm_managers_about_day_flags"}  # fmt: skip
+DATABASE_ACTIVITIES = {
+    "load_day_context",
+    "record_day_state",
+    "record_check_in",
+    "record_flag",
+    "record_work_judgement",
+    "notify_day_flags",
+    "dm_managers_about_day_flags",
+}
 # The environment the app reads its database and data directory from (restored afterwards).
 APP_ENV = ("LEARNINGDAY_DATABASE_URL", "LEARNINGDAY_DATA_DIR", "LEARNINGDAY_SECRET_KEY")
 
@@ -125,9 +132,11 @@ def add_people(session: Session) -> tuple[Person, Person, Person]:
 
 
 async def test_postgres_restarted_mid_day_is_retried_with_backoff_seen_and_loses_nothing(
-    temporal_env: WorkflowEnvironment, cluster: PrivatePostgres, app_database: str,
+    temporal_env: WorkflowEnvironment,
+    cluster: PrivatePostgres,
+    app_database: str,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     caplog.set_level(logging.DEBUG)
     check = db_engine.make_engine(app_database)  # the test's own connections, for the assertions
     session = Session(check, expire_on_commit=False)
@@ -136,9 +145,14 @@ async def test_postgres_restarted_mid_day_is_retried_with_backoff_seen_and_loses
     queue = f"pg-restart-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_task_queue=queue, temporal_channel_task_queue=f"{queue}-channel")
     h = Harness(temporal_env.client, settings, FakeCalendar(), FakeChat(), compact_policy())
-    workers = build_workers(h.client, settings, Ports(calendar=h.calendar, chat=h.chat),
-                            policy_loader=lambda: h.policy, channel_posts_per_second=50,
-                            interceptors=[failures])  # fmt: skip
+    workers = build_workers(
+        h.client,
+        settings,
+        Ports(calendar=h.calendar, chat=h.chat),
+        policy_loader=lambda: h.policy,
+        channel_posts_per_second=50,
+        interceptors=[failures],
+    )
     running = [asyncio.create_task(w.run()) for w in workers]
     before = metric_samples()
     began = time.monotonic()
@@ -218,30 +232,41 @@ async def test_postgres_restarted_mid_day_is_retried_with_backoff_seen_and_loses
         # ... and nothing counted twice: three days, four check-ins (none an edit), two flags.
         assert moved(before, after, "learningday_days_started_total") == {(): 3.0}
         assert moved(before, after, "learningday_check_ins_total") == {
-            (("edited", "false"), ("kind", "plan")): 2.0, (("edited", "false"), ("kind", "summary")): 2.0,
-        }  # fmt: skip
+            (("edited", "false"), ("kind", "plan")): 2.0,
+            (("edited", "false"), ("kind", "summary")): 2.0,
+        }
         assert moved(before, after, "learningday_flags_total") == {
-            (("kind", "missed_plan"),): 1.0, (("kind", "missed_summary"),): 1.0,
-        }  # fmt: skip
+            (("kind", "missed_plan"),): 1.0,
+            (("kind", "missed_summary"),): 1.0,
+        }
 
         # ... and in the logs: every failed attempt a warning naming the activity, the day's
         # workflow and the connection error, in the production JSON format.
         # At the service's level (INFO; at DEBUG the SDK dumps activity results, which name people).
         lines = [JsonFormatter().format(r) for r in caplog.records if r.levelno >= logging.INFO]
         warned = [
-            JsonFormatter().format(r) for r in caplog.records
+            JsonFormatter().format(r)
+            for r in caplog.records
             if r.levelno >= logging.WARNING and r.name == "temporalio.activity" and r.exc_info
-        ]  # fmt: skip
+        ]
         assert len(warned) == len(failures.failed)
         for f in failures.failed:
             assert any(
-                '"level": "WARNING"' in w and f'"activity_type": "{f.activity_type}"' in w
-                and f'"workflow_id": "{f.workflow_id}"' in w and "OperationalError" in w
+                '"level": "WARNING"' in w
+                and f'"activity_type": "{f.activity_type}"' in w
+                and f'"workflow_id": "{f.workflow_id}"' in w
+                and "OperationalError" in w
                 and f"port {cluster.port} failed" in w
                 for w in warned
             ), f"no warning for {f}"
-        personal = ["mia@example.com", "Mia Manager", *(p.email for p in people), *(p.name for p in people),
-                    *(f"{p.name}'s topic" for p in people), *(f"{p.name} learned" for p in people)]  # fmt: skip
+        personal = [
+            "mia@example.com",
+            "Mia Manager",
+            *(p.email for p in people),
+            *(p.name for p in people),
+            *(f"{p.name}'s topic" for p in people),
+            *(f"{p.name} learned" for p in people),
+        ]
         leaked = sorted({word for word in personal for line in lines if word in line})
         assert not leaked, f"personal data in the logs: {leaked}"
 
@@ -256,19 +281,33 @@ async def test_postgres_restarted_mid_day_is_retried_with_backoff_seen_and_loses
         )
         assert all(c.edited_at is None for c in check_ins)  # a retried write is not an edit
         flags = session.scalars(select(Flag)).all()
-        assert sorted((f.person_id, f.kind.value) for f in flags) == [(bob.id, "missed_summary"), (cyd.id, "missed_plan")]
-        audit = [tuple(row) for row in session.execute(
-            select(AuditEntry.action, AuditEntry.subject_type, AuditEntry.subject_id).order_by(AuditEntry.id)
-        )]  # fmt: skip
+        assert sorted((f.person_id, f.kind.value) for f in flags) == [
+            (bob.id, "missed_summary"),
+            (cyd.id, "missed_plan"),
+        ]
+        audit = [
+            tuple(row)
+            for row in session.execute(
+                select(AuditEntry.action, AuditEntry.subject_type, AuditEntry.subject_id).order_by(AuditEntry.id)
+            )
+        ]
         repeated = [entry for entry, n in Counter(audit).items() if n > 1]
         assert not repeated, f"recorded twice: {repeated}"
         for d in days:
             assert [a for a, s, i in audit if s == "learning_day" and i == str(d.id)] == [
-                "day_scheduled", "day_held", "day_planning", "day_learning", "day_summarising", "work_judged", "day_completed"
-            ]  # fmt: skip
+                "day_scheduled",
+                "day_held",
+                "day_planning",
+                "day_learning",
+                "day_summarising",
+                "work_judged",
+                "day_completed",
+            ]
         emails = session.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.channel == "email")).all()
         # One email per flagged day and recipient (the manager and the person flagged), none repeated.
-        assert sorted(emails) == sorted(f"day-flags:{f.person_id}:{f.date}:{who}" for f in flags for who in (ada.manager_id, f.person_id))
+        assert sorted(emails) == sorted(
+            f"day-flags:{f.person_id}:{f.date}:{who}" for f in flags for who in (ada.manager_id, f.person_id)
+        )
         # The outside world saw each thing once too: one hold each, four posts.
         assert h.calendar.inserts == 3 and len(h.chat.posts) == 4
     finally:

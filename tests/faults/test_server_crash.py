@@ -31,7 +31,7 @@ from tests.integrations.test_day_end_to_end import (  # noqa: F401 - fixtures
     run_stack,
     settings,
     slack_peer,
-)  # fmt: skip
+)
 from tests.peers.google import GooglePeer
 from tests.peers.slack import SlackPeer
 from tests.waiting import eventually
@@ -51,7 +51,11 @@ def add_people(session: Session, slack: SlackPeer) -> list[Person]:
         email = f"{name}@example.com"
         slack_id = f"U{name.upper()}0000{n}"
         slack.add_user(email, slack_id)
-        people.append(Person(email=email, name=name.title(), timezone="Europe/Berlin", slack_user_id=slack_id, manager_id=manager.id))
+        people.append(
+            Person(
+                email=email, name=name.title(), timezone="Europe/Berlin", slack_user_id=slack_id, manager_id=manager.id
+            )
+        )
     session.add_all(people)
     session.commit()
     return people

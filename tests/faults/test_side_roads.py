@@ -59,7 +59,9 @@ async def test_a_person_slack_cannot_reach_is_prompted_by_email_and_checks_in_on
         handle = await start_day(harness, person)
         await prompted(handle, "plan:prompt:0")
         accepted = await TemporalCheckInGateway(harness.client).submit(
-            CheckInSubmission(person_email=person.email, kind="plan", text="Bayesian inference, chapter 1", source="web")
+            CheckInSubmission(
+                person_email=person.email, kind="plan", text="Bayesian inference, chapter 1", source="web"
+            )
         )
         assert accepted.accepted, accepted.message
         await prompted(handle, "summary:prompt:0")

@@ -31,7 +31,7 @@ from tests.integrations.test_day_end_to_end import (  # noqa: F401 - fixtures
     run_stack,
     settings,
     slack_peer,
-)  # fmt: skip
+)
 from tests.mail.smtp_peer import HOST
 from tests.peers.google import GooglePeer
 from tests.peers.slack import BOT_TOKEN, SlackPeer
@@ -58,10 +58,15 @@ def relay() -> Iterator[RestartableRelay]:
 
 @pytest.fixture
 def mail_settings(settings: Settings, relay: RestartableRelay) -> Settings:
-    return settings.model_copy(update={
-        "smtp_host": HOST, "smtp_port": relay.port, "smtp_tls": "none",
-        "smtp_username": USERNAME, "smtp_password": SecretStr(PASSWORD),
-    })  # fmt: skip
+    return settings.model_copy(
+        update={
+            "smtp_host": HOST,
+            "smtp_port": relay.port,
+            "smtp_tls": "none",
+            "smtp_username": USERNAME,
+            "smtp_password": SecretStr(PASSWORD),
+        }
+    )
 
 
 @pytest.fixture
@@ -69,8 +74,13 @@ def ada_and_her_manager(session: Session) -> tuple[Person, Person]:
     mia = Person(email="mia@example.com", name="Mia Manager", timezone="Europe/Berlin")
     session.add(mia)
     session.flush()
-    ada = Person(email="ada@example.com", name="Ada Lovelace", timezone="Europe/Berlin",
-                 slack_user_id=ADA_SLACK, manager_id=mia.id)  # fmt: skip
+    ada = Person(
+        email="ada@example.com",
+        name="Ada Lovelace",
+        timezone="Europe/Berlin",
+        slack_user_id=ADA_SLACK,
+        manager_id=mia.id,
+    )
     session.add(ada)
     session.commit()
     return ada, mia
@@ -82,10 +92,15 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.mark.slow
 async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_double_nothing(
-    temporal_env: WorkflowEnvironment, mail_settings: Settings, google_peer: GooglePeer,
-    slack_peer: SlackPeer, relay: RestartableRelay, ada_and_her_manager: tuple[Person, Person],
-    session: Session, caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+    temporal_env: WorkflowEnvironment,
+    mail_settings: Settings,
+    google_peer: GooglePeer,
+    slack_peer: SlackPeer,
+    relay: RestartableRelay,
+    ada_and_her_manager: tuple[Person, Person],
+    session: Session,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     ada, mia = ada_and_her_manager
     google_peer.fail_next(1, status=403)  # rateLimitExceeded

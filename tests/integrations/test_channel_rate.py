@@ -57,9 +57,12 @@ async def test_thirty_simultaneous_summaries_reach_the_channel_at_most_once_a_se
             slack.add_user(person.email)
         chat = SlackChat(token=BOT_TOKEN, base_url=slack.base_url, min_post_interval=0.0)
         workers = build_workers(
-            temporal_env.client, settings, Ports(calendar=FakeCalendar(), chat=chat),
-            policy_loader=lambda: policy, channel_posts_per_second=1.0,
-        )  # fmt: skip
+            temporal_env.client,
+            settings,
+            Ports(calendar=FakeCalendar(), chat=chat),
+            policy_loader=lambda: policy,
+            channel_posts_per_second=1.0,
+        )
         tasks = [asyncio.create_task(w.run()) for w in workers]
         try:
             handles = [
@@ -98,7 +101,9 @@ async def test_thirty_simultaneous_summaries_reach_the_channel_at_most_once_a_se
         # The channel's limit is the sequencer's to keep. (A DM's prompt and its reminder, 5 s apart
         # at this time scale, may meet within a second on a loaded machine: the adapter, whose own
         # pacing is off here, then waits out Slack's 429 and posts once. Not this test's subject.)
-        assert [at for where, at in slack.rate_limited if where == channel] == [], "the channel was sent more than Slack's limit"
+        assert [at for where, at in slack.rate_limited if where == channel] == [], (
+            "the channel was sent more than Slack's limit"
+        )
         gaps = [b.arrived_at - a.arrived_at for a, b in zip(posted, posted[1:])]
         span = posted[-1].arrived_at - posted[0].arrived_at
         assert span >= (PEOPLE - 1) * 0.9, f"{PEOPLE} posts in {span:.1f} s: faster than 1/s"

@@ -112,9 +112,13 @@ def settings(tmp_path: Path, google_peer: GooglePeer, slack_peer: SlackPeer) -> 
 
 @contextlib.asynccontextmanager
 async def run_stack(
-    env: WorkflowEnvironment, settings: Settings, google: GooglePeer, slack: SlackPeer,
-    policy: Policy, interceptors: list[Interceptor],
-) -> AsyncIterator[Stack]:  # fmt: skip
+    env: WorkflowEnvironment,
+    settings: Settings,
+    google: GooglePeer,
+    slack: SlackPeer,
+    policy: Policy,
+    interceptors: list[Interceptor],
+) -> AsyncIterator[Stack]:
     """Workers with the vendor adapters chosen from settings, and the web app in front."""
     workers = build_workers(env.client, settings, policy_loader=lambda: policy, interceptors=interceptors)
     tasks = [asyncio.create_task(w.run()) for w in workers]
@@ -150,6 +154,7 @@ def keyed(messages: list[Any]) -> dict[str, Any]:
 
 async def answer_by_dm(stack: Stack, person: Person, text: str, after_key: str) -> None:
     """Wait for our prompt `after_key` in the person's DM, then reply there in plain text."""
+
     async def prompted() -> bool:
         return after_key in keyed(stack.slack.channel_messages(ADA_SLACK))
 
@@ -167,7 +172,9 @@ async def play_a_day(stack: Stack, person: Person, time_scale: float) -> DayView
     )
     wf = handle.id
     await answer_by_dm(stack, person, "Reimplement Reptile in JAX", after_key=f"prompt:{wf}:plan:0")
-    await answer_by_dm(stack, person, "Reptile trains on Omniglot; notes in the wiki", after_key=f"prompt:{wf}:summary:0")
+    await answer_by_dm(
+        stack, person, "Reptile trains on Omniglot; notes in the wiki", after_key=f"prompt:{wf}:summary:0"
+    )
     return await handle.result()
 
 
@@ -203,9 +210,13 @@ def assert_exactly_one_of_everything(stack: Stack, person: Person, session: Sess
 
 
 async def test_a_day_over_slack_and_google_calendar(
-    temporal_env: WorkflowEnvironment, settings: Settings, google_peer: GooglePeer,
-    slack_peer: SlackPeer, ada: Person, session: Session,
-) -> None:  # fmt: skip
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    google_peer: GooglePeer,
+    slack_peer: SlackPeer,
+    ada: Person,
+    session: Session,
+) -> None:
     async with run_stack(temporal_env, settings, google_peer, slack_peer, compact_policy(), []) as stack:
         view = await play_a_day(stack, ada, time_scale=300)
     assert_exactly_one_of_everything(stack, ada, session, view)
@@ -213,9 +224,13 @@ async def test_a_day_over_slack_and_google_calendar(
 
 @pytest.mark.slow
 async def test_every_activity_retried_after_its_side_effect_duplicates_nothing(
-    temporal_env: WorkflowEnvironment, settings: Settings, google_peer: GooglePeer,
-    slack_peer: SlackPeer, ada: Person, session: Session,
-) -> None:  # fmt: skip
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    google_peer: GooglePeer,
+    slack_peer: SlackPeer,
+    ada: Person,
+    session: Session,
+) -> None:
     faults = FailEachActivityOnceAfterItsSideEffect()
     retried_holds_before = retries_counted("place_hold")
     async with run_stack(temporal_env, settings, google_peer, slack_peer, compact_policy(), [faults]) as stack:
@@ -223,9 +238,13 @@ async def test_every_activity_retried_after_its_side_effect_duplicates_nothing(
 
     assert_exactly_one_of_everything(stack, ada, session, view)
     assert {
-        "load_day_context", "place_hold", "record_day_state",
-        "send_prompt", "record_check_in", "post_to_channel",
-    } <= set(faults.failed)  # fmt: skip
+        "load_day_context",
+        "place_hold",
+        "record_day_state",
+        "send_prompt",
+        "record_check_in",
+        "post_to_channel",
+    } <= set(faults.failed)
     assert retries_counted("place_hold") == retried_holds_before + 1  # on the operator's dashboard
 
 
@@ -234,17 +253,26 @@ def retries_counted(activity_type: str) -> float:
 
 
 async def test_an_out_of_office_event_on_google_calendar_skips_the_day_without_a_hold_or_prompt(
-    temporal_env: WorkflowEnvironment, settings: Settings, google_peer: GooglePeer,
-    slack_peer: SlackPeer, ada: Person, session: Session,
-) -> None:  # fmt: skip
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    google_peer: GooglePeer,
+    slack_peer: SlackPeer,
+    ada: Person,
+    session: Session,
+) -> None:
     # Berlin in December is UTC+1: the whole Thursday, local time.
-    google_peer.seed_event(ada.email, {
-        "id": "ooo20261203", "summary": "Parental leave", "eventType": "outOfOffice",
-        "transparency": "opaque",
-        "start": {"dateTime": "2026-12-03T00:00:00+01:00", "timeZone": "Europe/Berlin"},
-        "end": {"dateTime": "2026-12-04T00:00:00+01:00", "timeZone": "Europe/Berlin"},
-        "outOfOfficeProperties": {"autoDeclineMode": "declineNone"},
-    })  # fmt: skip
+    google_peer.seed_event(
+        ada.email,
+        {
+            "id": "ooo20261203",
+            "summary": "Parental leave",
+            "eventType": "outOfOffice",
+            "transparency": "opaque",
+            "start": {"dateTime": "2026-12-03T00:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-12-04T00:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "outOfOfficeProperties": {"autoDeclineMode": "declineNone"},
+        },
+    )
     async with run_stack(temporal_env, settings, google_peer, slack_peer, compact_policy(), []) as stack:
         view = await stack.client.execute_workflow(
             LearningDayWorkflow.run,

@@ -36,9 +36,13 @@ def flag(session: Session) -> Flag:
     ada = Person(email="ada@example.com", name="Ada Lovelace", timezone="Europe/Berlin", manager_id=maria.id)
     session.add(ada)
     session.flush()
-    flag = Flag(person_id=ada.id, kind=FlagKind.missed_summary, date=THURSDAY,
-                reason="No summary by the deadline plus grace (17:05 UTC).",
-                raised_at=dt.datetime(2026, 12, 3, 17, 5))
+    flag = Flag(
+        person_id=ada.id,
+        kind=FlagKind.missed_summary,
+        date=THURSDAY,
+        reason="No summary by the deadline plus grace (17:05 UTC).",
+        raised_at=dt.datetime(2026, 12, 3, 17, 5),
+    )
     session.add(flag)
     session.commit()
     return flag
@@ -78,7 +82,9 @@ def test_the_days_flags_go_to_the_manager_in_one_dm_however_often_the_activity_r
 ) -> None:
     activities = FlagDmActivities(chat, lambda: dm_policy(True))
 
-    notice = DayFlagsNotice(person_id=flag.person_id, learning_day_id=0, date=THURSDAY, flag_ids=[flag.id], readers=readers(flag))
+    notice = DayFlagsNotice(
+        person_id=flag.person_id, learning_day_id=0, date=THURSDAY, flag_ids=[flag.id], readers=readers(flag)
+    )
     first = activities.dm_managers_about_day_flags(notice)
     retried = activities.dm_managers_about_day_flags(notice)
 

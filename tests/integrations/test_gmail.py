@@ -74,7 +74,11 @@ def test_second_send_with_the_same_key_sends_nothing(mailer: GmailMailer, peer: 
     again = mailer.send(flag_email())
 
     assert again.already_sent is True
-    assert again.message_id == first.message_id == message_id_for("flag:42:boss@example.com", installation_id(session), SENDER)
+    assert (
+        again.message_id
+        == first.message_id
+        == message_id_for("flag:42:boss@example.com", installation_id(session), SENDER)
+    )
     assert len(peer.mail) == 1
     assert len(peer.requests) == calls
 

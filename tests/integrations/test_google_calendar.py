@@ -107,7 +107,9 @@ def test_removing_a_hold_that_was_never_placed_reports_nothing_removed(calendar:
     assert calendar.remove_hold(PERSON, THURSDAY) is False
 
 
-def test_calendar_refusing_focus_time_gets_a_busy_event_with_the_same_id(calendar: GoogleCalendar, peer: GooglePeer) -> None:
+def test_calendar_refusing_focus_time_gets_a_busy_event_with_the_same_id(
+    calendar: GoogleCalendar, peer: GooglePeer
+) -> None:
     peer.make_non_workspace(PERSON)
 
     ref = calendar.place_hold(hold())
@@ -315,7 +317,11 @@ def test_peer_filters_listings_by_event_type_and_time_window(peer: GooglePeer, k
     peer.seed_event(PERSON, timed(summary="Standup"))
     peer.seed_event(
         PERSON,
-        {"summary": "Tomorrow", "start": {"dateTime": "2026-12-04T09:00:00Z"}, "end": {"dateTime": "2026-12-04T10:00:00Z"}},
+        {
+            "summary": "Tomorrow",
+            "start": {"dateTime": "2026-12-04T09:00:00Z"},
+            "end": {"dateTime": "2026-12-04T10:00:00Z"},
+        },
     )
     events = raw_events(peer, key_file)
 

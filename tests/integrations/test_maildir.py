@@ -59,9 +59,7 @@ def test_the_same_key_is_written_once_and_the_outbox_row_holds_the_maildir_key(
     assert len(keys) == 1
     assert not first.already_sent and second.already_sent
     assert second.message_id == first.message_id
-    row = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.idempotency_key == "digest:2026-11-16:maria")
-    ).one()
+    row = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == "digest:2026-11-16:maria")).one()
     assert row.status == OutboxStatus.sent and row.channel == "email" and row.external_id == keys[0]
 
 

@@ -31,7 +31,7 @@ from tests.integrations.test_day_end_to_end import (  # noqa: F401 - fixtures
     run_stack,
     settings,
     slack_peer,
-)  # fmt: skip
+)
 from tests.peers.google import GooglePeer
 from tests.peers.slack import SlackPeer
 from tests.peers.slack_requests import dm, interact, plan_submission, send_event
@@ -140,7 +140,12 @@ async def test_a_web_check_in_form_posted_twice_saves_one_plan(stack: Stack, ada
     page = await stack.web.get(path)
     nonce, csrf = NONCE.search(page.text), CSRF.search(page.text)
     assert nonce and csrf, "the check-in form carries a nonce and a CSRF token"
-    form = {"text": "Fundamentals: eigenvalues", "category": "fundamentals", "submission": nonce.group(1), "csrf_token": csrf.group(1)}
+    form = {
+        "text": "Fundamentals: eigenvalues",
+        "category": "fundamentals",
+        "submission": nonce.group(1),
+        "csrf_token": csrf.group(1),
+    }
     async with replica(stack) as other:
         other.cookies = stack.web.cookies  # one browser, its two posts answered by two replicas
         answers = [await stack.web.post(f"{path}/plan", data=form), await other.post(f"{path}/plan", data=form)]

@@ -34,11 +34,17 @@ from tests.waiting import eventually
 from workflows.reimbursement import workflow_id_for
 
 ADA, ZED = "UADA00001", "UZED00009"  # Zed has a Slack account but is not in our people table
-POLICY = Policy(reimbursement=ReimbursementPolicy(currency="EUR", accepted_currencies=["EUR", "USD"],
-                                                  exchange_rates={"USD": Decimal("0.9")}, categories={
-    "books": ExpenseCategory(cap=Decimal(200), receipt_required=False),
-    "courses": ExpenseCategory(cap=Decimal(1000), receipt_required=True),
-}))
+POLICY = Policy(
+    reimbursement=ReimbursementPolicy(
+        currency="EUR",
+        accepted_currencies=["EUR", "USD"],
+        exchange_rates={"USD": Decimal("0.9")},
+        categories={
+            "books": ExpenseCategory(cap=Decimal(200), receipt_required=False),
+            "courses": ExpenseCategory(cap=Decimal(1000), receipt_required=True),
+        },
+    )
+)
 
 
 class FakeSubmitter:
@@ -71,29 +77,46 @@ def ada(session: Session, engine: Engine) -> Person:
 @pytest.fixture
 async def slack(slack_peer: SlackPeer, submitter: FakeSubmitter, ada: Person) -> AsyncIterator[httpx.AsyncClient]:
     slack_peer.add_user("ada@example.com", ADA)
-    settings = Settings(slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SECRET),
-                        slack_api_base_url=slack_peer.base_url)
-    front_door = SlackFrontDoor(lambda: None, submit_claim=submitter, policy=lambda: POLICY,  # type: ignore[arg-type,return-value]
-                                claim_link=lambda person_id: f"https://ld.example/claims/new/signed-{person_id}",
-                                ack_budget=0.5)
+    settings = Settings(
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_base_url=slack_peer.base_url,
+    )
+    front_door = SlackFrontDoor(
+        lambda: None,
+        submit_claim=submitter,
+        policy=lambda: POLICY,  # type: ignore[arg-type,return-value]
+        claim_link=lambda person_id: f"https://ld.example/claims/new/signed-{person_id}",
+        ack_budget=0.5,
+    )
     app = FastAPI()
     app.include_router(build_slack_router(lambda: None, settings, front_door=front_door))  # type: ignore[arg-type,return-value]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         yield client
 
 
-def claim_submission(user: str, amount: str = "39.90", category: str = "books", view_id: str = "V1",
-                     link: str | None = None) -> dict[str, Any]:
+def claim_submission(
+    user: str, amount: str = "39.90", category: str = "books", view_id: str = "V1", link: str | None = None
+) -> dict[str, Any]:
     def text(value: str | None) -> dict[str, Any]:
         return {"value": {"type": "plain_text_input", "value": value}}
 
     def select(value: str) -> dict[str, Any]:
         return {"value": {"type": "static_select", "selected_option": {"value": value}}}
 
-    values = {"amount": text(amount), "currency": select("USD"), "category": select(category),
-              "description": text("Designing Data-Intensive Applications"), "link": text(link)}
-    return {"type": "view_submission", "user": {"id": user}, "team": {"id": "TTEAM0001"},
-            "view": {"id": view_id, "type": "modal", "callback_id": "claim", "state": {"values": values}}}
+    values = {
+        "amount": text(amount),
+        "currency": select("USD"),
+        "category": select(category),
+        "description": text("Designing Data-Intensive Applications"),
+        "link": text(link),
+    }
+    return {
+        "type": "view_submission",
+        "user": {"id": user},
+        "team": {"id": "TTEAM0001"},
+        "view": {"id": view_id, "type": "modal", "callback_id": "claim", "state": {"values": values}},
+    }
 
 
 async def peer_sees(peer: SlackPeer, predicate: Callable[[], bool]) -> None:
@@ -132,7 +155,12 @@ async def test_valid_claim_reaches_the_submitter_closes_the_modal_and_is_confirm
     assert response.status_code == 200 and response.content in (b"", b"{}")
     [filed] = submitter.received
     assert (filed.person_email, parse_amount(filed.amount), filed.currency, filed.category, filed.link) == (
-        "ada@example.com", Decimal("39.90"), "USD", "books", None)
+        "ada@example.com",
+        Decimal("39.90"),
+        "USD",
+        "books",
+        None,
+    )
     assert filed.idempotency_key == "slack-view:V1"  # the view's id: a redelivery is the same claim
     await peer_sees(slack_peer, lambda: len(slack_peer.channel_messages(ADA)) == 1)
     assert slack_peer.channel_messages(ADA)[0].text == "Claim 42 filed; your approver has been emailed."
@@ -177,10 +205,18 @@ async def test_a_claim_while_temporal_is_unreachable_is_refused_on_the_form_not_
     """Found by the fuzz run: connecting the claim service's Temporal client raised out of the
     listener, and Slack got a 500. The form now says nothing was filed, as the web form does."""
     slack_peer.add_user("ada@example.com", ADA)
-    settings = Settings(slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SECRET),
-                        slack_api_base_url=slack_peer.base_url, temporal_address="127.0.0.1:9")
-    front_door = SlackFrontDoor(lambda: None, submit_claim=TemporalClaimSubmitter(settings, policy=lambda: POLICY),  # type: ignore[arg-type,return-value]
-                                policy=lambda: POLICY, ack_budget=10.0)
+    settings = Settings(
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_base_url=slack_peer.base_url,
+        temporal_address="127.0.0.1:9",
+    )
+    front_door = SlackFrontDoor(
+        lambda: None,
+        submit_claim=TemporalClaimSubmitter(settings, policy=lambda: POLICY),  # type: ignore[arg-type,return-value]
+        policy=lambda: POLICY,
+        ack_budget=10.0,
+    )
     app = FastAPI()
     app.include_router(build_slack_router(lambda: None, settings, front_door=front_door))  # type: ignore[arg-type,return-value]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as slack:
@@ -199,20 +235,30 @@ async def test_help_lists_the_claim_command(slack: httpx.AsyncClient) -> None:
 
 
 @asynccontextmanager
-async def real_slack(claims: Claims, slack_peer: SlackPeer, session: Session,
-                     ack_budget: float = 2.0) -> AsyncIterator[httpx.AsyncClient]:
+async def real_slack(
+    claims: Claims, slack_peer: SlackPeer, session: Session, ack_budget: float = 2.0
+) -> AsyncIterator[httpx.AsyncClient]:
     """Slack's front door (signed requests) on the real claim service, the claims harness's
     Temporal worker and SMTP server; Ada has a Slack account and books need no receipt."""
     claims.org.ada.slack_user_id = ADA
     session.commit()
     slack_peer.add_user("ada@example.com", ADA)
     claims.policy.reimbursement.categories["books"] = ExpenseCategory(cap=Decimal(200), receipt_required=False)
-    settings = claims.settings.model_copy(update={
-        "slack_bot_token": SecretStr(BOT_TOKEN), "slack_signing_secret": SecretStr(SECRET),
-        "slack_api_base_url": slack_peer.base_url, "data_dir": claims.data_dir})
+    settings = claims.settings.model_copy(
+        update={
+            "slack_bot_token": SecretStr(BOT_TOKEN),
+            "slack_signing_secret": SecretStr(SECRET),
+            "slack_api_base_url": slack_peer.base_url,
+            "data_dir": claims.data_dir,
+        }
+    )
     submitter = TemporalClaimSubmitter(settings, client=claims.client, policy=lambda: claims.policy)
-    front_door = SlackFrontDoor(lambda: None, submit_claim=submitter, policy=lambda: claims.policy,  # type: ignore[arg-type,return-value]
-                                ack_budget=ack_budget)
+    front_door = SlackFrontDoor(
+        lambda: None,
+        submit_claim=submitter,
+        policy=lambda: claims.policy,  # type: ignore[arg-type,return-value]
+        ack_budget=ack_budget,
+    )
     app = FastAPI()
     app.include_router(build_slack_router(lambda: None, settings, front_door=front_door))  # type: ignore[arg-type,return-value]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as slack:
@@ -232,7 +278,13 @@ async def test_a_slack_claim_is_filed_by_the_real_service_and_its_approver_email
     claims.started.append(claim.id)
     assert slack_peer.channel_messages(ADA)[0].text == f"Claim {claim.id} filed; your approver has been emailed."
     assert (claim.person_id, claim.amount, claim.currency, claim.category, claim.receipt_path) == (
-        claims.org.ada.id, Decimal("39.90"), "USD", "books", None)
+        claims.org.ada.id,
+        Decimal("39.90"),
+        "USD",
+        "books",
+        None,
+    )
+
     async def maria_emailed() -> bool:
         return bool(claims.mails_to(claims.org.maria))
 
@@ -269,7 +321,9 @@ async def test_a_claim_form_delivered_three_times_files_one_claim_and_answers_th
     [claim] = session.scalars(select(ExpenseClaim)).all()
     claims.started.append(claim.id)
     await peer_sees(slack_peer, lambda: len(slack_peer.channel_messages(ADA)) == 3)
-    assert {m.text for m in slack_peer.channel_messages(ADA)} == {f"Claim {claim.id} filed; your approver has been emailed."}
+    assert {m.text for m in slack_peer.channel_messages(ADA)} == {
+        f"Claim {claim.id} filed; your approver has been emailed."
+    }
 
     async def maria_emailed() -> bool:
         return bool(claims.mails_to(claims.org.maria))

@@ -51,32 +51,67 @@ class NoCheckIns:
         raise AssertionError("the Home tab skipped a day")
 
 
-def add_person(session: Session, name: str, slack_id: str | None = None, manager: Person | None = None,
-               active: bool = True) -> Person:
-    person = Person(email=f"{uuid.uuid4().hex[:12]}@example.com", name=name, timezone="Europe/London", slack_user_id=slack_id,
-                    manager_id=manager.id if manager else None, active=active)
+def add_person(
+    session: Session, name: str, slack_id: str | None = None, manager: Person | None = None, active: bool = True
+) -> Person:
+    person = Person(
+        email=f"{uuid.uuid4().hex[:12]}@example.com",
+        name=name,
+        timezone="Europe/London",
+        slack_user_id=slack_id,
+        manager_id=manager.id if manager else None,
+        active=active,
+    )
     session.add(person)
     session.flush()
     return person
 
 
-def add_day(session: Session, person: Person, date: dt.date, state: DayState, plan: str | None = None,
-            summary: str | None = None) -> LearningDay:
+def add_day(
+    session: Session,
+    person: Person,
+    date: dt.date,
+    state: DayState,
+    plan: str | None = None,
+    summary: str | None = None,
+) -> LearningDay:
     day = LearningDay(person_id=person.id, date=date, state=state, workflow_id=f"learning-day-{person.id}-{date}")
     session.add(day)
     session.flush()
     for kind, text in ((CheckInKind.plan, plan), (CheckInKind.summary, summary)):
         if text is not None:
-            session.add(CheckIn(learning_day_id=day.id, kind=kind, text=text, submitted_at=NOW,
-                                category="papers" if kind == CheckInKind.plan else None))
+            session.add(
+                CheckIn(
+                    learning_day_id=day.id,
+                    kind=kind,
+                    text=text,
+                    submitted_at=NOW,
+                    category="papers" if kind == CheckInKind.plan else None,
+                )
+            )
     session.flush()
     return day
 
 
-def add_claim(session: Session, person: Person, amount: str, category: str, description: str,
-              state: ClaimState = ClaimState.pending) -> None:
-    session.add(ExpenseClaim(person_id=person.id, amount=Decimal(amount), currency="USD", category=category,
-                             description=description, state=state, submitted_at=NOW))
+def add_claim(
+    session: Session,
+    person: Person,
+    amount: str,
+    category: str,
+    description: str,
+    state: ClaimState = ClaimState.pending,
+) -> None:
+    session.add(
+        ExpenseClaim(
+            person_id=person.id,
+            amount=Decimal(amount),
+            currency="USD",
+            category=category,
+            description=description,
+            state=state,
+            submitted_at=NOW,
+        )
+    )
     session.flush()
 
 
@@ -84,8 +119,11 @@ def add_claim(session: Session, person: Person, amount: str, category: str, desc
 async def slack(slack_peer: SlackPeer, engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     for email, user in (("ada@example.com", ADA), ("grace@example.com", GRACE), ("zed@example.com", ZED)):
         slack_peer.add_user(email, user)
-    settings = Settings(slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SECRET),
-                        slack_api_base_url=slack_peer.base_url)
+    settings = Settings(
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_base_url=slack_peer.base_url,
+    )
     app = FastAPI()
     app.include_router(build_slack_router(NoCheckIns, settings, front_door=SlackFrontDoor(NoCheckIns)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
@@ -94,8 +132,13 @@ async def slack(slack_peer: SlackPeer, engine: Engine) -> AsyncIterator[httpx.As
 
 def home_opened(user: str, tab: str = "home") -> dict[str, Any]:
     """The event as Slack sends it (the view is there once a Home tab was published before)."""
-    return {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": tab,
-            "event_ts": f"{time.time():.6f}"}
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D" + user[1:],
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
 
 
 async def open_home(slack: httpx.AsyncClient, peer: SlackPeer, user: str, event_id: str = "EvHome1") -> dict[str, Any]:
@@ -144,7 +187,8 @@ async def test_a_learner_on_their_day_sees_its_state_the_plan_button_their_strea
     assert view["type"] == "home"
     assert f"*My day: {today:%A %-d %B}* · planning" in shown and "*Plan*: not written yet." in shown
     assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons(view)] == [
-        ("open_checkin", "plan", "Write my plan")]
+        ("open_checkin", "plan", "Write my plan")
+    ]
     assert "*Streak*: 2 Learning Days kept in a row" in shown  # the missed week ends it
     assert "Books · USD 39.90 · pending" in shown and "Conference travel · USD 420.00 · approved" in shown
     assert "conference_travel" not in shown
@@ -228,8 +272,14 @@ async def test_what_people_typed_is_shown_literally_never_as_a_mention_or_link(
 ) -> None:
     grace = add_person(session, f"Grace {TYPED}", GRACE)
     ada = add_person(session, f"Ada {TYPED}", ADA, manager=grace)
-    add_day(session, ada, local_today(ada), DayState.summarising, plan=f"Plan {TYPED} https://evil.example #general",
-            summary=f"Summary {TYPED}")
+    add_day(
+        session,
+        ada,
+        local_today(ada),
+        DayState.summarising,
+        plan=f"Plan {TYPED} https://evil.example #general",
+        summary=f"Summary {TYPED}",
+    )
     add_claim(session, ada, "10", "books", f"Book {TYPED}")
     session.commit()
 
@@ -240,8 +290,12 @@ async def test_what_people_typed_is_shown_literally_never_as_a_mention_or_link(
         for what in expected:
             assert f"{what} {escaped}" in shown
         assert "<" not in shown and ">" not in shown  # no mention, no link, nothing for Slack to parse
-        mrkdwn = [t for b in view["blocks"] for t in [b.get("text"), *b.get("elements", [])]
-                  if t and t.get("type") == "mrkdwn"]
+        mrkdwn = [
+            t
+            for b in view["blocks"]
+            for t in [b.get("text"), *b.get("elements", [])]
+            if t and t.get("type") == "mrkdwn"
+        ]
         assert mrkdwn and all(t["verbatim"] is True for t in mrkdwn)  # no bare address or #channel linked
 
 
@@ -253,12 +307,32 @@ async def test_the_home_tab_keeps_within_slacks_limits_for_a_large_team_and_long
     day = LearningDay(id=1, person_id=1, date=today, state=DayState.summarising)
     plan = CheckIn(kind=CheckInKind.plan, text="<" * 3000, category="papers")
     summary = CheckIn(kind=CheckInKind.summary, text="&" * 3000)
-    claims = [ExpenseClaim(amount=Decimal(1), currency="USD", category="books", description=">" * 3000,
-                           state=ClaimState.pending, submitted_at=NOW) for _ in range(8)]
-    reports = [ReportDay(Person(id=n, name=f"Report {n} " + "<" * 190, timezone="Europe/London"), None, False, False)
-               for n in range(2, 3002)]
-    mine = MyDay(grace, today, today, day, day, DayRow(day, plan, summary), [DayRow(day, plan, summary)], claims,
-                 Budget(today.year, "USD", Decimal(1500), Decimal(0), Decimal(8)))
+    claims = [
+        ExpenseClaim(
+            amount=Decimal(1),
+            currency="USD",
+            category="books",
+            description=">" * 3000,
+            state=ClaimState.pending,
+            submitted_at=NOW,
+        )
+        for _ in range(8)
+    ]
+    reports = [
+        ReportDay(Person(id=n, name=f"Report {n} " + "<" * 190, timezone="Europe/London"), None, False, False)
+        for n in range(2, 3002)
+    ]
+    mine = MyDay(
+        grace,
+        today,
+        today,
+        day,
+        day,
+        DayRow(day, plan, summary),
+        [DayRow(day, plan, summary)],
+        claims,
+        Budget(today.year, "USD", Decimal(1500), Decimal(0), Decimal(8)),
+    )
     slack_peer.add_user("grace@example.com", GRACE)
 
     view = home_view(Home(mine, reports, dict(SEED_CATEGORIES), {"books": "Books"}))
@@ -281,11 +355,22 @@ async def test_the_home_tabs_button_opens_the_check_in_modal(
     [button] = buttons(view)
     [actions] = [b for b in view["blocks"] if b["type"] == "actions"]
 
-    click = {"type": "block_actions", "user": {"id": ADA}, "trigger_id": slack_peer.new_trigger_id(),
-             "team": {"id": "TTEAM0001"}, "container": {"type": "view", "view_id": view["id"]},
-             "view": {"id": view["id"], "type": "home", "callback_id": "", "state": {"values": {}}},
-             "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
-                          "block_id": actions["block_id"]}]}
+    click = {
+        "type": "block_actions",
+        "user": {"id": ADA},
+        "trigger_id": slack_peer.new_trigger_id(),
+        "team": {"id": "TTEAM0001"},
+        "container": {"type": "view", "view_id": view["id"]},
+        "view": {"id": view["id"], "type": "home", "callback_id": "", "state": {"values": {}}},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "value": button["value"],
+                "block_id": actions["block_id"],
+            }
+        ],
+    }
     response = await interact(slack, click)
 
     assert response.status_code == 200

@@ -74,8 +74,13 @@ class FakeGateway:
 
     async def status(self, person_email: str) -> DayStatus:
         plan = next((s.text for s in self.submissions if s.kind == "plan"), None)
-        return DayStatus(person_email, DAY, "learning" if plan else "planning", plan=plan,
-                         next_step="Summary due by 20:00" if plan else "Plan due by 12:00")
+        return DayStatus(
+            person_email,
+            DAY,
+            "learning" if plan else "planning",
+            plan=plan,
+            next_step="Summary due by 20:00" if plan else "Plan due by 12:00",
+        )
 
     async def skip(self, person_email: str, reason: str, key: str | None = None) -> CheckInResult:
         self.skips.append((person_email, reason))
@@ -106,8 +111,11 @@ ACK_BUDGET = 0.2  # the production budget is 2 s; short here so the slow-gateway
 async def slack(slack_peer: SlackPeer, gateway: FakeGateway, ada: Person) -> AsyncIterator[httpx.AsyncClient]:
     slack_peer.add_user("ada@example.com", ADA)
     slack_peer.add_user("zed@example.com", ZED)
-    settings = Settings(slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SECRET),
-                        slack_api_base_url=slack_peer.base_url)
+    settings = Settings(
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_base_url=slack_peer.base_url,
+    )
     app = FastAPI()
     front_door = SlackFrontDoor(lambda: gateway, ack_budget=ACK_BUDGET)
     app.include_router(build_slack_router(lambda: gateway, settings, front_door=front_door))
@@ -224,9 +232,15 @@ async def test_plan_submitted_in_the_modal_reaches_the_gateway_with_its_category
     assert response.status_code == 200 and response.content in (b"", b"{}")  # closes the modal
     [submission] = gateway.submissions
     assert submission == CheckInSubmission(
-        person_email="ada@example.com", kind="plan", text="Reimplement the Attention paper", source="slack_modal",
-        why="We use transformers daily", category="papers", resources="https://arxiv.org/abs/1706.03762",
-        key="slack-view:V1")  # Slack's id of this modal: a redelivery is the same check-in
+        person_email="ada@example.com",
+        kind="plan",
+        text="Reimplement the Attention paper",
+        source="slack_modal",
+        why="We use transformers daily",
+        category="papers",
+        resources="https://arxiv.org/abs/1706.03762",
+        key="slack-view:V1",
+    )  # Slack's id of this modal: a redelivery is the same check-in
     await peer_sees(slack_peer, lambda: len(slack_peer.channel_messages(ADA)) == 1)
     assert slack_peer.channel_messages(ADA)[0].text == "Plan saved"
 
@@ -266,7 +280,9 @@ async def test_submission_from_an_unknown_user_never_reaches_the_gateway(
     assert gateway.submissions == []
 
 
-async def test_learning_summary_command_opens_the_summary_modal(slack: httpx.AsyncClient, slack_peer: SlackPeer) -> None:
+async def test_learning_summary_command_opens_the_summary_modal(
+    slack: httpx.AsyncClient, slack_peer: SlackPeer
+) -> None:
     response = await command(slack, "summary", ADA, trigger_id=slack_peer.new_trigger_id())
 
     assert response.status_code == 200
@@ -281,7 +297,8 @@ async def test_learning_status_command_answers_with_the_day(slack: httpx.AsyncCl
 
     assert response.status_code == 200
     assert response.text == (
-        "Your Learning Day on Thursday 3 December: *planning*.\nPlan: not written yet.\nPlan due by 12:00")
+        "Your Learning Day on Thursday 3 December: *planning*.\nPlan: not written yet.\nPlan due by 12:00"
+    )
 
 
 async def test_learning_skip_command_records_the_reason(slack: httpx.AsyncClient, gateway: FakeGateway) -> None:
@@ -308,8 +325,12 @@ async def test_learning_help_lists_the_commands(slack: httpx.AsyncClient) -> Non
 
 async def test_socket_mode_handler_is_built_from_the_same_app() -> None:
     """Constructed only: no Socket Mode peer exists, so connecting is not exercised here."""
-    settings = Settings(slack_bot_token=SecretStr(BOT_TOKEN), slack_app_token=SecretStr("xapp-1-test"),
-                        slack_signing_secret=None, slack_api_base_url="http://127.0.0.1:9/api/")
+    settings = Settings(
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_app_token=SecretStr("xapp-1-test"),
+        slack_signing_secret=None,
+        slack_api_base_url="http://127.0.0.1:9/api/",
+    )
 
     handler = build_socket_mode_handler(lambda: FakeGateway(), settings)
 
@@ -326,8 +347,9 @@ def test_http_endpoints_refuse_to_start_without_a_signing_secret() -> None:
 
 
 def test_socket_mode_install_mounts_no_http_endpoints() -> None:
-    settings = Settings(slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=None,
-                        slack_app_token=SecretStr("xapp-1-test"))
+    settings = Settings(
+        slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=None, slack_app_token=SecretStr("xapp-1-test")
+    )
 
     assert build_slack_router(lambda: FakeGateway(), settings).routes == []
 
@@ -337,45 +359,152 @@ def _payload(**fields: object) -> str:
 
 
 def _submission(**view: object) -> dict[str, object]:
-    return {"type": "view_submission", "user": {"id": ADA}, "team": {"id": "TTEAM0001"},
-            "view": {"id": "V1", "type": "modal", "callback_id": "checkin_plan", "state": {"values": {}}, **view}}
+    return {
+        "type": "view_submission",
+        "user": {"id": ADA},
+        "team": {"id": "TTEAM0001"},
+        "view": {"id": "V1", "type": "modal", "callback_id": "checkin_plan", "state": {"values": {}}, **view},
+    }
 
 
 FORM = "application/x-www-form-urlencoded"
 DEEP = 100_000
 MALFORMED = [  # (where, body, content type, what the refusal names)
-    ("events", b'{"type": "event_callback", "event": {"type": "message", "text": "caf\xe9"}}', "application/json", "UTF-8"),
+    (
+        "events",
+        b'{"type": "event_callback", "event": {"type": "message", "text": "caf\xe9"}}',
+        "application/json",
+        "UTF-8",
+    ),
     ("interactivity", b"payload=" + b'{"type": "block_actions"}\xff', FORM, "UTF-8"),
     ("commands", b"command=%2Flearning&text=\xff\xfe&user_id=UADA00001&trigger_id=t", FORM, "UTF-8"),
     ("events", "[" * DEEP + "]" * DEEP, "application/json", "nests"),
-    ("events", '{"type": "event_callback", "event": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}", "application/json", "nests"),
+    (
+        "events",
+        '{"type": "event_callback", "event": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}",
+        "application/json",
+        "nests",
+    ),
     ("interactivity", urlencode({"payload": "[" * DEEP + "]" * DEEP}), FORM, "nests"),
     ("interactivity", _payload(type="view_submission", user={"id": ADA}, view=7), FORM, "view"),
     ("interactivity", _payload(type="view_submission", user={"id": ADA}, view="checkin_plan"), FORM, "view"),
-    ("interactivity", _payload(type="block_actions", user=7, trigger_id="t", actions=[{"action_id": "open_checkin"}]), FORM, "user"),
-    ("interactivity", _payload(type="block_actions", user="UADA00001", trigger_id="t", actions=[{"action_id": "open_checkin", "value": "plan"}]), FORM, "user"),
+    (
+        "interactivity",
+        _payload(type="block_actions", user=7, trigger_id="t", actions=[{"action_id": "open_checkin"}]),
+        FORM,
+        "user",
+    ),
+    (
+        "interactivity",
+        _payload(
+            type="block_actions",
+            user="UADA00001",
+            trigger_id="t",
+            actions=[{"action_id": "open_checkin", "value": "plan"}],
+        ),
+        FORM,
+        "user",
+    ),
     # Bolt reads a body by what it holds, not by the URL it came to: the same checks apply at every door.
-    ("commands", _payload(type="block_actions", user="UADA00001", trigger_id="t", actions=[{"action_id": "open_checkin", "value": "plan"}]), FORM, "user"),
+    (
+        "commands",
+        _payload(
+            type="block_actions",
+            user="UADA00001",
+            trigger_id="t",
+            actions=[{"action_id": "open_checkin", "value": "plan"}],
+        ),
+        FORM,
+        "user",
+    ),
     ("commands", _payload(type="view_submission", user={"id": ADA}, view=7), FORM, "view"),
     ("events", json.dumps({"type": "view_submission", "user": {"id": ADA}, "view": 7}), "application/json", "view"),
-    ("events", json.dumps({"type": "block_actions", "user": "UADA00001", "trigger_id": "t", "actions": [{"action_id": "open_checkin", "value": "plan"}]}), "application/json", "user"),
-    ("events", json.dumps({"command": "/learning", "text": {"a": 1}, "user_id": ADA, "trigger_id": "t"}), "application/json", "text"),
-    ("interactivity", _payload(**_submission(state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}},
-                                                            "category": {"value": {"type": "static_select", "selected_option": "papers"}}}})), FORM, "selected_option"),
-    ("interactivity", _payload(**_submission(state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}},
-                                                            "category": {"value": {"type": "static_select", "selected_option": {"value": ["papers"]}}}}})), FORM, "selected_option"),
+    (
+        "events",
+        json.dumps(
+            {
+                "type": "block_actions",
+                "user": "UADA00001",
+                "trigger_id": "t",
+                "actions": [{"action_id": "open_checkin", "value": "plan"}],
+            }
+        ),
+        "application/json",
+        "user",
+    ),
+    (
+        "events",
+        json.dumps({"command": "/learning", "text": {"a": 1}, "user_id": ADA, "trigger_id": "t"}),
+        "application/json",
+        "text",
+    ),
+    (
+        "interactivity",
+        _payload(
+            **_submission(
+                state={
+                    "values": {
+                        "what": {"value": {"type": "plain_text_input", "value": "x"}},
+                        "category": {"value": {"type": "static_select", "selected_option": "papers"}},
+                    }
+                }
+            )
+        ),
+        FORM,
+        "selected_option",
+    ),
+    (
+        "interactivity",
+        _payload(
+            **_submission(
+                state={
+                    "values": {
+                        "what": {"value": {"type": "plain_text_input", "value": "x"}},
+                        "category": {"value": {"type": "static_select", "selected_option": {"value": ["papers"]}}},
+                    }
+                }
+            )
+        ),
+        FORM,
+        "selected_option",
+    ),
     # Found by the fuzz run: Bolt reads view.type on every submission (a KeyError, then a 500).
-    ("interactivity", _payload(type="view_submission", user={"id": ADA},
-                               view={"id": "V1", "callback_id": "checkin_plan", "state": {"values": {}}}), FORM, "view.type"),
-    ("interactivity", _payload(**_submission(id="V" * 500, state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}}}})), FORM, "view.id"),
-]  # fmt: skip
+    (
+        "interactivity",
+        _payload(
+            type="view_submission",
+            user={"id": ADA},
+            view={"id": "V1", "callback_id": "checkin_plan", "state": {"values": {}}},
+        ),
+        FORM,
+        "view.type",
+    ),
+    (
+        "interactivity",
+        _payload(
+            **_submission(
+                id="V" * 500, state={"values": {"what": {"value": {"type": "plain_text_input", "value": "x"}}}}
+            )
+        ),
+        FORM,
+        "view.id",
+    ),
+]
 
 
-@pytest.mark.parametrize(("where", "body", "content_type", "names"), MALFORMED,
-                         ids=[f"{w}-{n}-{i}" for i, (w, _, _, n) in enumerate(MALFORMED)])
+@pytest.mark.parametrize(
+    ("where", "body", "content_type", "names"),
+    MALFORMED,
+    ids=[f"{w}-{n}-{i}" for i, (w, _, _, n) in enumerate(MALFORMED)],
+)
 async def test_a_signed_body_slack_would_never_send_is_refused_with_400_naming_what_is_wrong(
-    slack: httpx.AsyncClient, gateway: FakeGateway, slack_peer: SlackPeer,
-    where: str, body: str | bytes, content_type: str, names: str,
+    slack: httpx.AsyncClient,
+    gateway: FakeGateway,
+    slack_peer: SlackPeer,
+    where: str,
+    body: str | bytes,
+    content_type: str,
+    names: str,
 ) -> None:
     response = await slack.post(f"/slack/{where}", content=body, headers=signed(body, content_type=content_type))
 

@@ -22,8 +22,13 @@ EMAIL = "ada@example.com"
 
 def a_prompt(key: str = "prompt:day-ada-2026-12-03:plan:0", **changes: object) -> Prompt:
     prompt = Prompt(
-        key=key, person_email=EMAIL, slack_user_id=None, kind="plan", reminder=False,
-        day_label="Thursday 3 December", checkin_url="http://127.0.0.1:8000/checkin/abc",
+        key=key,
+        person_email=EMAIL,
+        slack_user_id=None,
+        kind="plan",
+        reminder=False,
+        day_label="Thursday 3 December",
+        checkin_url="http://127.0.0.1:8000/checkin/abc",
         workflow_id="day-ada-2026-12-03",
     )
     return dataclasses.replace(prompt, **changes)  # type: ignore[arg-type]
@@ -31,8 +36,15 @@ def a_prompt(key: str = "prompt:day-ada-2026-12-03:plan:0", **changes: object) -
 
 def a_post(key: str, text: str = "Read the Attention paper", **changes: object) -> ChannelPost:
     post = ChannelPost(
-        key=key, channel="#learning-day", person_email=EMAIL, person_name="Ada Lovelace",
-        slack_user_id=None, kind="plan", text=text, category="papers", thread_ts=None,
+        key=key,
+        channel="#learning-day",
+        person_email=EMAIL,
+        person_name="Ada Lovelace",
+        slack_user_id=None,
+        kind="plan",
+        text=text,
+        category="papers",
+        thread_ts=None,
         day_label="Thursday 3 December",
     )
     return dataclasses.replace(post, **changes)  # type: ignore[arg-type]
@@ -72,8 +84,10 @@ def test_prompt_arrives_as_a_dm_with_the_question_and_buttons(
         ("Write my plan", "open_checkin", "plan", None),
         ("Open in browser", "open_in_browser", None, "http://127.0.0.1:8000/checkin/abc"),
     ]
-    assert message.metadata == {"event_type": "learningday_message",
-                                "event_payload": {"key": "prompt:day-ada-2026-12-03:plan:0"}}
+    assert message.metadata == {
+        "event_type": "learningday_message",
+        "event_payload": {"key": "prompt:day-ada-2026-12-03:plan:0"},
+    }
     row = outbox_row(session, a_prompt().key)
     assert (row.status, row.channel, row.external_id) == (OutboxStatus.sent, "slack_dm", message.ts)
     session.refresh(ada)
@@ -95,8 +109,9 @@ def test_a_prompt_to_a_known_slack_id_is_one_chat_post_message_and_no_conversati
     """At nine o'clock thousands of prompts go out at once; `conversations.open` is rate-limited
     per workspace (Tier 3, ~50 a minute), so a prompt posts to the user id and Slack opens the DM."""
     chat.send_prompt(a_prompt("prompt:d:plan:0", slack_user_id="UADA00001"))
-    chat.send_direct_message(DirectMessage(key="dm:d:1", person_email="ada@example.com",
-                                           slack_user_id="UADA00001", text="Your plan is late"))
+    chat.send_direct_message(
+        DirectMessage(key="dm:d:1", person_email="ada@example.com", slack_user_id="UADA00001", text="Your plan is late")
+    )
 
     assert [call.method for call in slack_peer.calls] == ["chat.postMessage", "chat.postMessage"]
     assert len(slack_peer.channel_messages("DADA00001")) == 2
@@ -184,8 +199,9 @@ def test_thirty_channel_posts_arrive_in_order_once_within_the_rate_limit(engine:
 
 def test_summary_is_threaded_under_the_plan_with_header_and_category(chat: SlackChat, slack_peer: SlackPeer) -> None:
     plan = chat.post_to_channel(a_post("channel:d:plan"))
-    chat.post_to_channel(a_post("channel:d:summary", text="Reimplemented it", kind="summary",
-                                category=None, thread_ts=plan.ts))
+    chat.post_to_channel(
+        a_post("channel:d:summary", text="Reimplemented it", kind="summary", category=None, thread_ts=plan.ts)
+    )
 
     first, second = slack_peer.channel_messages("#learning-day")
     assert first.blocks[0]["text"]["text"] == "*Ada Lovelace*'s plan for Thursday 3 December"  # type: ignore[index]
@@ -252,14 +268,21 @@ def no_live_markup(message: object) -> list[str]:
     return [t for t in texts_of(message) if LIVE.search(t)]
 
 
-def test_a_plan_and_a_name_reach_the_channel_with_no_live_mention_or_link(chat: SlackChat, slack_peer: SlackPeer) -> None:
-    chat.post_to_channel(a_post("channel:d:plan", text=f"{HOSTILE} & more", person_name="Mallory <!here>",
-                                day_label="Thursday <!channel>"))
+def test_a_plan_and_a_name_reach_the_channel_with_no_live_mention_or_link(
+    chat: SlackChat, slack_peer: SlackPeer
+) -> None:
+    chat.post_to_channel(
+        a_post(
+            "channel:d:plan", text=f"{HOSTILE} & more", person_name="Mallory <!here>", day_label="Thursday <!channel>"
+        )
+    )
     chat.post_to_channel(a_post("channel:d:long", text=HOSTILE * 20, kind="summary"))
 
     plan, long = slack_peer.channel_messages("#learning-day")
     assert no_live_markup(plan) == [] and no_live_markup(long) == []
-    assert plan.text is not None and plan.text.startswith("Mallory &lt;!here&gt;'s plan: &lt;!channel&gt; &lt;!here&gt;")
+    assert plan.text is not None and plan.text.startswith(
+        "Mallory &lt;!here&gt;'s plan: &lt;!channel&gt; &lt;!here&gt;"
+    )
     assert long.text is not None and len(long.text) <= 300 and re.search(r"&[a-z]*…$", long.text) is None
 
 
@@ -271,10 +294,14 @@ def test_a_prompt_carries_no_live_markup_in_its_text_or_blocks(chat: SlackChat, 
 
 
 def test_a_direct_message_is_plain_text_with_no_live_markup(chat: SlackChat, slack_peer: SlackPeer) -> None:
-    chat.send_direct_message(DirectMessage(
-        key="flag-dm:1:2", person_email=EMAIL, slack_user_id="UADA00001",
-        text=f"Mallory {HOSTILE}: no plan (Thu 03 Dec).\nIf there was a good reason, excuse it: https://ld.example/excuse/t0k",
-    ))  # fmt: skip
+    chat.send_direct_message(
+        DirectMessage(
+            key="flag-dm:1:2",
+            person_email=EMAIL,
+            slack_user_id="UADA00001",
+            text=f"Mallory {HOSTILE}: no plan (Thu 03 Dec).\nIf there was a good reason, excuse it: https://ld.example/excuse/t0k",
+        )
+    )
 
     [message] = slack_peer.channel_messages("DADA00001")
     assert no_live_markup(message) == []

@@ -87,9 +87,7 @@ def test_sending_the_same_key_twice_delivers_once_and_the_second_time_never_conn
 def test_starttls_with_the_relays_ca_delivers(certificate: SelfSigned) -> None:
     handler = CollectingHandler()
     with smtp_server(handler, tls_context=certificate.server_context(), require_starttls=True) as port:
-        SmtpMailer(HOST, port, tls="starttls", sender=SENDER, timeout=5, ca_file=certificate.cert).send(
-            flag_email()
-        )
+        SmtpMailer(HOST, port, tls="starttls", sender=SENDER, timeout=5, ca_file=certificate.cert).send(flag_email())
     assert [r.message["Subject"] for r in handler.received] == ["Bob: no summary on Thursday"]
 
 
@@ -128,8 +126,14 @@ def test_login_over_starttls_delivers_with_the_right_password(certificate: SelfS
     )
     with smtp_server(handler, **options) as port:
         SmtpMailer(
-            HOST, port, tls="starttls", username="relay-user", password="s3cret",
-            sender=SENDER, timeout=5, ca_file=certificate.cert,
+            HOST,
+            port,
+            tls="starttls",
+            username="relay-user",
+            password="s3cret",
+            sender=SENDER,
+            timeout=5,
+            ca_file=certificate.cert,
         ).send(flag_email())
     assert len(handler.received) == 1
 
@@ -146,8 +150,14 @@ def test_a_wrong_password_is_retryable_names_the_settings_and_records_nothing(
     )
     with smtp_server(handler, **options) as port:
         mailer = SmtpMailer(
-            HOST, port, tls="starttls", username="relay-user", password="wrong",
-            sender=SENDER, timeout=5, ca_file=certificate.cert,
+            HOST,
+            port,
+            tls="starttls",
+            username="relay-user",
+            password="wrong",
+            sender=SENDER,
+            timeout=5,
+            ca_file=certificate.cert,
         )
         with pytest.raises(MailTemporarilyUnavailable, match="LEARNINGDAY_SMTP_PASSWORD"):
             mailer.send(flag_email())

@@ -37,7 +37,11 @@ def test_an_smtp_host_chooses_smtp_with_the_configured_relay(tmp_path: Path) -> 
     )
     assert isinstance(mailer, SmtpMailer)
     assert (mailer.host, mailer.port, mailer.tls, mailer.username, mailer.sender) == (
-        "relay.example.com", 465, "tls", "ld", "LD <ld@example.com>"
+        "relay.example.com",
+        465,
+        "tls",
+        "ld",
+        "LD <ld@example.com>",
     )
 
 

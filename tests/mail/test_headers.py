@@ -81,7 +81,11 @@ def test_every_header_value_is_one_line_and_the_sender_display_name_too() -> Non
     assert message["Subject"] == "Approve Bcc: everyone@example.com"
     assert message["Bcc"] is None  # no header smuggled in through the subject
     assert message["From"] == "Learning Day <learning-day@example.com>"
-    assert (message["To"], message["Cc"], message["Reply-To"]) == ("maria@example.com", "hr@example.com", "ada@example.com")
+    assert (message["To"], message["Cc"], message["Reply-To"]) == (
+        "maria@example.com",
+        "hr@example.com",
+        "ada@example.com",
+    )
 
 
 def test_a_subject_from_a_name_with_a_line_break_arrives_as_one_line_over_smtp(session: Session) -> None:
@@ -93,4 +97,3 @@ def test_a_subject_from_a_name_with_a_line_break_arrives_as_one_line_over_smtp(s
     assert received.message["Subject"] == "Ada Lovelace: No summary posted (Thu 03 Dec)"
     body = received.message.get_body(preferencelist=("plain",)).get_content()
     assert "Ada\r\nLovelace posted no summary." in body  # the body keeps its break (CRLF on the wire)
-

@@ -133,9 +133,7 @@ def test_two_installations_send_the_same_key_under_different_message_ids(
     handler = CollectingHandler()
     with smtp_server(handler) as port:
         here = SmtpMailer(HOST, port, tls="none", sender=SENDER, timeout=5).send(flag_email())
-        there = SmtpMailer(HOST, port, tls="none", sender=SENDER, timeout=5, sessions=other_database).send(
-            flag_email()
-        )
+        there = SmtpMailer(HOST, port, tls="none", sender=SENDER, timeout=5, sessions=other_database).send(flag_email())
 
     assert here.message_id != there.message_id
     assert [r.message["Message-ID"] for r in handler.received] == [here.message_id, there.message_id]

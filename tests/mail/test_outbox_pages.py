@@ -53,9 +53,7 @@ def client(home: Path) -> TestClient:
     return outbox_app(home, signed_in_as=Role.admin)
 
 
-def test_only_admins_read_the_outbox_it_holds_everyones_sign_in_links(
-    home: Path, outbox: mailbox.Maildir
-) -> None:
+def test_only_admins_read_the_outbox_it_holds_everyones_sign_in_links(home: Path, outbox: mailbox.Maildir) -> None:
     key = write(outbox, "signin:1", "Your sign-in link", "Tue, 24 Nov 2026 09:00:00 +0000")
 
     anonymous = outbox_app(home, signed_in_as=None)
@@ -98,7 +96,10 @@ def test_one_message_shows_headers_html_in_a_sandboxed_iframe_and_the_text(
     client: TestClient, outbox: mailbox.Maildir
 ) -> None:
     key = write(
-        outbox, "flag:1", "Bob: used for work", "Thu, 19 Nov 2026 18:30:00 +0000",
+        outbox,
+        "flag:1",
+        "Bob: used for work",
+        "Thu, 19 Nov 2026 18:30:00 +0000",
         html_body='<p>Plan &amp; summary</p><script>alert("x")</script>',
     )
 
@@ -145,7 +146,10 @@ def test_the_frame_is_as_tall_as_the_email_it_shows(client: TestClient, outbox: 
     paragraphs = "".join(f"<p>Paragraph {n}: {'words ' * 30}</p>" for n in range(20))
     long = write(outbox, "digest:1", "Weekly digest", "Thu, 19 Nov 2026 18:30:00 +0000", html_body=paragraphs)
 
-    short_frame, long_frame = frame_height(client.get(f"/outbox/{short}").text), frame_height(client.get(f"/outbox/{long}").text)
+    short_frame, long_frame = (
+        frame_height(client.get(f"/outbox/{short}").text),
+        frame_height(client.get(f"/outbox/{long}").text),
+    )
 
     assert long_frame > short_frame
     assert long_frame >= 20 * 2 * 22  # twenty paragraphs of two lines or more, at 15 px type
@@ -159,11 +163,15 @@ def test_the_page_links_the_email_on_its_own_for_reading_it_whole(client: TestCl
     assert re.search(rf'<a href="/outbox/{re.escape(key)}/html"[^>]*>Open the email on its own</a>', page)
 
 
-def test_the_outbox_pages_keep_the_navigation_and_sign_out_of_every_page(client: TestClient, outbox: mailbox.Maildir) -> None:
+def test_the_outbox_pages_keep_the_navigation_and_sign_out_of_every_page(
+    client: TestClient, outbox: mailbox.Maildir
+) -> None:
     key = write(outbox, "flag:1", "Bob: used for work", "Thu, 19 Nov 2026 18:30:00 +0000")
 
     for path in ("/outbox", f"/outbox/{key}"):
         page = client.get(path).text
         assert '<a href="/outbox" class="active">Outbox</a>' in page, path
         assert '<a href="/me"' in page and "Owner · admin" in page, path
-        assert re.search(r'<form method="post" action="/auth/logout"><input type="hidden" name="csrf_token" value="[^"]+">', page), path
+        assert re.search(
+            r'<form method="post" action="/auth/logout"><input type="hidden" name="csrf_token" value="[^"]+">', page
+        ), path

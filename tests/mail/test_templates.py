@@ -43,7 +43,9 @@ def flag_context(**overrides: Any) -> dict[str, Any]:
 
 
 def render_flag(**overrides: Any):  # type: ignore[no-untyped-def]
-    return render_email("flag", flag_context(**overrides), "flag:17:manager", ["maria@example.com"], "Bob: used for work")
+    return render_email(
+        "flag", flag_context(**overrides), "flag:17:manager", ["maria@example.com"], "Bob: used for work"
+    )
 
 
 def test_flag_email_carries_reason_evidence_plan_summary_and_excuse_link_in_both_parts() -> None:
@@ -69,7 +71,7 @@ def test_flag_email_shows_event_times_in_the_managers_timezone() -> None:
 def test_flag_email_shows_eight_weeks_as_marks_oldest_first() -> None:
     email = render_flag()
     assert "Last 8 weeks: ✓ ✓ ✗ – ✓ ! ✓ ✗" in email.text
-    cells = [line.strip() for line in email.html.splitlines() if "border:1px solid #d0d7de;\">" in line]
+    cells = [line.strip() for line in email.html.splitlines() if 'border:1px solid #d0d7de;">' in line]
     assert [c.split(">")[1].split("<")[0] for c in cells] == ["✓", "✓", "✗", "–", "✓", "!", "✓", "✗"]
 
 
@@ -114,10 +116,18 @@ def test_digest_has_a_row_per_person_with_day_marks_and_lists_flags_topics_claim
                 {"name": "Bob", "cells": ["off", "spillover", "off", "kept", "off"]},
                 {"name": "Ana", "cells": ["off", "off", "off", "missed", "off"]},
             ],
-            "flags": [{"person_name": "Bob", "label": "Spillover", "date": days[1], "reason": "A learning block on Tuesday."}],
+            "flags": [
+                {"person_name": "Bob", "label": "Spillover", "date": days[1], "reason": "A learning block on Tuesday."}
+            ],
             "topics": [{"person_name": "Bob", "topic": "Rust ownership"}],
             "claims": [
-                {"person_name": "Ana", "description": "Designing Data-Intensive Applications", "amount": Decimal("39.9"), "currency": "EUR", "state": "pending"}
+                {
+                    "person_name": "Ana",
+                    "description": "Designing Data-Intensive Applications",
+                    "amount": Decimal("39.9"),
+                    "currency": "EUR",
+                    "state": "pending",
+                }
             ],
             "dashboard_url": "https://ld.example.com/team",
         },
@@ -125,7 +135,9 @@ def test_digest_has_a_row_per_person_with_day_marks_and_lists_flags_topics_claim
         ["maria@example.com"],
         "Learning Day digest",
     )
-    text_rows = {line.split()[0]: line.split()[1:] for line in email.text.splitlines() if line.startswith(("Bob ", "Ana "))}
+    text_rows = {
+        line.split()[0]: line.split()[1:] for line in email.text.splitlines() if line.startswith(("Bob ", "Ana "))
+    }
     assert text_rows == {"Bob": ["–", "!", "–", "✓", "–"], "Ana": ["–", "–", "–", "✗", "–"]}
     assert "Thu 19 Nov" in email.text and "Thu 19 Nov" in email.html
     for part in (email.text, email.html):
@@ -201,7 +213,10 @@ def test_a_claim_approved_at_one_level_says_so_and_that_it_waits_for_the_next() 
         ["bob@example.com"],
         "Your claim USD 600.00: pending",
     )
-    assert 'Your claim "ML course" (USD 600.00, Courses) is approved by Maria and waits for the next approval.' in email.text
+    assert (
+        'Your claim "ML course" (USD 600.00, Courses) is approved by Maria and waits for the next approval.'
+        in email.text
+    )
     assert "pending by" not in email.text and "pending</strong> by" not in email.html
     assert "<strong>approved</strong> by Maria and waits for the next approval" in email.html
     assert "<title>Your claim is approved, waiting for the next approval" in email.html
@@ -216,8 +231,15 @@ def test_claim_emails_name_the_expense_category_in_words() -> None:
     from policies.policy import Policy
 
     claim = ClaimSummary(
-        claim_id=1, person_id=1, claimant_name="Bob", claimant_email="bob@example.com", amount=Decimal("20"),
-        currency="USD", base_amount=Decimal("20"), category="books", description="SICP",
+        claim_id=1,
+        person_id=1,
+        claimant_name="Bob",
+        claimant_email="bob@example.com",
+        amount=Decimal("20"),
+        currency="USD",
+        base_amount=Decimal("20"),
+        category="books",
+        description="SICP",
         submitted_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
-    )  # fmt: skip
+    )
     assert _claim_context(claim, Policy())["category"] == "Books"

@@ -42,9 +42,7 @@ def test_dry_run_says_so_and_writes_nothing(engine: Engine, write_file: WriteFil
     assert row_counts(engine) == (0, 0)
 
 
-def test_import_prints_each_problem_with_file_and_line_and_exits_1(
-    engine: Engine, write_file: WriteFile
-) -> None:
+def test_import_prints_each_problem_with_file_and_line_and_exits_1(engine: Engine, write_file: WriteFile) -> None:
     path = write_file("org.csv", ORG + "eve@example.com,Eve,Mars/Olympus,ghost@example.com,,\n")
 
     result = runner.invoke(app, ["org", "import", str(path)])
@@ -53,8 +51,7 @@ def test_import_prints_each_problem_with_file_and_line_and_exits_1(
     lines = result.stderr.splitlines()
     assert lines[0] == f"{path}:5: timezone: unknown timezone 'Mars/Olympus'; use an IANA name like Europe/London"
     assert lines[1] == (
-        f"{path}:5: manager_email: ghost@example.com is neither in this file nor in the directory; "
-        "add them to the file"
+        f"{path}:5: manager_email: ghost@example.com is neither in this file nor in the directory; add them to the file"
     )
     assert lines[2] == "2 problems; nothing was imported."
     assert row_counts(engine) == (0, 0)

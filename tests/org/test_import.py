@@ -68,9 +68,7 @@ def test_good_file_creates_people_with_managers_linked(
         assert lead.role is (Role.admin if name.endswith(".yaml") else Role.learner)
 
 
-def test_reimport_with_changed_team_updates_without_duplicating(
-    engine: Engine, write_file: WriteFile
-) -> None:
+def test_reimport_with_changed_team_updates_without_duplicating(engine: Engine, write_file: WriteFile) -> None:
     _import(engine, write_file("org.csv", GOOD_CSV))
     moved = GOOD_CSV.replace("Bob Baker,UTC,lead@example.com,Platform", "Bob Baker,UTC,lead@example.com,Research")
 
@@ -110,9 +108,7 @@ def test_each_created_or_updated_person_gets_one_audit_entry_naming_changed_fiel
     assert "bob" not in str(entries[-1].details).lower()
 
 
-def test_people_missing_from_the_file_are_left_alone_by_default(
-    engine: Engine, write_file: WriteFile
-) -> None:
+def test_people_missing_from_the_file_are_left_alone_by_default(engine: Engine, write_file: WriteFile) -> None:
     _import(engine, write_file("org.csv", GOOD_CSV))
     without_bob = "\n".join(line for line in GOOD_CSV.splitlines() if not line.startswith("bob"))
 
@@ -122,9 +118,7 @@ def test_people_missing_from_the_file_are_left_alone_by_default(
     assert directory(engine)["bob@example.com"][4] is True
 
 
-def test_deactivate_missing_switches_off_people_not_in_the_file(
-    engine: Engine, write_file: WriteFile
-) -> None:
+def test_deactivate_missing_switches_off_people_not_in_the_file(engine: Engine, write_file: WriteFile) -> None:
     _import(engine, write_file("org.csv", GOOD_CSV))
     without_bob = "\n".join(line for line in GOOD_CSV.splitlines() if not line.startswith("bob"))
 
@@ -157,9 +151,7 @@ def test_manager_already_in_the_database_is_accepted(engine: Engine, write_file:
     assert directory(engine)["cat@example.com"][2] == "lead@example.com"
 
 
-def test_fields_the_file_does_not_mention_keep_their_stored_values(
-    engine: Engine, write_file: WriteFile
-) -> None:
+def test_fields_the_file_does_not_mention_keep_their_stored_values(engine: Engine, write_file: WriteFile) -> None:
     _import(engine, write_file("org.yaml", GOOD_YAML))
     # No slack_id and no role: the lead keeps both.
     _import(engine, write_file("org.yaml", GOOD_YAML.replace("    slack_id: U0LEAD1\n    role: admin\n", "")))
@@ -200,9 +192,10 @@ def test_existing_person_can_move_under_a_manager_created_by_the_same_file(
     _import(engine, write_file("org.csv", GOOD_CSV))
     reorg = GOOD_CSV.replace(
         "bob@example.com,Bob Baker,UTC,lead@example.com,Platform,",
-        "bob@example.com,Bob Baker,UTC,new.lead@example.com,Platform,\n"
-        "new.lead@example.com,Nia Lead,UTC,,Platform,",
-    ).replace("ann@example.com,Ann Able,America/Los_Angeles,lead@example.com", "ann@example.com,Ann Able,America/Los_Angeles,")
+        "bob@example.com,Bob Baker,UTC,new.lead@example.com,Platform,\nnew.lead@example.com,Nia Lead,UTC,,Platform,",
+    ).replace(
+        "ann@example.com,Ann Able,America/Los_Angeles,lead@example.com", "ann@example.com,Ann Able,America/Los_Angeles,"
+    )
 
     report = _import(engine, write_file("org.csv", reorg))
 

@@ -47,7 +47,11 @@ CASES = {
     "missing_email": (",Nobody,UTC,,Platform,", [(4, "email")], "missing"),
     "invalid_email": ("not-an-email,Nobody,UTC,,Platform,", [(4, "email")], "'not-an-email' is not an email"),
     "missing_name": ("eve@example.com,,UTC,,Platform,", [(4, "name")], "missing"),
-    "unknown_timezone": ("eve@example.com,Eve,Mars/Olympus,,Platform,", [(4, "timezone")], "unknown timezone 'Mars/Olympus'"),
+    "unknown_timezone": (
+        "eve@example.com,Eve,Mars/Olympus,,Platform,",
+        [(4, "timezone")],
+        "unknown timezone 'Mars/Olympus'",
+    ),
     "duplicate_email_reports_both_lines": (
         "DAN@example.com,Dan Again,UTC,,Platform,",
         [(3, "email"), (4, "email")],
@@ -58,14 +62,22 @@ CASES = {
         [(4, "manager_email")],
         "ghost@example.com is neither in this file nor in the directory",
     ),
-    "self_manager": ("eve@example.com,Eve,UTC,EVE@example.com,Platform,", [(4, "manager_email")], "cannot be their own manager"),
+    "self_manager": (
+        "eve@example.com,Eve,UTC,EVE@example.com,Platform,",
+        [(4, "manager_email")],
+        "cannot be their own manager",
+    ),
     "manager_cycle": (
         "eve@example.com,Eve,UTC,fay@example.com,Platform,\nfay@example.com,Fay,UTC,eve@example.com,Platform,",
         [(4, "manager_email")],
         "eve@example.com → fay@example.com → eve@example.com (lines 4, 5)",
     ),
     "bad_slack_id": ("eve@example.com,Eve,UTC,,Platform,eve", [(4, "slack_id")], "not a Slack user id"),
-    "too_many_values": ("eve@example.com,Eve,UTC,,Platform,,extra", [(4, "")], "7 values but the header on line 1 names 6"),
+    "too_many_values": (
+        "eve@example.com,Eve,UTC,,Platform,,extra",
+        [(4, "")],
+        "7 values but the header on line 1 names 6",
+    ),
 }
 
 
@@ -101,9 +113,7 @@ def test_unknown_column_is_reported_on_the_header_line(seeded: Engine, write_fil
 
 
 @pytest.mark.parametrize(("column", "value"), [("role", "boss"), ("active", "maybe")])
-def test_bad_role_or_active_is_reported(
-    seeded: Engine, write_file: WriteFile, column: str, value: str
-) -> None:
+def test_bad_role_or_active_is_reported(seeded: Engine, write_file: WriteFile, column: str, value: str) -> None:
     text = (
         f"{HEADER},{column}\n"
         "ann@example.com,Ann Able,America/Los_Angeles,lead@example.com,Research,,\n"
@@ -116,9 +126,7 @@ def test_bad_role_or_active_is_reported(
     assert repr(value) in report.problems[0].message
 
 
-def test_cycle_closed_by_a_manager_already_in_the_database_is_refused(
-    seeded: Engine, write_file: WriteFile
-) -> None:
+def test_cycle_closed_by_a_manager_already_in_the_database_is_refused(seeded: Engine, write_file: WriteFile) -> None:
     # Stored: ann reports to lead. The file makes lead report to ann.
     text = (
         f"{HEADER}\n"
@@ -193,7 +201,11 @@ YAML_CASES = {
         [(11, "timezone")],
         "expected a single value",
     ),
-    "syntax_error": ("  - email: eve@example.com\n    name: [Eve\n", [(11, "")], "while parsing a flow sequence (line 10)"),
+    "syntax_error": (
+        "  - email: eve@example.com\n    name: [Eve\n",
+        [(11, "")],
+        "while parsing a flow sequence (line 10)",
+    ),
 }
 
 

@@ -324,7 +324,12 @@ class GooglePeer:
             errors += validate_body(organization, "UserOrganization", "admin.directory_v1")
         if errors:
             raise ValueError(f"not a valid Directory API User: {errors}")
-        stored = {"kind": "admin#directory#user", "id": f"{next(self._ids):021d}", "suspended": False, **copy.deepcopy(user)}
+        stored = {
+            "kind": "admin#directory#user",
+            "id": f"{next(self._ids):021d}",
+            "suspended": False,
+            **copy.deepcopy(user),
+        }
         with self._lock:
             self.state.directory_users.append(stored)
         return copy.deepcopy(stored)
@@ -625,9 +630,13 @@ class _Calendar:
             raise ApiError(400, "focusTimeProperties is only allowed on focusTime events.")
         if kind in SPECIAL_TYPES:
             if not self.peer._is_primary(self.user, self.calendar_id):
-                raise ApiError(400, f"{kind} events can only be created on the primary calendar.", "eventTypeRestriction")
+                raise ApiError(
+                    400, f"{kind} events can only be created on the primary calendar.", "eventTypeRestriction"
+                )
             if self.user in self.peer.state.non_workspace_users:
-                raise ApiError(400, f"{kind} events are only available to Google Workspace users.", "eventTypeRestriction")
+                raise ApiError(
+                    400, f"{kind} events are only available to Google Workspace users.", "eventTypeRestriction"
+                )
             if not (event["start"].get("dateTime") and event["end"].get("dateTime")):
                 raise ApiError(400, f"{kind} events cannot be all-day events.", "eventTypeRestriction")
             if event.get("transparency", "opaque") != "opaque":

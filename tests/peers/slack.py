@@ -203,7 +203,9 @@ class SlackPeer:
 
     # -- the API ----------------------------------------------------------------------------
 
-    def handle(self, method: str, args: dict[str, Any], auth: str | None) -> tuple[int, dict[str, Any], dict[str, str], bool]:
+    def handle(
+        self, method: str, args: dict[str, Any], auth: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str], bool]:
         """(status, body, headers, drop_connection) for one call; records it."""
         if self.latency:
             time.sleep(self.latency)  # outside the lock: concurrent calls wait in parallel
@@ -213,7 +215,9 @@ class SlackPeer:
             self._changed.notify_all()
             return status, body, headers, drop
 
-    def _handle(self, method: str, args: dict[str, Any], auth: str | None) -> tuple[int, dict[str, Any], dict[str, str], bool]:
+    def _handle(
+        self, method: str, args: dict[str, Any], auth: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str], bool]:
         if not auth:
             return 200, {"ok": False, "error": "not_authed"}, {}, False
         if auth != f"Bearer {self.token}":
@@ -269,8 +273,14 @@ class SlackPeer:
         bucket.tokens -= 1.0
 
     def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://peer.slack.test/", "team": "Peer", "user": "learningday",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+        return {
+            "url": "https://peer.slack.test/",
+            "team": "Peer",
+            "user": "learningday",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+        }
 
     def _api_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email", "")).lower()
@@ -298,7 +308,9 @@ class SlackPeer:
             _check_blocks(blocks, MAX_MESSAGE_BLOCKS)
         metadata = args.get("metadata")
         if metadata is not None and not (
-            isinstance(metadata, dict) and metadata.get("event_type") and isinstance(metadata.get("event_payload"), dict)
+            isinstance(metadata, dict)
+            and metadata.get("event_type")
+            and isinstance(metadata.get("event_payload"), dict)
         ):
             raise SlackApiError("invalid_metadata_format")
         thread_ts = args.get("thread_ts") or None
@@ -315,8 +327,9 @@ class SlackPeer:
             raise SlackApiError("user_not_in_channel")
         if not args.get("text") and not args.get("blocks"):
             raise SlackApiError("no_text")
-        self.ephemeral.append({"channel": channel, "user": args["user"], "text": args.get("text"),
-                               "blocks": args.get("blocks")})
+        self.ephemeral.append(
+            {"channel": channel, "user": args["user"], "text": args.get("text"), "blocks": args.get("blocks")}
+        )
         return {"message_ts": self._next_ts()}
 
     def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -352,7 +365,9 @@ class SlackPeer:
     def _api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         trigger = args.get("trigger_id")
         if not trigger:
-            raise SlackApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: trigger_id"]})
+            raise SlackApiError(
+                "invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: trigger_id"]}
+            )
         issued = self._triggers.pop(trigger, None)
         if issued is None:
             raise SlackApiError("invalid_trigger_id")
@@ -386,11 +401,19 @@ class SlackPeer:
         if isinstance(view, str):
             view = json.loads(view)
         if not isinstance(view, dict) or view.get("type") != "modal":
-            raise SlackApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] view.type must be modal"]})
+            raise SlackApiError(
+                "invalid_arguments", response_metadata={"messages": ["[ERROR] view.type must be modal"]}
+            )
         title = (view.get("title") or {}).get("text", "")
         if not title or len(title) > MAX_MODAL_TITLE:
-            raise SlackApiError("invalid_arguments", response_metadata={
-                "messages": [f"[ERROR] must be less than {MAX_MODAL_TITLE + 1} characters [json-pointer:/view/title/text]"]})
+            raise SlackApiError(
+                "invalid_arguments",
+                response_metadata={
+                    "messages": [
+                        f"[ERROR] must be less than {MAX_MODAL_TITLE + 1} characters [json-pointer:/view/title/text]"
+                    ]
+                },
+            )
         _check_blocks(view.get("blocks") or [], MAX_MODAL_BLOCKS)
         stored = {**view, "id": view_id, "team_id": TEAM_ID}
         self.views[view_id] = stored
@@ -422,7 +445,9 @@ class _Handler(BaseHTTPRequestHandler):
                     args[key] = json.loads(args[key])
                 except json.JSONDecodeError:
                     pass
-        status, body, headers, drop = self.slack.handle(url.path[len("/api/"):], args, self.headers.get("Authorization"))
+        status, body, headers, drop = self.slack.handle(
+            url.path[len("/api/") :], args, self.headers.get("Authorization")
+        )
         if drop:
             # The work is done but the answer never arrives: close without a response.
             self.close_connection = True
@@ -463,13 +488,17 @@ def _check_blocks(blocks: Any, max_blocks: int) -> None:
         if block.get("type") == "section":
             text = (block.get("text") or {}).get("text", "")
             if len(text) > MAX_SECTION_TEXT:
-                raise invalid(f"must be less than {MAX_SECTION_TEXT + 1} characters [json-pointer:/blocks/{index}/text/text]")
+                raise invalid(
+                    f"must be less than {MAX_SECTION_TEXT + 1} characters [json-pointer:/blocks/{index}/text/text]"
+                )
             if "text" in block and not text:
                 raise invalid(f"must be more than 0 characters [json-pointer:/blocks/{index}/text/text]")
         if block.get("type") == "header":
             text = block.get("text") or {}
             if text.get("type") != "plain_text" or not 0 < len(text.get("text", "")) <= MAX_HEADER_TEXT:
-                raise invalid(f"header text must be plain_text of 1 to {MAX_HEADER_TEXT} characters [json-pointer:/blocks/{index}/text]")
+                raise invalid(
+                    f"header text must be plain_text of 1 to {MAX_HEADER_TEXT} characters [json-pointer:/blocks/{index}/text]"
+                )
         for element in block.get("elements") or []:
             if element.get("type") == "button" and len(element["text"]["text"]) > MAX_BUTTON_TEXT:
                 raise invalid(f"button text too long [json-pointer:/blocks/{index}]")

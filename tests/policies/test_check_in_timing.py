@@ -55,7 +55,9 @@ def test_refusals_say_when_the_day_opens_or_when_the_check_in_closed_in_local_ti
     early = checkins.timing_refusal("plan", "too_early", "Thursday 3 December", DAY, "Europe/Berlin")
     late = checkins.timing_refusal("plan", "too_late", "Thursday 3 December", DAY, "Europe/Berlin")
     assert early is not None and "Thursday 3 December" in early
-    assert late is not None and f"closed at {DAY.plan_cutoff.astimezone(dt.timezone(dt.timedelta(hours=1))):%H:%M}" in late
+    assert (
+        late is not None and f"closed at {DAY.plan_cutoff.astimezone(dt.timezone(dt.timedelta(hours=1))):%H:%M}" in late
+    )
     assert "recorded as missed" in late and "summary is due by 20:00" in late
     edit = checkins.timing_refusal("plan", "too_late", "Thursday 3 December", DAY, "Europe/Berlin", standing="saved")
     assert edit is not None and "stays as you last saved it" in edit and "missed" not in edit

@@ -152,6 +152,8 @@ async def test_the_worker_warms_the_holidays_of_its_policy_up_when_it_is_built(
     monkeypatch.setattr(policies.holidays, "warm_up", lambda policy, today: warmed.append((policy, today)))
     policy = Policy.model_validate({"holidays": {"country": "FR"}})
 
-    build_workers(temporal_env.client, Settings(), Ports(calendar=FakeCalendar(), chat=FakeChat()), policy_loader=lambda: policy)
+    build_workers(
+        temporal_env.client, Settings(), Ports(calendar=FakeCalendar(), chat=FakeChat()), policy_loader=lambda: policy
+    )
 
     assert warmed == [(policy, dt.date.today())]

@@ -84,9 +84,7 @@ def test_a_good_file_loads_in_either_format(tmp_path: Path, name: str, text: str
     assert policy.checkins.plan_reminders == [dt.time(9, 30), dt.time(10, 30)]
     assert policy.checkins.summary_deadline == dt.time(20, 0)  # untouched: the default
     assert policy.holidays.extra_dates == [dt.date(2026, 12, 24), dt.date(2026, 12, 31)]
-    assert policy.reimbursement.categories == {
-        "conferences": policy.reimbursement.categories["conferences"]
-    }
+    assert policy.reimbursement.categories == {"conferences": policy.reimbursement.categories["conferences"]}
     assert policy.reimbursement.categories["conferences"].cap == Decimal("1500.50")
     assert policy.reimbursement.finance_email == "finance@example.com"
 
@@ -280,9 +278,7 @@ def test_claim_timeouts_out_of_order_name_the_field_at_fault() -> None:
     error = only_error("[reimbursement]\nreminder_after_days = 3\nescalate_after_days = 40\n", "p.toml")
 
     assert (error.line, error.field) == (3, "reimbursement.expire_after_days")
-    assert error.message == (
-        "must be more than reimbursement.escalate_after_days (30 is not more than 40)"
-    )
+    assert error.message == ("must be more than reimbursement.escalate_after_days (30 is not more than 40)")
 
 
 def test_an_expense_category_is_called_by_its_label_or_else_its_key_as_words() -> None:
@@ -290,16 +286,25 @@ def test_an_expense_category_is_called_by_its_label_or_else_its_key_as_words() -
     assert check_policy_text(text, "p.toml") == []
     policy = load_policy_text(text)
 
-    assert policy.reimbursement.category_labels == {"books": "Books and e-books", "conference_travel": "Conference travel"}
+    assert policy.reimbursement.category_labels == {
+        "books": "Books and e-books",
+        "conference_travel": "Conference travel",
+    }
     assert policy.reimbursement.category_label("a_key_since_removed") == "A key since removed"
 
 
 @pytest.mark.parametrize(
     ("label", "says"),
     [
-        ('"  "', "a label cannot be empty: write the words people should read for this category, or leave `label` out to use its key as words"),
+        (
+            '"  "',
+            "a label cannot be empty: write the words people should read for this category, or leave `label` out to use its key as words",
+        ),
         ('"""Books\nand more"""', "a label is one line: it names the category in tables, charts and emails"),
-        (f'"{"x" * 61}"', "a label of 61 characters is too long: keep it to 60, it names the category in a chart's label column"),
+        (
+            f'"{"x" * 61}"',
+            "a label of 61 characters is too long: keep it to 60, it names the category in a chart's label column",
+        ),
         ("3", "Input should be a valid string, got 3"),
     ],
     ids=["empty", "two-lines", "too-long", "not-text"],
@@ -358,8 +363,7 @@ def test_load_policy_raises_with_one_line_per_error(tmp_path: Path) -> None:
 
     assert str(raised.value).splitlines() == [
         f"{path}:2: checkins.plan_prompt: expected a time like 09:30, got '25:00'",
-        f"{path}:3: checkins.plan_deadlin: unknown key 'plan_deadlin' in [checkins];"
-        " did you mean 'plan_deadline'?",
+        f"{path}:3: checkins.plan_deadlin: unknown key 'plan_deadlin' in [checkins]; did you mean 'plan_deadline'?",
     ]
 
 
@@ -406,6 +410,6 @@ def test_line_numbers_survive_multiline_strings_quoted_keys_and_comments() -> No
 
 
 def test_an_error_inside_an_inline_table_points_at_its_line() -> None:
-    error = only_error('[reimbursement]\ncategories = { books = { cap = 0 } }\n', "p.toml")
+    error = only_error("[reimbursement]\ncategories = { books = { cap = 0 } }\n", "p.toml")
 
     assert (error.line, error.field) == (2, "reimbursement.categories.books.cap")

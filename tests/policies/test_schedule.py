@@ -126,9 +126,7 @@ def test_a_gap_time_in_berlin_lands_after_the_gap() -> None:
 
 def test_an_ambiguous_fall_back_time_is_its_first_occurrence() -> None:
     # 01:30 happens twice in Los Angeles on 2026-11-01: first in PDT (08:30 UTC), then PST.
-    assert local_to_utc(dt.date(2026, 11, 1), dt.time(1, 30), "America/Los_Angeles") == utc(
-        2026, 11, 1, 8, 30
-    )
+    assert local_to_utc(dt.date(2026, 11, 1), dt.time(1, 30), "America/Los_Angeles") == utc(2026, 11, 1, 8, 30)
 
 
 def test_cutoffs_add_the_grace_period_to_the_deadlines() -> None:
@@ -181,9 +179,7 @@ def test_compress_refuses_a_non_positive_scale() -> None:
         (dt.date(2026, 12, 28), dt.date(2026, 12, 31)),  # across the year end
     ],
 )
-def test_next_learning_day_is_the_next_thursday_on_or_after_today(
-    today: dt.date, expected: dt.date
-) -> None:
+def test_next_learning_day_is_the_next_thursday_on_or_after_today(today: dt.date, expected: dt.date) -> None:
     assert next_learning_day(Policy(), today) == expected
     assert is_learning_day(Policy(), expected)
 

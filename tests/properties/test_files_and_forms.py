@@ -24,11 +24,18 @@ from tests.properties.conftest import tried
 EXAMPLES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 scalars = st.one_of(
-    st.integers(-10**6, 10**6), st.floats(allow_nan=False), st.booleans(), st.text(max_size=20),
-    st.lists(st.text(max_size=8), max_size=3), st.sampled_from(["09:00", "25:61", "Thursday", "EUR", "", "-1"]),
-)  # fmt: skip
-SECTIONS = {name: list(type(getattr(Policy(), name)).model_fields) for name in Policy.model_fields
-            if hasattr(type(getattr(Policy(), name)), "model_fields")}  # fmt: skip
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.text(max_size=20),
+    st.lists(st.text(max_size=8), max_size=3),
+    st.sampled_from(["09:00", "25:61", "Thursday", "EUR", "", "-1"]),
+)
+SECTIONS = {
+    name: list(type(getattr(Policy(), name)).model_fields)
+    for name in Policy.model_fields
+    if hasattr(type(getattr(Policy(), name)), "model_fields")
+}
 
 
 @st.composite
@@ -60,9 +67,10 @@ def test_any_text_as_a_policy_file_gives_errors_not_exceptions(text: str, name: 
 
 
 amounts = st.one_of(
-    st.text(max_size=12), st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.text(max_size=12),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
     st.sampled_from(["0", "-5", "1e9", "12.345", "NaN", "Infinity", "1_000", "٣", "12,50", " 7 ", "0x10"]),
-)  # fmt: skip
+)
 
 
 @EXAMPLES
@@ -78,7 +86,9 @@ def test_any_expense_form_gives_field_errors_and_never_raises(
     amount: str, currency: str, category: str, description: str, has_receipt: bool, spent: Decimal
 ) -> None:
     tried("expense form")
-    draft = ClaimDraft(amount=amount, currency=currency, category=category, description=description, has_receipt=has_receipt)
+    draft = ClaimDraft(
+        amount=amount, currency=currency, category=category, description=description, has_receipt=has_receipt
+    )
     problems = claim_problems(Policy(), draft, spent)
     fields = {"amount", "currency", "category", "description", "receipt", "link"}
     assert set(problems) <= fields, problems
@@ -88,7 +98,7 @@ def test_any_expense_form_gives_field_errors_and_never_raises(
 cells = st.one_of(
     st.text(alphabet=string.printable, max_size=15),
     st.sampled_from(["ada@example.com", "not-an-email", "Europe/Berlin", "Mars/Olympus", "", "admin", "yes", "x@y"]),
-)  # fmt: skip
+)
 
 
 @st.composite

@@ -116,8 +116,9 @@ def _send(web: TestClient, case: Any) -> httpx.Response:
     """The case as schemathesis serialises it (requests' encoding of forms and multipart), sent
     through the app's test client, which answers a crash with a 500 like a server would."""
     prepared = requests.Request(**case.as_transport_kwargs(base_url=BASE)).prepare()
-    return web.request(prepared.method or "GET", prepared.url or BASE, headers=dict(prepared.headers),
-                       content=prepared.body)  # fmt: skip
+    return web.request(
+        prepared.method or "GET", prepared.url or BASE, headers=dict(prepared.headers), content=prepared.body
+    )
 
 
 def _server_error(method: str, path: str, response: httpx.Response) -> str | None:
@@ -201,11 +202,19 @@ def _claim_form() -> dict[str, Any]:
     def text(value: str | None) -> dict[str, Any]:
         return {"value": {"type": "plain_text_input", "value": value}}
 
-    values = {"amount": text("39.90"), "currency": {"value": {"type": "static_select", "selected_option": {"value": "USD"}}},
-              "category": {"value": {"type": "static_select", "selected_option": {"value": "books"}}},
-              "description": text("SICP"), "link": text("https://example.com/sicp")}  # fmt: skip
-    return {"type": "view_submission", "user": {"id": ADA}, "team": {"id": "TTEAM0001"},
-            "view": {"id": "VCLAIM01", "type": "modal", "callback_id": "claim", "state": {"values": values}}}
+    values = {
+        "amount": text("39.90"),
+        "currency": {"value": {"type": "static_select", "selected_option": {"value": "USD"}}},
+        "category": {"value": {"type": "static_select", "selected_option": {"value": "books"}}},
+        "description": text("SICP"),
+        "link": text("https://example.com/sicp"),
+    }
+    return {
+        "type": "view_submission",
+        "user": {"id": ADA},
+        "team": {"id": "TTEAM0001"},
+        "view": {"id": "VCLAIM01", "type": "modal", "callback_id": "claim", "state": {"values": values}},
+    }
 
 
 # Replaced by a trigger id the Slack peer issued, once the body is drawn: with one it never
@@ -216,16 +225,37 @@ TRIGGER = "TRIGGERPLACEHOLDER"
 
 def _real_bodies() -> list[tuple[str, str, Any]]:
     """(door, encoding, body) as Slack sends them."""
+
     class Peer:  # button_click wants a trigger id
         @staticmethod
         def new_trigger_id() -> str:
             return TRIGGER
 
-    dm = {"type": "event_callback", "team_id": "TTEAM0001", "api_app_id": "A1", "event_id": "Ev1", "event_time": 1,
-          "event": {"type": "message", "channel_type": "im", "channel": "DADA00001", "user": ADA, "text": "my plan",
-                    "ts": "1.2", "client_msg_id": "m1"}}  # fmt: skip
-    command = {"command": "/learning", "text": "status", "user_id": ADA, "team_id": "TTEAM0001",
-               "channel_id": "DADA00001", "trigger_id": TRIGGER, "response_url": "http://127.0.0.1:9/x"}
+    dm = {
+        "type": "event_callback",
+        "team_id": "TTEAM0001",
+        "api_app_id": "A1",
+        "event_id": "Ev1",
+        "event_time": 1,
+        "event": {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "DADA00001",
+            "user": ADA,
+            "text": "my plan",
+            "ts": "1.2",
+            "client_msg_id": "m1",
+        },
+    }
+    command = {
+        "command": "/learning",
+        "text": "status",
+        "user_id": ADA,
+        "team_id": "TTEAM0001",
+        "channel_id": "DADA00001",
+        "trigger_id": TRIGGER,
+        "response_url": "http://127.0.0.1:9/x",
+    }
     return [
         ("events", "json", dm),
         ("events", "json", {"type": "url_verification", "challenge": "abc"}),
@@ -291,7 +321,11 @@ def slack_requests(draw: st.DrawFn) -> tuple[str, bytes, str, str | None]:
         depth = draw(st.integers(1000, 200_000))
         data = b"[" * depth + b"]" * depth if content_type == "application/json" else b"payload=" + b"%5B" * depth
     content_type = draw(st.sampled_from([content_type] * 4 + ["text/plain", "application/json; charset=utf-8", ""]))
-    stamp = draw(st.sampled_from(["", "soon", "-1", "1e9", "9" * 5000, "0x1F", " 17"])) if draw(st.integers(0, 19)) == 0 else None
+    stamp = (
+        draw(st.sampled_from(["", "soon", "-1", "1e9", "9" * 5000, "0x1F", " 17"]))
+        if draw(st.integers(0, 19)) == 0
+        else None
+    )
     return door, data, content_type, stamp
 
 
@@ -306,7 +340,9 @@ def _nested(depth: int) -> Any:
 @settings(FUZZ, max_examples=SLACK_BODIES)
 @given(request=slack_requests())
 async def test_no_signed_slack_body_gets_a_server_error(
-    slack: httpx.AsyncClient, slack_peer: SlackPeer, request: tuple[str, bytes, str, str | None]  # noqa: F811
+    slack: httpx.AsyncClient,
+    slack_peer: SlackPeer,
+    request: tuple[str, bytes, str, str | None],  # noqa: F811
 ) -> None:
     door, body, content_type, stamp = request
     body = body.replace(TRIGGER.encode(), slack_peer.new_trigger_id().encode())

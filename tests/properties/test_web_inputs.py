@@ -37,16 +37,29 @@ json_values = st.recursive(
     max_leaves=12,
 )
 # Shapes Slack really sends, with any field replaced by anything.
-slack_shapes = st.fixed_dictionaries({
-    "type": st.sampled_from(["event_callback", "block_actions", "view_submission", "url_verification", "shortcut"]) | st.text(max_size=8),
-    "user": st.fixed_dictionaries({"id": st.sampled_from([ADA, "UNOBODY01"]) | st.text(max_size=12)}) | json_values,
-    "event": st.fixed_dictionaries({
-        "type": st.sampled_from(["message", "app_mention"]), "channel_type": st.just("im"),
-        "user": st.sampled_from([ADA, "UNOBODY01"]), "text": st.text(max_size=40),
-    }) | json_values,
-    "actions": st.lists(st.fixed_dictionaries({"action_id": st.sampled_from(["open_checkin", "x"]), "value": json_values}), max_size=2) | json_values,
-    "view": json_values,
-}, optional={"challenge": json_values, "event_id": st.text(max_size=10)})  # fmt: skip
+slack_shapes = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["event_callback", "block_actions", "view_submission", "url_verification", "shortcut"])
+        | st.text(max_size=8),
+        "user": st.fixed_dictionaries({"id": st.sampled_from([ADA, "UNOBODY01"]) | st.text(max_size=12)}) | json_values,
+        "event": st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(["message", "app_mention"]),
+                "channel_type": st.just("im"),
+                "user": st.sampled_from([ADA, "UNOBODY01"]),
+                "text": st.text(max_size=40),
+            }
+        )
+        | json_values,
+        "actions": st.lists(
+            st.fixed_dictionaries({"action_id": st.sampled_from(["open_checkin", "x"]), "value": json_values}),
+            max_size=2,
+        )
+        | json_values,
+        "view": json_values,
+    },
+    optional={"challenge": json_values, "event_id": st.text(max_size=10)},
+)
 
 
 @EXAMPLES
@@ -69,7 +82,9 @@ async def test_any_correctly_signed_slack_request_gets_an_answer_not_a_crash(
 
 @pytest.fixture
 def web(engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(get_settings(), FakeGateway()), base_url="http://127.0.0.1:8000", follow_redirects=False) as client:
+    with TestClient(
+        create_app(get_settings(), FakeGateway()), base_url="http://127.0.0.1:8000", follow_redirects=False
+    ) as client:
         yield client
 
 
@@ -89,12 +104,17 @@ def flipped(token: str, seed: int) -> str:
     """The token with one character changed, as a mail client or an attacker might."""
     rng = random.Random(seed)
     i = rng.randrange(len(token))
-    return token[:i] + rng.choice([c for c in "AZaz09-_.~" if c != token[i]]) + token[i + 1:]
+    return token[:i] + rng.choice([c for c in "AZaz09-_.~" if c != token[i]]) + token[i + 1 :]
 
 
 @EXAMPLES
-@given(route=st.sampled_from(sorted(valid_tokens())), raw=st.text(min_size=1, max_size=80) | st.integers(0, 2**31).map(str),
-       flip=st.booleans(), seed=st.integers(0, 2**31), method=st.sampled_from(["GET", "POST"]))  # fmt: skip
+@given(
+    route=st.sampled_from(sorted(valid_tokens())),
+    raw=st.text(min_size=1, max_size=80) | st.integers(0, 2**31).map(str),
+    flip=st.booleans(),
+    seed=st.integers(0, 2**31),
+    method=st.sampled_from(["GET", "POST"]),
+)
 def test_any_tampered_or_made_up_link_is_refused_with_a_page_not_a_crash(
     web: TestClient, route: str, raw: str, flip: bool, seed: int, method: str
 ) -> None:

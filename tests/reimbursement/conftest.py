@@ -58,14 +58,22 @@ class Claims:
 
     async def file(self, amount: str = "42.50", person: Person | None = None, **fields: object) -> SubmitResult:
         values: dict[str, object] = dict(
-            person_email=(person or self.org.ada).email, amount=amount, currency="USD", category="books",
-            description="Deep Learning (Goodfellow)", receipt=PDF,
-        )  # fmt: skip
+            person_email=(person or self.org.ada).email,
+            amount=amount,
+            currency="USD",
+            category="books",
+            description="Deep Learning (Goodfellow)",
+            receipt=PDF,
+        )
         values.update(fields)
         result = await submit_claim(
-            self.client, self.settings.temporal_task_queue, ClaimSubmission(**values),  # type: ignore[arg-type]
-            self.policy, self.data_dir, time_scale=self.time_scale,
-        )  # fmt: skip
+            self.client,
+            self.settings.temporal_task_queue,
+            ClaimSubmission(**values),  # type: ignore[arg-type]
+            self.policy,
+            self.data_dir,
+            time_scale=self.time_scale,
+        )
         if result.claim_id is not None:
             self.started.append(result.claim_id)
         return result

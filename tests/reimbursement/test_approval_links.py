@@ -33,7 +33,9 @@ async def emailed_token(claims: Claims, claim_id: int, approver_email: str) -> s
     return [t for t in claims.links_for(person) if read_approval_token(t).claim_id == claim_id][-1]
 
 
-async def open_and_decide(web: httpx.AsyncClient, token: str, decision: str = "approve", comment: str = "") -> httpx.Response:
+async def open_and_decide(
+    web: httpx.AsyncClient, token: str, decision: str = "approve", comment: str = ""
+) -> httpx.Response:
     page = await web.get(f"/approve/{token}")
     assert page.status_code == 200, page.text
     csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
@@ -42,7 +44,9 @@ async def open_and_decide(web: httpx.AsyncClient, token: str, decision: str = "a
 
 def decisions(session: Session, claim_id: int) -> int:
     session.expire_all()
-    return session.scalar(select(func.count()).select_from(ClaimDecision).where(ClaimDecision.claim_id == claim_id)) or 0
+    return (
+        session.scalar(select(func.count()).select_from(ClaimDecision).where(ClaimDecision.claim_id == claim_id)) or 0
+    )
 
 
 async def status(claims: Claims, claim_id: int):  # type: ignore[no-untyped-def]
@@ -64,7 +68,9 @@ async def test_opening_the_link_shows_the_claim_and_changes_nothing(claims: Clai
     assert (await status(claims, filed.claim_id)).state == "pending"  # type: ignore[arg-type]
 
 
-async def test_the_button_approves_through_the_workflow_and_the_page_shows_the_outcome(claims: Claims, session: Session) -> None:
+async def test_the_button_approves_through_the_workflow_and_the_page_shows_the_outcome(
+    claims: Claims, session: Session
+) -> None:
     filed = await claims.file("42.50")
     token = await emailed_token(claims, filed.claim_id, "maria@example.com")  # type: ignore[arg-type]
     async with claims.web() as web:
@@ -79,7 +85,9 @@ async def test_the_button_approves_through_the_workflow_and_the_page_shows_the_o
     assert session.get(UsedToken, read_approval_token(token).token_id) is not None
 
 
-async def test_a_second_click_with_a_fresh_form_is_refused_and_changes_nothing(claims: Claims, session: Session) -> None:
+async def test_a_second_click_with_a_fresh_form_is_refused_and_changes_nothing(
+    claims: Claims, session: Session
+) -> None:
     filed = await claims.file("600", category="courses")  # two levels: the claim stays pending
     token = await emailed_token(claims, filed.claim_id, "maria@example.com")  # type: ignore[arg-type]
     async with claims.web() as web:
@@ -98,13 +106,22 @@ async def test_a_second_click_with_a_fresh_form_is_refused_and_changes_nothing(c
     await eventually(at_level_two, what="the claim moving to level 2")
 
 
-async def test_tampered_expired_and_foreign_links_get_a_clear_page_and_change_nothing(claims: Claims, session: Session) -> None:
+async def test_tampered_expired_and_foreign_links_get_a_clear_page_and_change_nothing(
+    claims: Claims, session: Session
+) -> None:
     filed = await claims.file("42.50")
     token = await emailed_token(claims, filed.claim_id, "maria@example.com")  # type: ignore[arg-type]
     link = read_approval_token(token)
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    expired = approval_token(ApprovalLink(link.claim_id, link.approver_id, link.level, link.token_id,
-                                          dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))  # fmt: skip
+    expired = approval_token(
+        ApprovalLink(
+            link.claim_id,
+            link.approver_id,
+            link.level,
+            link.token_id,
+            dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
+        )
+    )
     other_key = URLSafeTimedSerializer("another-secret", salt="learningday.claim-approval").dumps(
         [link.claim_id, link.approver_id, link.level, link.token_id, int(link.expires_at.timestamp())]
     )
@@ -114,10 +131,17 @@ async def test_tampered_expired_and_foreign_links_get_a_clear_page_and_change_no
     foreign_nonce = approval_token(ApprovalLink(link.claim_id, link.approver_id, 1, "e" * 32, link.expires_at))
 
     async with claims.web() as web:
-        pages = {name: await web.get(f"/approve/{t}") for name, t in [
-            ("tampered", tampered), ("expired", expired), ("other key", other_key),
-            ("check-in link", a_checkin_link), ("foreign approver", foreign_approver), ("foreign nonce", foreign_nonce),
-        ]}  # fmt: skip
+        pages = {
+            name: await web.get(f"/approve/{t}")
+            for name, t in [
+                ("tampered", tampered),
+                ("expired", expired),
+                ("other key", other_key),
+                ("check-in link", a_checkin_link),
+                ("foreign approver", foreign_approver),
+                ("foreign nonce", foreign_nonce),
+            ]
+        }
         # Even a POST with a valid CSRF pair for the foreign link is refused by the workflow.
         good_page = await web.get(f"/approve/{token}")
         csrf_cookie = CSRF.search(good_page.text).group(1)  # type: ignore[union-attr]
@@ -135,7 +159,9 @@ async def test_tampered_expired_and_foreign_links_get_a_clear_page_and_change_no
 
 async def test_two_approvers_clicking_at_once_give_exactly_one_decision(claims: Claims, session: Session) -> None:
     # Escalation leaves both the manager and her manager holding a live link for level 1.
-    claims.policy = Policy(reimbursement=ReimbursementPolicy(reminder_after_days=1, escalate_after_days=2, expire_after_days=60))
+    claims.policy = Policy(
+        reimbursement=ReimbursementPolicy(reminder_after_days=1, escalate_after_days=2, expire_after_days=60)
+    )
     claims.time_scale = 86400 / 0.5  # half a second per policy day
     filed = await claims.file("42.50")
     maria = await emailed_token(claims, filed.claim_id, "maria@example.com")  # type: ignore[arg-type]
@@ -157,7 +183,9 @@ async def test_two_approvers_clicking_at_once_give_exactly_one_decision(claims: 
     assert view.state in ("approved", "rejected") and len(view.decisions) == 1
 
 
-async def test_the_same_approver_double_clicking_gives_one_decision_and_the_same_answer(claims: Claims, session: Session) -> None:
+async def test_the_same_approver_double_clicking_gives_one_decision_and_the_same_answer(
+    claims: Claims, session: Session
+) -> None:
     filed = await claims.file("42.50")
     token = await emailed_token(claims, filed.claim_id, "maria@example.com")  # type: ignore[arg-type]
     async with claims.web() as web:

@@ -68,18 +68,23 @@ async def test_twenty_concurrent_clicks_with_both_answers_leave_one_truth_everyw
         assert [r.decision for r in rows] == [truth]
         audited = session.scalars(
             select(AuditEntry.action).where(
-                AuditEntry.subject_type == "expense_claim", AuditEntry.subject_id == str(claim_id),
+                AuditEntry.subject_type == "expense_claim",
+                AuditEntry.subject_id == str(claim_id),
                 AuditEntry.action.in_(["claim_approved", "claim_rejected"]),
             )
-        ).all()  # fmt: skip
+        ).all()
         assert audited == [f"claim_{truth}"]
         told = session.scalars(
-            select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.like(f"claim:{claim_id}:update:%"))
+            select(OutboxMessage.idempotency_key).where(
+                OutboxMessage.idempotency_key.like(f"claim:{claim_id}:update:%")
+            )
         ).all()
         assert sorted(told) == sorted([f"claim:{claim_id}:update:submitted", f"claim:{claim_id}:update:{truth}"])
         assert (claim_id in paid) == (truth == "approved")
         # Each click with the winning answer is told the decision; the other answer is refused.
-        assert sorted(set(answers)) == sorted({(winner, 200), ({"approve": "reject", "reject": "approve"}[winner], 409)}), answers
+        assert sorted(set(answers)) == sorted(
+            {(winner, 200), ({"approve": "reject", "reject": "approve"}[winner], 409)}
+        ), answers
     subjects = sorted(m.message["Subject"] for m in claims.mails_to(claims.org.ada))
     decided = sorted(f"Your claim USD 42.50: {truth}" for truth in truths.values())
     assert [s for s in subjects if not s.endswith("pending")] == decided  # one decision email per claim: the workflow's
@@ -90,9 +95,14 @@ def test_a_second_different_decision_for_a_decided_level_is_refused_not_already_
 ) -> None:
     """The database never says "already recorded" to a write of another decision."""
     claim = ExpenseClaim(
-        person_id=claims.org.ada.id, amount=42.5, currency="USD", base_amount=42.5, category="books",
-        description="Concrete Mathematics", submitted_at=dt.datetime.now(dt.UTC),
-    )  # fmt: skip
+        person_id=claims.org.ada.id,
+        amount=42.5,
+        currency="USD",
+        base_amount=42.5,
+        category="books",
+        description="Concrete Mathematics",
+        submitted_at=dt.datetime.now(dt.UTC),
+    )
     session.add(claim)
     session.commit()
     records = ClaimRecords(lambda: claims.policy)
@@ -102,7 +112,9 @@ def test_a_second_different_decision_for_a_decided_level_is_refused_not_already_
     assert records.record_decision(approve) == "recorded"
     assert records.record_decision(approve) == "already recorded"  # a retry of the same write
     with pytest.raises(ApplicationError, match="the workflow decided 'rejected'") as refused:
-        records.record_decision(DecisionRecord(claim.id, 1, "rejected", at, claims.org.maria.id, "t" * 32, final_state="rejected"))
+        records.record_decision(
+            DecisionRecord(claim.id, 1, "rejected", at, claims.org.maria.id, "t" * 32, final_state="rejected")
+        )
     assert refused.value.non_retryable
     session.expire_all()
     assert session.get(ExpenseClaim, claim.id).state.value == "approved"  # type: ignore[union-attr]

@@ -32,9 +32,19 @@ async def test_claims_filed_at_once_through_web_and_slack_never_overspend_the_bu
     token = claim_form_url(claims.org.ada.id).rsplit("/", 1)[1]
 
     def by_web(web: httpx.AsyncClient, n: int, csrf: str) -> asyncio.Future[httpx.Response]:
-        return asyncio.ensure_future(web.post(f"/claims/new/{token}", data={
-            "amount": "100", "currency": "USD", "category": "books", "description": f"Book {n}", "csrf_token": csrf,
-        }, files={"receipt": ("receipt.pdf", PDF, "application/pdf")}))  # fmt: skip
+        return asyncio.ensure_future(
+            web.post(
+                f"/claims/new/{token}",
+                data={
+                    "amount": "100",
+                    "currency": "USD",
+                    "category": "books",
+                    "description": f"Book {n}",
+                    "csrf_token": csrf,
+                },
+                files={"receipt": ("receipt.pdf", PDF, "application/pdf")},
+            )
+        )
 
     async with claims.web() as web, real_slack(claims, slack_peer, session) as slack:
         [csrf] = CSRF.findall((await web.get(f"/claims/new/{token}")).text)  # the form, opened once

@@ -83,10 +83,18 @@ def test_a_link_that_is_not_a_web_address_is_refused_under_the_link_field(link: 
     assert "https://" in problems["link"]
 
 
-@pytest.mark.parametrize("link", [
-    "https://example.com/book", "http://example.com", "HTTPS://Shop.Example/a?b=c&d=e#f",
-    "https://example.com:8443/x", "  https://example.com/padded  ", "", None,
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://example.com/book",
+        "http://example.com",
+        "HTTPS://Shop.Example/a?b=c&d=e#f",
+        "https://example.com:8443/x",
+        "  https://example.com/padded  ",
+        "",
+        None,
+    ],
+)
 def test_a_web_address_or_no_link_is_accepted(link: str | None) -> None:
     assert claim_problems(Policy(), draft(link), Decimal(0)) == {}
 
@@ -100,7 +108,9 @@ def test_a_link_longer_than_the_database_keeps_is_refused_not_a_crash() -> None:
 def nothing_stored(session: Session) -> bool:
     session.expire_all()
     claims = session.scalar(select(func.count()).select_from(ExpenseClaim))
-    audits = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_type == "expense_claim"))
+    audits = session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_type == "expense_claim")
+    )
     return claims == 0 and audits == 0
 
 
@@ -116,10 +126,18 @@ async def test_the_web_form_shows_the_link_error_under_the_link_field(claims: Cl
     async with claims.web() as web:
         form = (await web.get(f"/claims/new/{token}")).text  # opened first, as a browser does (CSRF)
         csrf = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        refused = await web.post(f"/claims/new/{token}", data={
-            "amount": "12.50", "currency": "USD", "category": "books", "description": "SICP", "link": XSS,
-            "csrf_token": csrf,
-        }, files={"receipt": ("receipt.pdf", b"%PDF-1.4\n", "application/pdf")})  # fmt: skip
+        refused = await web.post(
+            f"/claims/new/{token}",
+            data={
+                "amount": "12.50",
+                "currency": "USD",
+                "category": "books",
+                "description": "SICP",
+                "link": XSS,
+                "csrf_token": csrf,
+            },
+            files={"receipt": ("receipt.pdf", b"%PDF-1.4\n", "application/pdf")},
+        )
 
     assert refused.status_code == 422
     link_field = refused.text.split('id="link"', 1)[1].split("<label", 1)[0]
@@ -128,7 +146,9 @@ async def test_the_web_form_shows_the_link_error_under_the_link_field(claims: Cl
     assert nothing_stored(session)
 
 
-async def test_the_cli_refuses_a_javascript_link_naming_the_option(cli_env: Claims, session: Session, tmp_path: Path) -> None:
+async def test_the_cli_refuses_a_javascript_link_naming_the_option(
+    cli_env: Claims, session: Session, tmp_path: Path
+) -> None:
     import asyncio
 
     from typer.testing import CliRunner
@@ -137,10 +157,26 @@ async def test_the_cli_refuses_a_javascript_link_naming_the_option(cli_env: Clai
 
     receipt = tmp_path / "receipt.pdf"
     receipt.write_bytes(b"%PDF-1.4\n")
-    refused = await asyncio.to_thread(CliRunner().invoke, cli, [
-        "claims", "submit", "-p", "ada@example.com", "--amount", "12.50", "--category", "books",
-        "--description", "SICP", "--receipt", str(receipt), "--link", XSS,
-    ])  # fmt: skip
+    refused = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        [
+            "claims",
+            "submit",
+            "-p",
+            "ada@example.com",
+            "--amount",
+            "12.50",
+            "--category",
+            "books",
+            "--description",
+            "SICP",
+            "--receipt",
+            str(receipt),
+            "--link",
+            XSS,
+        ],
+    )
 
     assert refused.exit_code == 1 and "--link: " in refused.output and "https://" in refused.output
     assert nothing_stored(session)
@@ -150,17 +186,25 @@ async def test_a_javascript_link_stored_before_the_rule_is_plain_text_in_the_ema
     claims: Claims, session: Session
 ) -> None:
     claim = ExpenseClaim(
-        person_id=claims.org.ada.id, amount=Decimal("42.50"), currency="USD", base_amount=Decimal("42.50"),
-        category="books", description="Deep Learning (Goodfellow)", link=XSS, state=ClaimState.pending,
+        person_id=claims.org.ada.id,
+        amount=Decimal("42.50"),
+        currency="USD",
+        base_amount=Decimal("42.50"),
+        category="books",
+        description="Deep Learning (Goodfellow)",
+        link=XSS,
+        state=ClaimState.pending,
         submitted_at=dt.datetime.now(dt.UTC),
-    )  # fmt: skip
+    )
     session.add(claim)
     session.commit()
     claims.started.append(claim.id)
     await claims.client.start_workflow(
-        ReimbursementWorkflow.run, ReimbursementInput(claim_id=claim.id), id=workflow_id_for(claim.id),
+        ReimbursementWorkflow.run,
+        ReimbursementInput(claim_id=claim.id),
+        id=workflow_id_for(claim.id),
         task_queue=claims.settings.temporal_task_queue,
-    )  # fmt: skip
+    )
 
     async def emailed() -> bool:
         return bool(claims.links_for(claims.org.maria))
@@ -184,11 +228,28 @@ async def test_a_javascript_link_stored_before_the_rule_is_plain_text_in_the_ema
 @pytest.mark.parametrize("link", NOT_HTTP)
 def test_the_approval_email_makes_a_link_of_a_web_address_only(link: str) -> None:
     def email(url: str) -> str:
-        claim = {"amount": Decimal("12"), "currency": "EUR", "category": "books", "description": "SICP",
-                 "link": url, "topic": None, "submitted_at": dt.datetime(2026, 11, 20, tzinfo=dt.UTC)}
-        return render_email("claim_approval", {
-            "approver_name": "Fin", "claimant_name": "Bob", "claim": claim, "level": 1,
-            "approve_url": "https://ld.example.com/approve/tok"}, "k", ["fin@example.com"], "s").html
+        claim = {
+            "amount": Decimal("12"),
+            "currency": "EUR",
+            "category": "books",
+            "description": "SICP",
+            "link": url,
+            "topic": None,
+            "submitted_at": dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+        }
+        return render_email(
+            "claim_approval",
+            {
+                "approver_name": "Fin",
+                "claimant_name": "Bob",
+                "claim": claim,
+                "level": 1,
+                "approve_url": "https://ld.example.com/approve/tok",
+            },
+            "k",
+            ["fin@example.com"],
+            "s",
+        ).html
 
     assert only_web_hrefs(email(link), link), Hrefs(email(link)).found
     assert "https://shop.example/sicp?a=1&b=2" in Hrefs(email("https://shop.example/sicp?a=1&b=2")).found
@@ -197,8 +258,13 @@ def test_the_approval_email_makes_a_link_of_a_web_address_only(link: str) -> Non
 @pytest.mark.parametrize("field", ["description", "topic"])
 def test_claim_text_holding_a_nul_character_is_refused_under_its_field(field: str) -> None:
     """PostgreSQL cannot store text holding NUL: refused where it is typed, not a 500 at the insert."""
-    claim = ClaimDraft(amount="10", currency="USD", category="books", has_receipt=True,
-                       **{"description": "SICP", field: "SICP\x00 2nd edition"})  # type: ignore[arg-type]
+    claim = ClaimDraft(
+        amount="10",
+        currency="USD",
+        category="books",
+        has_receipt=True,
+        **{"description": "SICP", field: "SICP\x00 2nd edition"},
+    )  # type: ignore[arg-type]
 
     problems = claim_problems(Policy(), claim, Decimal(0))
 

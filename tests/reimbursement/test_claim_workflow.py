@@ -67,7 +67,12 @@ async def test_a_one_level_claim_is_approved_by_the_manager_and_the_claimant_hea
     session.refresh(claim)
     assert claim.state.value == "approved" and claim.decided_at is not None
     [row] = session.scalars(select(ClaimDecision).where(ClaimDecision.claim_id == filed.claim_id)).all()
-    assert (row.level, row.approver_id, row.decision, row.comment) == (1, claims.org.maria.id, "approved", "Enjoy the book")
+    assert (row.level, row.approver_id, row.decision, row.comment) == (
+        1,
+        claims.org.maria.id,
+        "approved",
+        "Enjoy the book",
+    )
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == str(filed.claim_id))).all()
     assert {"claim_submitted", "claim_approved"} <= set(actions)
     told = subjects(claims, claims.org.ada)
@@ -78,18 +83,27 @@ async def test_a_one_level_claim_is_approved_by_the_manager_and_the_claimant_hea
 async def test_a_large_claim_needs_the_manager_then_the_managers_manager(claims: Claims, session: Session) -> None:
     filed = await claims.file("600", category="courses", description="Stanford CS229 online")
     h = handle(claims, filed.claim_id)  # type: ignore[arg-type]
-    first = await h.execute_update(ReimbursementWorkflow.decide, await current_link(claims, filed.claim_id, claims.org.maria))  # type: ignore[arg-type]
+    first = await h.execute_update(
+        ReimbursementWorkflow.decide, await current_link(claims, filed.claim_id, claims.org.maria)
+    )  # type: ignore[arg-type]
     assert first.state == "pending"
     assert await h.query(ReimbursementWorkflow.status) is not None
-    second = await h.execute_update(ReimbursementWorkflow.decide, await current_link(claims, filed.claim_id, claims.org.grace))  # type: ignore[arg-type]
+    second = await h.execute_update(
+        ReimbursementWorkflow.decide, await current_link(claims, filed.claim_id, claims.org.grace)
+    )  # type: ignore[arg-type]
     view = await h.result()
 
     assert second.state == "approved" and view.decisions == [
-        f"1:approved:{claims.org.maria.id}", f"2:approved:{claims.org.grace.id}"
+        f"1:approved:{claims.org.maria.id}",
+        f"2:approved:{claims.org.grace.id}",
     ]
-    assert [d.level for d in session.scalars(select(ClaimDecision).where(ClaimDecision.claim_id == filed.claim_id))] == [1, 2]
+    assert [
+        d.level for d in session.scalars(select(ClaimDecision).where(ClaimDecision.claim_id == filed.claim_id))
+    ] == [1, 2]
     assert subjects(claims, claims.org.ada) == [
-        "Your claim USD 600.00: pending", "Your claim USD 600.00: pending", "Your claim USD 600.00: approved"
+        "Your claim USD 600.00: pending",
+        "Your claim USD 600.00: pending",
+        "Your claim USD 600.00: approved",
     ]
 
 
@@ -105,7 +119,9 @@ async def test_a_rejection_at_the_first_level_ends_the_claim(claims: Claims) -> 
     assert claims.links_for(claims.org.grace) == []
 
 
-async def test_a_claim_below_the_auto_approval_amount_is_approved_without_anyone(claims: Claims, session: Session) -> None:
+async def test_a_claim_below_the_auto_approval_amount_is_approved_without_anyone(
+    claims: Claims, session: Session
+) -> None:
     claims.policy = Policy(reimbursement=ReimbursementPolicy(auto_approve_below=Decimal(25)))
     filed = await claims.file("19.99")
     view = await handle(claims, filed.claim_id).result()  # type: ignore[arg-type]
@@ -138,8 +154,14 @@ async def test_a_manager_claiming_for_herself_is_approved_by_her_own_manager(cla
 
 async def test_an_out_of_office_manager_is_replaced_by_the_policy_delegate(claims: Claims, session: Session) -> None:
     today = dt.date.today()
-    session.add(Absence(person_id=claims.org.maria.id, start_date=today - dt.timedelta(days=1),
-                        end_date=today + dt.timedelta(days=5), reason="vacation"))  # fmt: skip
+    session.add(
+        Absence(
+            person_id=claims.org.maria.id,
+            start_date=today - dt.timedelta(days=1),
+            end_date=today + dt.timedelta(days=5),
+            reason="vacation",
+        )
+    )
     session.commit()
     claims.policy = Policy(reimbursement=ReimbursementPolicy(delegates={"maria@example.com": "finn@example.com"}))
     filed = await claims.file("42.50")
@@ -156,7 +178,9 @@ async def test_an_unanswered_claim_is_reminded_then_escalated_then_expires_witho
     claims: Claims, session: Session
 ) -> None:
     # One policy day per second: reminder after 1 s, escalation after 2 s, expiry after 4 s.
-    claims.policy = Policy(reimbursement=ReimbursementPolicy(reminder_after_days=1, escalate_after_days=2, expire_after_days=4))
+    claims.policy = Policy(
+        reimbursement=ReimbursementPolicy(reminder_after_days=1, escalate_after_days=2, expire_after_days=4)
+    )
     claims.time_scale = 86400
     filed = await claims.file("42.50")
     assert filed.ok, filed.problems
@@ -164,12 +188,15 @@ async def test_an_unanswered_claim_is_reminded_then_escalated_then_expires_witho
 
     assert view.state == "expired" and view.reminders == 1 and view.escalations == 1
     assert subjects(claims, claims.org.maria) == [
-        "Approve Ada's claim: USD 42.50", "Reminder: Approve Ada's claim: USD 42.50"
+        "Approve Ada's claim: USD 42.50",
+        "Reminder: Approve Ada's claim: USD 42.50",
     ]
     # Escalated to the manager's manager, with a link of her own.
     assert subjects(claims, claims.org.grace) == ["Approve Ada's claim: USD 42.50"]
     assert subjects(claims, claims.org.ada) == [
-        "Your claim USD 42.50: pending", "Your claim USD 42.50: pending", "Your claim USD 42.50: expired"
+        "Your claim USD 42.50: pending",
+        "Your claim USD 42.50: pending",
+        "Your claim USD 42.50: expired",
     ]
     claim = session.get(ExpenseClaim, filed.claim_id)
     session.refresh(claim)
@@ -182,5 +209,6 @@ async def test_an_unanswered_claim_is_reminded_then_escalated_then_expires_witho
         read_approval_token(claims.links_for(claims.org.grace)[0])
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):
         await handle(claims, filed.claim_id).execute_update(  # type: ignore[arg-type]
-            ReimbursementWorkflow.decide, Decision(claims.org.grace.id, view.approvers.get(claims.org.grace.id, "x"), True)
+            ReimbursementWorkflow.decide,
+            Decision(claims.org.grace.id, view.approvers.get(claims.org.grace.id, "x"), True),
         )

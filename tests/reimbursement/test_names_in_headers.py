@@ -11,7 +11,9 @@ from tests.reimbursement.test_approval_links import emailed_token, open_and_deci
 from workflows.reimbursement import ReimbursementWorkflow, workflow_id_for
 
 
-async def test_a_line_break_in_the_claimants_name_does_not_stop_the_approval_request(claims: Claims, session: Session) -> None:
+async def test_a_line_break_in_the_claimants_name_does_not_stop_the_approval_request(
+    claims: Claims, session: Session
+) -> None:
     ada = session.get(Person, claims.org.ada.id)
     assert ada is not None
     ada.name = "Ada\r\nLovelace"
@@ -23,11 +25,14 @@ async def test_a_line_break_in_the_claimants_name_does_not_stop_the_approval_req
     async with claims.web() as web:
         decided = await open_and_decide(web, token)
     assert decided.status_code == 200
-    view = await claims.client.get_workflow_handle_for(ReimbursementWorkflow.run, workflow_id_for(filed.claim_id)).result()
+    view = await claims.client.get_workflow_handle_for(
+        ReimbursementWorkflow.run, workflow_id_for(filed.claim_id)
+    ).result()
 
     assert view.state == "approved"
     [request] = claims.mails_to(claims.org.maria)
     assert request.message["Subject"] == "Approve Ada Lovelace's claim: USD 42.50"
     assert [m.message["Subject"] for m in claims.mails_to(claims.org.ada)] == [
-        "Your claim USD 42.50: pending", "Your claim USD 42.50: approved",
-    ]  # fmt: skip
+        "Your claim USD 42.50: pending",
+        "Your claim USD 42.50: approved",
+    ]

@@ -24,9 +24,12 @@ POLICY = Policy()  # USD; books cap 200, courses 1000; budget 1500; second appro
 
 def draft(amount: str = "42.50", **overrides: object) -> ClaimDraft:
     values: dict[str, object] = dict(
-        amount=amount, currency="USD", category="books", description="Deep Learning (Goodfellow)",
+        amount=amount,
+        currency="USD",
+        category="books",
+        description="Deep Learning (Goodfellow)",
         has_receipt=True,
-    )  # fmt: skip
+    )
     values.update(overrides)
     return ClaimDraft(**values)  # type: ignore[arg-type]
 

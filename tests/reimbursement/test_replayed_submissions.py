@@ -37,11 +37,21 @@ async def open_form(web: httpx.AsyncClient, token: str) -> tuple[str, str]:
     return nonce, csrf
 
 
-async def post_form(web: httpx.AsyncClient, token: str, nonce: str, amount: str = "12.50", csrf: str = "") -> httpx.Response:
-    return await web.post(f"/claims/new/{token}", data={
-        "amount": amount, "currency": "USD", "category": "books", "description": "SICP", "nonce": nonce,
-        "csrf_token": csrf,
-    }, files={"receipt": ("receipt.pdf", PDF, "application/pdf")})  # fmt: skip
+async def post_form(
+    web: httpx.AsyncClient, token: str, nonce: str, amount: str = "12.50", csrf: str = ""
+) -> httpx.Response:
+    return await web.post(
+        f"/claims/new/{token}",
+        data={
+            "amount": amount,
+            "currency": "USD",
+            "category": "books",
+            "description": "SICP",
+            "nonce": nonce,
+            "csrf_token": csrf,
+        },
+        files={"receipt": ("receipt.pdf", PDF, "application/pdf")},
+    )
 
 
 @pytest.mark.parametrize("at_once", [False, True], ids=["one_after_another", "at_once"])
@@ -50,7 +60,9 @@ async def test_the_same_web_form_posted_twice_files_one_claim(claims: Claims, se
     async with claims.web() as web:
         nonce, csrf = await open_form(web, token)
         if at_once:
-            answers = await asyncio.gather(post_form(web, token, nonce, csrf=csrf), post_form(web, token, nonce, csrf=csrf))
+            answers = await asyncio.gather(
+                post_form(web, token, nonce, csrf=csrf), post_form(web, token, nonce, csrf=csrf)
+            )
         else:
             answers = [await post_form(web, token, nonce, csrf=csrf), await post_form(web, token, nonce, csrf=csrf)]
 
@@ -59,9 +71,7 @@ async def test_the_same_web_form_posted_twice_files_one_claim(claims: Claims, se
     assert [(a.status_code, FILED.findall(a.text)) for a in answers] == [(201, [str(claim_id)])] * 2
 
 
-async def test_the_form_shown_after_a_refusal_or_a_filing_files_a_new_claim(
-    claims: Claims, session: Session
-) -> None:
+async def test_the_form_shown_after_a_refusal_or_a_filing_files_a_new_claim(claims: Claims, session: Session) -> None:
     token = claim_form_url(claims.org.ada.id).rsplit("/", 1)[1]
     async with claims.web() as web:
         first, csrf = await open_form(web, token)
@@ -106,8 +116,10 @@ async def test_when_the_unique_key_decides_the_loser_answers_with_the_winners_cl
     def first_look_misses(session: Session, key: str) -> ExpenseClaim | None:
         return misses.pop() if misses else looked_up(session, key)
 
-    with mock.patch.object(service, "_filed_with", side_effect=first_look_misses), \
-         mock.patch.object(claims.client, "start_workflow", side_effect=RuntimeError("must not start")) as start:  # fmt: skip
+    with (
+        mock.patch.object(service, "_filed_with", side_effect=first_look_misses),
+        mock.patch.object(claims.client, "start_workflow", side_effect=RuntimeError("must not start")) as start,
+    ):
         loser = await claims.file(idempotency_key="slack-view:V7")
 
     assert (loser.claim_id, loser.problems) == (first.claim_id, {})
@@ -141,8 +153,10 @@ async def test_a_replay_while_the_first_delivery_fails_to_start_the_workflow_ans
         await server_gives_up.wait()
         raise RuntimeError("server down")
 
-    with mock.patch.object(service, "_filed_with", side_effect=signalling), \
-         mock.patch.object(claims.client, "start_workflow", side_effect=slow_then_down):  # fmt: skip
+    with (
+        mock.patch.object(service, "_filed_with", side_effect=signalling),
+        mock.patch.object(claims.client, "start_workflow", side_effect=slow_then_down),
+    ):
         first = asyncio.ensure_future(claims.file(idempotency_key="slack-view:V9"))
         replay = asyncio.ensure_future(claims.file(idempotency_key="slack-view:V9"))
         assert await asyncio.to_thread(replay_found_it.wait, 10)

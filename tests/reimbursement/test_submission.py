@@ -33,7 +33,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def nothing_stored(session: Session, data_dir: Path) -> bool:
     session.expire_all()
     claims = session.scalar(select(func.count()).select_from(ExpenseClaim))
-    audits = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_type == "expense_claim"))
+    audits = session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_type == "expense_claim")
+    )
     receipts = list((data_dir / "receipts").glob("*")) if (data_dir / "receipts").exists() else []
     return claims == 0 and audits == 0 and receipts == []
 
@@ -82,21 +84,41 @@ async def test_the_receipt_is_stored_by_its_content_type(claims: Claims, session
     filed = await claims.file("42.50", receipt=PNG)
     claim = session.get(ExpenseClaim, filed.claim_id)
     assert claim is not None and claim.receipt_content_type == "image/png" and claim.receipt_size == len(PNG)
-    assert Path(claim.receipt_path).read_bytes() == PNG and Path(claim.receipt_path).parent == claims.data_dir / "receipts"  # type: ignore[arg-type]
+    assert (
+        Path(claim.receipt_path).read_bytes() == PNG and Path(claim.receipt_path).parent == claims.data_dir / "receipts"
+    )  # type: ignore[arg-type]
 
 
-async def test_the_web_form_shows_the_budget_refuses_with_reasons_and_files_a_claim(claims: Claims, session: Session) -> None:
+async def test_the_web_form_shows_the_budget_refuses_with_reasons_and_files_a_claim(
+    claims: Claims, session: Session
+) -> None:
     token = claim_form_url(claims.org.ada.id).rsplit("/", 1)[1]
     async with claims.web() as web:
         form = await web.get(f"/claims/new/{token}")
         [csrf] = CSRF.findall(form.text)
-        bad = await web.post(f"/claims/new/{token}", data={
-            "amount": "12.505", "currency": "USD", "category": "books", "description": "SICP", "csrf_token": csrf,
-        }, files={"receipt": ("receipt.pdf", PDF, "application/pdf")})  # fmt: skip
-        good = await web.post(f"/claims/new/{token}", data={
-            "amount": "12.50", "currency": "EUR", "category": "books", "description": "SICP", "topic": "Lisp",
-            "csrf_token": csrf,
-        }, files={"receipt": ("scan.bin", PDF, "application/octet-stream")})  # fmt: skip
+        bad = await web.post(
+            f"/claims/new/{token}",
+            data={
+                "amount": "12.505",
+                "currency": "USD",
+                "category": "books",
+                "description": "SICP",
+                "csrf_token": csrf,
+            },
+            files={"receipt": ("receipt.pdf", PDF, "application/pdf")},
+        )
+        good = await web.post(
+            f"/claims/new/{token}",
+            data={
+                "amount": "12.50",
+                "currency": "EUR",
+                "category": "books",
+                "description": "SICP",
+                "topic": "Lisp",
+                "csrf_token": csrf,
+            },
+            files={"receipt": ("scan.bin", PDF, "application/octet-stream")},
+        )
         forged = await web.get(f"/claims/new/{token}x")
 
     assert form.status_code == 200 and "USD 1500.00" in form.text
@@ -116,9 +138,13 @@ async def test_the_web_form_shows_the_budget_refuses_with_reasons_and_files_a_cl
 def cli_env(claims: Claims, temporal_env) -> object:  # type: ignore[no-untyped-def]
     """Point the CLI's settings at the test dev server and the harness's task queue."""
     target = temporal_env.client.service_client.config.target_host
-    with mock.patch.dict(os.environ, {
-        "LEARNINGDAY_TEMPORAL_ADDRESS": target, "LEARNINGDAY_TEMPORAL_TASK_QUEUE": claims.settings.temporal_task_queue,
-    }):  # fmt: skip
+    with mock.patch.dict(
+        os.environ,
+        {
+            "LEARNINGDAY_TEMPORAL_ADDRESS": target,
+            "LEARNINGDAY_TEMPORAL_TASK_QUEUE": claims.settings.temporal_task_queue,
+        },
+    ):
         reset_caches()
         yield claims
     reset_caches()
@@ -131,14 +157,42 @@ async def test_the_cli_files_a_claim_then_exports_it_once_approved_and_shows_the
     receipt = tmp_path / "receipt.pdf"
     receipt.write_bytes(PDF)
     runner = CliRunner()
-    refused = await asyncio.to_thread(runner.invoke, cli, [
-        "claims", "submit", "-p", "ada@example.com", "--amount", "ten", "--category", "books",
-        "--description", "SICP", "--receipt", str(receipt),
-    ])  # fmt: skip
-    filed = await asyncio.to_thread(runner.invoke, cli, [
-        "claims", "submit", "-p", "ada@example.com", "--amount", "=12.50".lstrip("="), "--category", "books",
-        "--description", "=SUM(A1) SICP", "--receipt", str(receipt),
-    ])  # fmt: skip
+    refused = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        [
+            "claims",
+            "submit",
+            "-p",
+            "ada@example.com",
+            "--amount",
+            "ten",
+            "--category",
+            "books",
+            "--description",
+            "SICP",
+            "--receipt",
+            str(receipt),
+        ],
+    )
+    filed = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        [
+            "claims",
+            "submit",
+            "-p",
+            "ada@example.com",
+            "--amount",
+            "=12.50".lstrip("="),
+            "--category",
+            "books",
+            "--description",
+            "=SUM(A1) SICP",
+            "--receipt",
+            str(receipt),
+        ],
+    )
     assert refused.exit_code == 1 and "--amount: 'ten' is not a number" in refused.output
     assert filed.exit_code == 0, filed.output
     claim_id = int(re.search(r"Claim (\d+) filed", filed.output).group(1))  # type: ignore[union-attr]
@@ -162,7 +216,12 @@ async def test_the_cli_files_a_claim_then_exports_it_once_approved_and_shows_the
     exported = await asyncio.to_thread(runner.invoke, cli, ["claims", "export", "--out", str(out)])
     assert exported.exit_code == 0 and "1 approved claim(s)" in exported.output
     [row] = list(csv.DictReader(io.StringIO(out.read_text())))
-    assert (row["email"], row["amount"], row["currency"], row["amount_in_base"]) == ("ada@example.com", "12.50", "USD", "12.50")
+    assert (row["email"], row["amount"], row["currency"], row["amount_in_base"]) == (
+        "ada@example.com",
+        "12.50",
+        "USD",
+        "12.50",
+    )
     assert row["description"] == "'=SUM(A1) SICP"  # never a live spreadsheet formula
     approved = await asyncio.to_thread(runner.invoke, cli, ["claims", "balance", "-p", "ada@example.com"])
     assert "approved USD 12.50, pending USD 0.00, remaining USD 1487.50" in approved.output

@@ -133,7 +133,9 @@ def main(argv: list[str]) -> int:
     index_file.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
     os.environ[DIR_ENV] = str(HISTORIES)
     os.environ[SCENARIOS_ENV] = json.dumps({SCENARIOS[s][0]: [s, SCENARIOS[s][1]] for s in todo})
-    code = pytest.main([SCENARIOS[s][0] for s in todo] + ["-q", "-p", "no:cacheprovider", "-p", "tests.replay.recording"])
+    code = pytest.main(
+        [SCENARIOS[s][0] for s in todo] + ["-q", "-p", "no:cacheprovider", "-p", "tests.replay.recording"]
+    )
     print(f"recorded {len(todo)} scenario(s) into {HISTORIES}")
     return int(code)
 

@@ -42,7 +42,9 @@ async def every_run(client: Client, workflow_id: str) -> list[WorkflowHistory]:
 
 
 @pytest.fixture(autouse=True)
-async def record_workflow_histories(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+async def record_workflow_histories(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
     scenarios: dict[str, list[Any]] = json.loads(os.environ.get(SCENARIOS_ENV, "{}"))
     slug, keep = scenarios.get(request.node.nodeid, [_safe(request.node.name), []])
     started: dict[str, tuple[Client, str]] = {}  # workflow id -> (client, workflow type)

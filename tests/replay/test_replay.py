@@ -32,9 +32,10 @@ INDEX: dict[str, str] = json.loads((HISTORIES / "index.json").read_text())
 
 # Every workflow class the worker module registers (a new one shows up here by itself).
 WORKFLOWS = [
-    value for value in vars(worker_module).values()
+    value
+    for value in vars(worker_module).values()
     if isinstance(value, type) and hasattr(value, "__temporal_workflow_definition")
-]  # fmt: skip
+]
 
 
 def history(file_name: str) -> WorkflowHistory:
@@ -71,23 +72,30 @@ class HoldBeforeOutOfOfficeCheck:
     async def run(self, day: object) -> None:
         timeout = dt.timedelta(seconds=60)
         ctx = await workflow.execute_local_activity(
-            "load_day_context", DayKey(person_id=0, date=dt.date(2026, 12, 3), workflow_id=""),
-            result_type=DayContext, start_to_close_timeout=timeout,
-        )  # fmt: skip
+            "load_day_context",
+            DayKey(person_id=0, date=dt.date(2026, 12, 3), workflow_id=""),
+            result_type=DayContext,
+            start_to_close_timeout=timeout,
+        )
         now = workflow.now()
         await workflow.execute_activity(
             "place_hold",
             HoldRequest(
-                person_email=ctx.person_email, date=dt.date(2026, 12, 3),
-                starts_at=now, ends_at=now, timezone=ctx.timezone,
-            ),  # fmt: skip
-            result_type=HoldRef, start_to_close_timeout=timeout,
+                person_email=ctx.person_email,
+                date=dt.date(2026, 12, 3),
+                starts_at=now,
+                ends_at=now,
+                timezone=ctx.timezone,
+            ),
+            result_type=HoldRef,
+            start_to_close_timeout=timeout,
         )
         await workflow.execute_activity(
             "find_out_of_office",
             EventQuery(person_email=ctx.person_email, starts_at=now, ends_at=now, timezone=ctx.timezone),
-            result_type=AwayEvents, start_to_close_timeout=timeout,
-        )  # fmt: skip
+            result_type=AwayEvents,
+            start_to_close_timeout=timeout,
+        )
 
 
 async def test_a_reordered_workflow_fails_replay_with_a_nondeterminism_error() -> None:

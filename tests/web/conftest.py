@@ -67,16 +67,23 @@ class FakeGateway:
             if existing is None:
                 session.add(
                     CheckIn(
-                        learning_day_id=day.id, kind=CheckInKind(submission.kind), text=submission.text,
-                        why=submission.why, category=submission.category, resources=submission.resources,
-                        source="web", submitted_at=dt.datetime.now(dt.UTC),
+                        learning_day_id=day.id,
+                        kind=CheckInKind(submission.kind),
+                        text=submission.text,
+                        why=submission.why,
+                        category=submission.category,
+                        resources=submission.resources,
+                        source="web",
+                        submitted_at=dt.datetime.now(dt.UTC),
                     )
-                )  # fmt: skip
+                )
             else:
                 existing.text = submission.text
                 existing.edited_at = dt.datetime.now(dt.UTC)
         noun = submission.kind.capitalize()
-        return CheckInResult(accepted=True, message=f"{noun} {'updated' if existing else 'saved'}.", edited=existing is not None)
+        return CheckInResult(
+            accepted=True, message=f"{noun} {'updated' if existing else 'saved'}.", edited=existing is not None
+        )
 
     async def status(self, person_email: str) -> DayStatus:
         return DayStatus(person_email=person_email, date=None, state="none")
@@ -100,22 +107,38 @@ class Org:
         return [self.ada, self.grace, self.margaret, self.alan, self.barbara, self.linus]
 
 
-def add_person(session: Session, email: str, name: str, team: str | None, manager: Person | None = None, role: Role = Role.learner) -> Person:
-    person = Person(email=email, name=name, timezone="Europe/London", team=team, role=role, manager_id=manager.id if manager else None)
+def add_person(
+    session: Session, email: str, name: str, team: str | None, manager: Person | None = None, role: Role = Role.learner
+) -> Person:
+    person = Person(
+        email=email,
+        name=name,
+        timezone="Europe/London",
+        team=team,
+        role=role,
+        manager_id=manager.id if manager else None,
+    )
     session.add(person)
     session.flush()
     return person
 
 
 def add_day(
-    session: Session, person: Person, date: dt.date, plan: str | None = None, summary: str | None = None,
-    category: str = "papers", state: DayState = DayState.completed,
-) -> LearningDay:  # fmt: skip
+    session: Session,
+    person: Person,
+    date: dt.date,
+    plan: str | None = None,
+    summary: str | None = None,
+    category: str = "papers",
+    state: DayState = DayState.completed,
+) -> LearningDay:
     day = LearningDay(person_id=person.id, date=date, state=state, workflow_id=f"learning-day-{person.id}-{date}")
     session.add(day)
     session.flush()
     if plan:
-        session.add(CheckIn(learning_day_id=day.id, kind=CheckInKind.plan, text=plan, category=category, submitted_at=NOW))
+        session.add(
+            CheckIn(learning_day_id=day.id, kind=CheckInKind.plan, text=plan, category=category, submitted_at=NOW)
+        )
     if summary:
         session.add(CheckIn(learning_day_id=day.id, kind=CheckInKind.summary, text=summary, submitted_at=NOW))
     session.flush()
@@ -124,19 +147,31 @@ def add_day(
 
 def add_flag(session: Session, day: LearningDay, kind: FlagKind = FlagKind.missed_summary) -> Flag:
     flag = Flag(
-        person_id=day.person_id, learning_day_id=day.id, kind=kind, date=day.date,
-        reason="No summary by the deadline", evidence={"deadline": "20:00"}, raised_at=NOW,
-    )  # fmt: skip
+        person_id=day.person_id,
+        learning_day_id=day.id,
+        kind=kind,
+        date=day.date,
+        reason="No summary by the deadline",
+        evidence={"deadline": "20:00"},
+        raised_at=NOW,
+    )
     session.add(flag)
     session.flush()
     return flag
 
 
-def add_claim(session: Session, person: Person, amount: str, state: ClaimState = ClaimState.pending, category: str = "books") -> ExpenseClaim:
+def add_claim(
+    session: Session, person: Person, amount: str, state: ClaimState = ClaimState.pending, category: str = "books"
+) -> ExpenseClaim:
     claim = ExpenseClaim(
-        person_id=person.id, amount=Decimal(amount), currency="USD", category=category,
-        description=f"A {category} purchase", state=state, submitted_at=NOW,
-    )  # fmt: skip
+        person_id=person.id,
+        amount=Decimal(amount),
+        currency="USD",
+        category=category,
+        description=f"A {category} purchase",
+        state=state,
+        submitted_at=NOW,
+    )
     session.add(claim)
     session.flush()
     return claim
@@ -147,10 +182,13 @@ def add_channel_post(session: Session, person: Person, date: dt.date, kind: str,
     header = f"{person.name}'s {kind} for {date:%A %-d %B}"
     session.add(
         OutboxMessage(
-            idempotency_key=channel_post_key(workflow_id_for(person.id, date), kind), channel="local_channel",
-            recipient="#learning-day", subject=header, body=f"{header}\n\n{text}",
+            idempotency_key=channel_post_key(workflow_id_for(person.id, date), kind),
+            channel="local_channel",
+            recipient="#learning-day",
+            subject=header,
+            body=f"{header}\n\n{text}",
         )
-    )  # fmt: skip
+    )
     session.flush()
 
 

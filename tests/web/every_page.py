@@ -63,7 +63,11 @@ def _path(url: str) -> str:
 
 def build_site(session: Session, org: Org, app: FastAPI) -> Site:
     weeks = [THURSDAY - n * WEEK for n in (3, 2, 1)]
-    topics = [("papers", "Reading the Attention paper"), ("engineering", "Rust ownership"), ("ml_fundamentals", "Bayesian statistics")]
+    topics = [
+        ("papers", "Reading the Attention paper"),
+        ("engineering", "Rust ownership"),
+        ("ml_fundamentals", "Bayesian statistics"),
+    ]
     for person in (org.ada, org.alan, org.margaret, org.linus):
         for n, date in enumerate(weeks):
             category, text = topics[(n + person.id) % 3]
@@ -85,35 +89,55 @@ def build_site(session: Session, org: Org, app: FastAPI) -> Site:
         add_channel_post(session, person, THURSDAY, kind, text)
     session.add(
         DeliveryProblem(
-            key="prompt:site:1", step="prompt", subject_type="learning_day", subject_id="1", person_id=org.linus.id,
+            key="prompt:site:1",
+            step="prompt",
+            subject_type="learning_day",
+            subject_id="1",
+            person_id=org.linus.id,
             reason="Slack answered user_not_found for linus@example.com, a long reason that has to wrap on a phone",
-            outcome="emailed instead", at=dt.datetime.combine(THURSDAY, dt.time(9, 0)),
+            outcome="emailed instead",
+            at=dt.datetime.combine(THURSDAY, dt.time(9, 0)),
         )
-    )  # fmt: skip
+    )
     session.commit()
     flag = session.scalar(select(Flag).where(Flag.person_id == org.linus.id))
     assert flag is not None
 
     email = render_email(
         "prompt",
-        {"question": "What will you learn today, and why?", "reminder": False, "day_label": "Thursday",
-         "checkin_url": checkin_url(org.alan.id, TODAY)},
-        key="prompt:site:alan", to=[org.alan.email], subject="What will you learn today, and why?",
-    )  # fmt: skip
+        {
+            "question": "What will you learn today, and why?",
+            "reminder": False,
+            "day_label": "Thursday",
+            "checkin_url": checkin_url(org.alan.id, TODAY),
+        },
+        key="prompt:site:alan",
+        to=[org.alan.email],
+        subject="What will you learn today, and why?",
+    )
     maildir = mailbox.Maildir(get_settings().maildir_path, create=True)
     key = maildir.add(build_message(email, "Learning Day <ld@example.com>", "0123456789abcdef0123456789abcdef"))
     # The tallest email we send: a flag to a manager, its Excuse button at the very end.
     flag_email = render_email(
         "flag",
-        flag_context(manager_name=org.barbara.name, person_name=org.linus.name, excuse_url=excuse_url(flag.id, org.barbara.id)),
-        key=f"flag:{flag.id}:{org.barbara.id}", to=[org.barbara.email], subject=f"{org.linus.name}: No summary posted",
-    )  # fmt: skip
-    flag_key = maildir.add(build_message(flag_email, "Learning Day <ld@example.com>", "0123456789abcdef0123456789abcdef"))
+        flag_context(
+            manager_name=org.barbara.name, person_name=org.linus.name, excuse_url=excuse_url(flag.id, org.barbara.id)
+        ),
+        key=f"flag:{flag.id}:{org.barbara.id}",
+        to=[org.barbara.email],
+        subject=f"{org.linus.name}: No summary posted",
+    )
+    flag_key = maildir.add(
+        build_message(flag_email, "Learning Day <ld@example.com>", "0123456789abcdef0123456789abcdef")
+    )
 
     link = ApprovalLink(
-        claim_id=pending.id, approver_id=org.margaret.id, level=1, token_id="site-approval",
+        claim_id=pending.id,
+        approver_id=org.margaret.id,
+        level=1,
+        token_id="site-approval",
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=7),
-    )  # fmt: skip
+    )
     app.state.temporal_client = FakeTemporal({org.margaret.id: link.token_id})
 
     return Site(

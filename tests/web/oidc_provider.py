@@ -57,7 +57,9 @@ class OidcProvider:
     claims: dict[str, Any] = field(default_factory=lambda: {"email_verified": True, "hd": "example.com"})
     key: RSAKey = field(default_factory=new_key)  # signs the ID tokens; published in the JWKS
     retired_keys: list[RSAKey] = field(default_factory=list)  # still published after a rotation
-    mint: Callable[[dict[str, Any]], str] | None = None  # a test's own ID token from the claims, in place of a signed one
+    mint: Callable[[dict[str, Any]], str] | None = (
+        None  # a test's own ID token from the claims, in place of a signed one
+    )
     token_reply: tuple[int, Any] | None = None  # a test's own token endpoint answer (status, JSON or bytes)
     jwks_reply: tuple[int, Any] | None = None  # a test's own JWKS answer
     auth_methods: list[str] = field(default_factory=lambda: ["client_secret_post", "client_secret_basic"])
@@ -94,13 +96,19 @@ class OidcProvider:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path == "/.well-known/openid-configuration":
-                    return self._reply(200, {
-                        "issuer": provider.issuer, "authorization_endpoint": f"{provider.issuer}/authorize",
-                        "token_endpoint": f"{provider.issuer}/token", "jwks_uri": f"{provider.issuer}/jwks",
-                        "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"],
-                        "id_token_signing_alg_values_supported": provider.algorithms,
-                        "token_endpoint_auth_methods_supported": provider.auth_methods,
-                    })  # fmt: skip
+                    return self._reply(
+                        200,
+                        {
+                            "issuer": provider.issuer,
+                            "authorization_endpoint": f"{provider.issuer}/authorize",
+                            "token_endpoint": f"{provider.issuer}/token",
+                            "jwks_uri": f"{provider.issuer}/jwks",
+                            "response_types_supported": ["code"],
+                            "code_challenge_methods_supported": ["S256"],
+                            "id_token_signing_alg_values_supported": provider.algorithms,
+                            "token_endpoint_auth_methods_supported": provider.auth_methods,
+                        },
+                    )
                 if parts.path == "/jwks":
                     provider.jwks_requests += 1
                     return self._reply(*(provider.jwks_reply or (200, provider.jwks())))
@@ -125,25 +133,36 @@ class OidcProvider:
                 return "", ""
 
             def do_POST(self) -> None:
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
+                form = {
+                    k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()
+                }
                 provider.token_requests.append(form)
                 asked = provider.codes.pop(form.get("code", ""), None)
                 verifier = form.get("code_verifier", "")
                 challenge = _b64(hashlib.sha256(verifier.encode()).digest())
                 if (
-                    asked is None or self._client(form) != (CLIENT_ID, CLIENT_SECRET)
-                    or form.get("grant_type") != "authorization_code" or form.get("redirect_uri") != asked["redirect_uri"]
-                    or not 43 <= len(verifier) <= 128 or challenge != asked["code_challenge"]
-                ):  # fmt: skip
+                    asked is None
+                    or self._client(form) != (CLIENT_ID, CLIENT_SECRET)
+                    or form.get("grant_type") != "authorization_code"
+                    or form.get("redirect_uri") != asked["redirect_uri"]
+                    or not 43 <= len(verifier) <= 128
+                    or challenge != asked["code_challenge"]
+                ):
                     return self._reply(400, {"error": "invalid_grant"})
                 if provider.token_reply:
                     return self._reply(*provider.token_reply)
                 access_token = secrets.token_urlsafe(16)
                 claims = {
-                    "iss": provider.issuer, "aud": CLIENT_ID, "sub": "1234", "email": provider.email,
-                    "nonce": asked["nonce"], "iat": int(time.time()), "exp": int(time.time()) + 300,
-                    "at_hash": _b64(hashlib.sha256(access_token.encode()).digest()[:16]), **provider.claims,
-                }  # fmt: skip
+                    "iss": provider.issuer,
+                    "aud": CLIENT_ID,
+                    "sub": "1234",
+                    "email": provider.email,
+                    "nonce": asked["nonce"],
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 300,
+                    "at_hash": _b64(hashlib.sha256(access_token.encode()).digest()[:16]),
+                    **provider.claims,
+                }
                 token = provider.mint(claims) if provider.mint else signed(claims, provider.key)
                 return self._reply(200, {"access_token": access_token, "token_type": "Bearer", "id_token": token})
 

@@ -26,7 +26,11 @@ CSV_TABLES = ["participation", "teams", "categories", "flags", "claims", "budget
 @pytest.fixture
 def history(session: Session, org: Org) -> Org:
     """Each learner has a day; Alan and Linus each have an open flag and a pending claim."""
-    for person, text in [(org.alan, "Reading the Attention paper"), (org.linus, "Rust ownership deep dive"), (org.margaret, "Coaching basics")]:
+    for person, text in [
+        (org.alan, "Reading the Attention paper"),
+        (org.linus, "Rust ownership deep dive"),
+        (org.margaret, "Coaching basics"),
+    ]:
         add_day(session, person, THURSDAY, plan=text, summary=f"Finished: {text}")
     add_flag(session, add_day(session, org.alan, THURSDAY - WEEK, plan="Bayesian stats"))
     add_flag(session, add_day(session, org.linus, THURSDAY - WEEK, plan="Compilers"))
@@ -56,7 +60,16 @@ def test_a_manager_cycle_in_stored_data_does_not_hang(session: Session, org: Org
 
 
 def test_pages_need_a_sign_in(client: TestClient, org: Org) -> None:
-    for path in ["/", "/me", "/team", "/program", "/archive", "/channel", f"/people/{org.alan.id}", "/program/flags.csv"]:
+    for path in [
+        "/",
+        "/me",
+        "/team",
+        "/program",
+        "/archive",
+        "/channel",
+        f"/people/{org.alan.id}",
+        "/program/flags.csv",
+    ]:
         response = client.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/auth/login?next=")
@@ -139,7 +152,9 @@ def test_team_page_lists_open_flags_and_pending_claims_in_scope_only(client: Tes
     assert "40.00" in team and "55.00" not in team
 
 
-def test_archive_search_is_company_wide_by_default_but_links_only_visible_people(client: TestClient, history: Org) -> None:
+def test_archive_search_is_company_wide_by_default_but_links_only_visible_people(
+    client: TestClient, history: Org
+) -> None:
     page = sign_in(client, history.alan).get("/archive", params={"q": "rust"}).text
     assert "ownership deep dive" in page  # shared in the channel to motivate others
     assert f'href="/people/{history.linus.id}"' not in page
@@ -153,7 +168,9 @@ def test_archive_follows_record_scope_when_configured(client: TestClient, histor
     assert "<mark>Attention</mark> paper" in own
 
 
-def test_the_channel_is_for_everyone_unless_the_archive_follows_record_scope(client: TestClient, history: Org, auth_mode) -> None:  # type: ignore[no-untyped-def]
+def test_the_channel_is_for_everyone_unless_the_archive_follows_record_scope(
+    client: TestClient, history: Org, auth_mode
+) -> None:  # type: ignore[no-untyped-def]
     assert sign_in(client, history.alan).get("/channel").status_code == 200
     auth_mode(archive_visibility="scope")
     assert client.get("/channel").status_code == 404

@@ -87,7 +87,11 @@ def test_a_forged_session_cookie_is_ignored(client: TestClient, org: Org) -> Non
 
 
 def test_sign_in_redirects_only_within_the_site(client: TestClient, org: Org) -> None:
-    for target, expected in [("/archive?q=rust", "/archive?q=rust"), ("//evil.example/x", "/me"), ("https://evil.example", "/me")]:
+    for target, expected in [
+        ("/archive?q=rust", "/archive?q=rust"),
+        ("//evil.example/x", "/me"),
+        ("https://evil.example", "/me"),
+    ]:
         response = press(client, login_token(org.alan.id), next=target)
         assert response.headers["location"] == expected
 
@@ -107,7 +111,9 @@ def test_header_mode_trusts_the_proxy_header(client: TestClient, org: Org, auth_
     auth_mode(auth_mode="header", auth_header_name="X-Forwarded-Email")
     assert client.get("/me", headers={"X-Forwarded-Email": "grace@example.com"}).status_code == 200
     # IAP's "accounts.google.com:" prefix is understood.
-    assert client.get("/team", headers={"X-Forwarded-Email": "accounts.google.com:grace@example.com"}).status_code == 200
+    assert (
+        client.get("/team", headers={"X-Forwarded-Email": "accounts.google.com:grace@example.com"}).status_code == 200
+    )
     assert client.get("/me").status_code == 401
     assert client.get("/me", headers={"X-Forwarded-Email": "nobody@example.com"}).status_code == 401
     # A session cookie from link mode means nothing behind the proxy.
@@ -120,7 +126,9 @@ def test_the_header_is_ignored_unless_header_mode_is_on(client: TestClient, org:
     assert response.status_code == 303 and response.headers["location"].startswith("/auth/login")
 
 
-def test_a_me_check_in_needs_the_csrf_token(client: TestClient, org: Org, session: Session, gateway: FakeGateway) -> None:
+def test_a_me_check_in_needs_the_csrf_token(
+    client: TestClient, org: Org, session: Session, gateway: FakeGateway
+) -> None:
     add_day(session, org.alan, THURSDAY, state=DayState.planning)
     session.commit()
     page = sign_in(client, org.alan).get("/me").text
@@ -152,7 +160,9 @@ def test_sign_out_needs_the_token_and_ends_the_session(client: TestClient, org: 
 
 
 @pytest.mark.parametrize("mode", ["sso", ""])
-def test_an_unknown_auth_mode_is_an_error_naming_the_setting(client: TestClient, org: Org, auth_mode, mode: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_auth_mode_is_an_error_naming_the_setting(
+    client: TestClient, org: Org, auth_mode, mode: str
+) -> None:  # type: ignore[no-untyped-def]
     auth_mode(auth_mode=mode or "none")
     with pytest.raises(ValueError, match="LEARNINGDAY_AUTH_MODE"):
         client.get("/me")

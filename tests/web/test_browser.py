@@ -39,9 +39,15 @@ from tests.web.conftest import (
 CHROMIUM = os.environ.get("LEARNINGDAY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install -e '.[test]'")
 pytestmark = pytest.mark.skipif(
@@ -119,7 +125,11 @@ def sign_in(page, base: str, person_id: int) -> None:  # type: ignore[no-untyped
 def program_history(session: Session, org: Org) -> Org:
     """A few weeks of Learning Days across two teams, a flag and claims."""
     weeks = [THURSDAY - n * WEEK for n in (3, 2, 1)]
-    topics = [("papers", "Reading the Attention paper"), ("engineering", "Rust ownership"), ("fundamentals", "Bayesian statistics")]
+    topics = [
+        ("papers", "Reading the Attention paper"),
+        ("engineering", "Rust ownership"),
+        ("fundamentals", "Bayesian statistics"),
+    ]
     for person in (org.alan, org.margaret, org.linus):
         for n, date in enumerate(weeks):
             category, text = topics[(n + person.id) % 3]
@@ -135,7 +145,10 @@ def program_history(session: Session, org: Org) -> Org:
 
 
 def test_a_learner_signs_in_checks_in_and_finds_it_in_the_archive(
-    live_server: str, page, program_history: Org, gateway: FakeGateway  # type: ignore[no-untyped-def]
+    live_server: str,
+    page,
+    program_history: Org,
+    gateway: FakeGateway,  # type: ignore[no-untyped-def]
 ) -> None:
     sign_in(page, live_server, program_history.alan.id)
     assert page.inner_text("h1") == "Hello, Alan"

@@ -30,6 +30,7 @@ async def served(claims: Claims) -> AsyncIterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
+
     async def listening() -> bool:
         return bool(server.started)
 

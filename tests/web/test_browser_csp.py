@@ -105,7 +105,10 @@ def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_every_page_passes_its_content_security_policy(
-    live_server: str, csp_page: tuple[object, list[str]], site: Site, org: Org  # noqa: F811
+    live_server: str,
+    csp_page: tuple[object, list[str]],
+    site: Site,
+    org: Org,  # noqa: F811
 ) -> None:
     page, violations = csp_page
     policies: dict[str, str | None] = {}
@@ -129,7 +132,8 @@ def test_every_page_passes_its_content_security_policy(
                 too_wide.append(f"{name} at {width} px: {wide} px")
             unreadable_charts.extend(f"{name} at {width} px: {p}" for p in page.evaluate(CHART_TEXT_PROBLEMS))  # type: ignore[attr-defined]
             unreadable_charts.extend(
-                f"{name} at {width} px: {p}" for p in page.evaluate(CHART_TEXT_TOO_SMALL, PHONE_TEXT_PX)  # type: ignore[attr-defined]
+                f"{name} at {width} px: {p}"
+                for p in page.evaluate(CHART_TEXT_TOO_SMALL, PHONE_TEXT_PX)  # type: ignore[attr-defined]
             )
         shoot(page, name)
 

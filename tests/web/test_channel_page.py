@@ -24,7 +24,9 @@ def threads(page: str) -> list[tuple[str, str]]:
     return THREAD.findall(page)
 
 
-def test_each_persons_summary_sits_under_their_plan_newest_day_first(session: Session, org: Org, client: TestClient) -> None:
+def test_each_persons_summary_sits_under_their_plan_newest_day_first(
+    session: Session, org: Org, client: TestClient
+) -> None:
     last_week = THURSDAY - WEEK
     post(session, org.alan, last_week, "plan", "Read the Raft paper")
     post(session, org.linus, THURSDAY, "plan", "Rust ownership")
@@ -36,8 +38,10 @@ def test_each_persons_summary_sits_under_their_plan_newest_day_first(session: Se
 
     found = threads(page)
     assert [name for name, _ in found] == [
-        f"thread-{org.alan.id}-{THURSDAY}", f"thread-{org.linus.id}-{THURSDAY}", f"thread-{org.alan.id}-{last_week}",
-    ]  # fmt: skip
+        f"thread-{org.alan.id}-{THURSDAY}",
+        f"thread-{org.linus.id}-{THURSDAY}",
+        f"thread-{org.alan.id}-{last_week}",
+    ]
     alan_today = found[0][1]
     assert "Alan Learner" in alan_today
     assert alan_today.index("Bayesian statistics") < alan_today.index("Priors are opinions")
@@ -47,7 +51,9 @@ def test_each_persons_summary_sits_under_their_plan_newest_day_first(session: Se
     assert page.index(f"<h2>{THURSDAY:%A %-d %B %Y}</h2>") < page.index(f"<h2>{last_week:%A %-d %B %Y}</h2>")
 
 
-def test_a_plan_without_its_summary_says_the_summary_is_not_yet_posted(session: Session, org: Org, client: TestClient) -> None:
+def test_a_plan_without_its_summary_says_the_summary_is_not_yet_posted(
+    session: Session, org: Org, client: TestClient
+) -> None:
     post(session, org.linus, THURSDAY, "plan", "Rust ownership")
     post(session, org.alan, THURSDAY, "plan", "Bayesian statistics")
     post(session, org.alan, THURSDAY, "summary", "Priors are opinions")
@@ -58,13 +64,18 @@ def test_a_plan_without_its_summary_says_the_summary_is_not_yet_posted(session: 
     assert "summary not yet posted" not in found[f"thread-{org.alan.id}-{THURSDAY}"]
 
 
-def test_a_post_the_page_cannot_place_in_a_thread_is_still_shown(session: Session, org: Org, client: TestClient) -> None:
+def test_a_post_the_page_cannot_place_in_a_thread_is_still_shown(
+    session: Session, org: Org, client: TestClient
+) -> None:
     session.add(
         OutboxMessage(
-            idempotency_key="channel:imported:1", channel="local_channel", recipient="#learning-day",
-            subject=None, body="Welcome to the Learning Day channel",
+            idempotency_key="channel:imported:1",
+            channel="local_channel",
+            recipient="#learning-day",
+            subject=None,
+            body="Welcome to the Learning Day channel",
         )
-    )  # fmt: skip
+    )
     session.commit()
 
     page = sign_in(client, org.ada).get("/channel").text

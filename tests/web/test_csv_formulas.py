@@ -39,9 +39,11 @@ def live_formulas(rows: list[list[str]]) -> list[str]:
     """Cells a spreadsheet would evaluate: they start with a formula character (negative
     numbers are numbers, not formulas)."""
     return [
-        cell for row in rows for cell in row
+        cell
+        for row in rows
+        for cell in row
         if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"-\d+(\.\d+)?", cell)
-    ]  # fmt: skip
+    ]
 
 
 def test_the_payroll_export_writes_no_live_formula_in_any_column(session: Session, engine: object) -> None:
@@ -78,11 +80,28 @@ def test_every_program_csv_writes_no_live_formula(client: TestClient, session: S
     assert sorted(teams) == sorted("'" + hostile for hostile in FORMULAS)
 
 
-@pytest.mark.parametrize(("value", "written"), [
-    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1+1", "'-1+1"), ("@A1", "'@A1"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
-    ("-5", "'-5"), ("Ada", "Ada"), ("a=b", "a=b"), ("", ""), (None, ""), (7, "7"), (-3, "-3"), (0.25, "0.25"),
-    (Decimal("-12.5"), "-12.50"), (Decimal("39.9"), "39.90"), (dt.date(2026, 12, 3), "2026-12-03"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1+1", "'-1+1"),
+        ("@A1", "'@A1"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-5", "'-5"),
+        ("Ada", "Ada"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+        (7, "7"),
+        (-3, "-3"),
+        (0.25, "0.25"),
+        (Decimal("-12.5"), "-12.50"),
+        (Decimal("39.9"), "39.90"),
+        (dt.date(2026, 12, 3), "2026-12-03"),
+    ],
+)
 def test_one_cell_rule_numbers_stay_numbers_and_text_that_starts_a_formula_becomes_text(
     value: object, written: str
 ) -> None:

@@ -22,7 +22,14 @@ def test_markup_in_a_name_and_a_plan_is_escaped_on_every_page_that_shows_them(
     session.commit()
     sign_in(client, org.ada)  # an admin sees every page below
 
-    for path in ("/", f"/?date={THURSDAY.isoformat()}", "/team", f"/people/{org.alan.id}", "/archive?q=Read", "/program"):
+    for path in (
+        "/",
+        f"/?date={THURSDAY.isoformat()}",
+        "/team",
+        f"/people/{org.alan.id}",
+        "/archive?q=Read",
+        "/program",
+    ):
         page = client.get(path)
         assert page.status_code == 200, path
         assert SCRIPT not in page.text, path

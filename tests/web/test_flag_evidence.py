@@ -20,23 +20,44 @@ def test_a_managers_team_page_shows_evidence_in_words_and_in_their_timezone(
     org.barbara.timezone = "America/New_York"
     day = add_day(session, org.linus, THURSDAY)
     start = dt.datetime.combine(THURSDAY, dt.time(14, 0), dt.UTC)
-    session.add_all([
-        Flag(
-            person_id=org.linus.id, learning_day_id=day.id, kind=FlagKind.used_for_work, date=THURSDAY,
-            reason="Learning Day used for work: the plan reads as project work.", raised_at=NOW,
-            evidence={
-                "facts": ["Meeting accepted: Sprint planning (6 attendees)", "Work words in the plan: sprint, ticket"],
-                "events": [{"title": "Sprint planning", "start": start.isoformat(),
-                            "end": (start + dt.timedelta(minutes=90)).isoformat(), "why": "meeting accepted"}],
-            },
-        ),
-        Flag(
-            person_id=org.linus.id, learning_day_id=day.id, kind=FlagKind.missed_plan, date=THURSDAY,
-            reason="No plan by the deadline plus grace (12:30 UTC).", raised_at=NOW,
-            evidence={"cutoff": dt.datetime.combine(THURSDAY, dt.time(12, 30), dt.UTC).isoformat(),
-                      "prompts": ["plan:prompt:0", "plan:reminder:0"]},
-        ),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            Flag(
+                person_id=org.linus.id,
+                learning_day_id=day.id,
+                kind=FlagKind.used_for_work,
+                date=THURSDAY,
+                reason="Learning Day used for work: the plan reads as project work.",
+                raised_at=NOW,
+                evidence={
+                    "facts": [
+                        "Meeting accepted: Sprint planning (6 attendees)",
+                        "Work words in the plan: sprint, ticket",
+                    ],
+                    "events": [
+                        {
+                            "title": "Sprint planning",
+                            "start": start.isoformat(),
+                            "end": (start + dt.timedelta(minutes=90)).isoformat(),
+                            "why": "meeting accepted",
+                        }
+                    ],
+                },
+            ),
+            Flag(
+                person_id=org.linus.id,
+                learning_day_id=day.id,
+                kind=FlagKind.missed_plan,
+                date=THURSDAY,
+                reason="No plan by the deadline plus grace (12:30 UTC).",
+                raised_at=NOW,
+                evidence={
+                    "cutoff": dt.datetime.combine(THURSDAY, dt.time(12, 30), dt.UTC).isoformat(),
+                    "prompts": ["plan:prompt:0", "plan:reminder:0"],
+                },
+            ),
+        ]
+    )
     session.commit()
 
     flags = sign_in(client, org.barbara).get("/team").text.split('id="flags"')[1].split("</table>")[0]

@@ -59,19 +59,43 @@ def forms(client: TestClient, org: Org, session: Session, gateway: FakeGateway, 
         return session.get(Flag, flag.id).excused_at is None  # type: ignore[union-attr]
 
     return {
-        "me check-in": Form("/me", "/me/checkin/plan", {"text": "SAT solvers", "category": "fundamentals", "date": THURSDAY.isoformat()}, no_check_in, signed_in=True),
+        "me check-in": Form(
+            "/me",
+            "/me/checkin/plan",
+            {"text": "SAT solvers", "category": "fundamentals", "date": THURSDAY.isoformat()},
+            no_check_in,
+            signed_in=True,
+        ),
         "sign out": Form("/me", "/auth/logout", {}, lambda: client.get("/me").status_code == 200, signed_in=True),
-        "check-in link": Form(checkin, f"{checkin}/plan", {"text": "SAT solvers", "category": "fundamentals"}, no_check_in),
-        "ask for a sign-in link": Form("/auth/login", "/auth/login", {"email": "alan@example.com"},
-                                       lambda: mails_to(data_dir, "alan@example.com") == mails_before),
+        "check-in link": Form(
+            checkin, f"{checkin}/plan", {"text": "SAT solvers", "category": "fundamentals"}, no_check_in
+        ),
+        "ask for a sign-in link": Form(
+            "/auth/login",
+            "/auth/login",
+            {"email": "alan@example.com"},
+            lambda: mails_to(data_dir, "alan@example.com") == mails_before,
+        ),
         "sign-in link": Form(link, link, {"next": "/me"}, lambda: SESSION_COOKIE not in client.cookies),
-        "claim form": Form(claim, claim, {"amount": "12.50", "currency": "USD", "category": "books", "description": "SICP"},
-                           lambda: session.scalar(select(func.count()).select_from(ExpenseClaim)) == 0),
+        "claim form": Form(
+            claim,
+            claim,
+            {"amount": "12.50", "currency": "USD", "category": "books", "description": "SICP"},
+            lambda: session.scalar(select(func.count()).select_from(ExpenseClaim)) == 0,
+        ),
         "excuse link": Form(excuse, excuse, {"reason": "Agreed"}, not_excused),
-    }  # fmt: skip
+    }
 
 
-FORMS = ["me check-in", "sign out", "check-in link", "ask for a sign-in link", "sign-in link", "claim form", "excuse link"]
+FORMS = [
+    "me check-in",
+    "sign out",
+    "check-in link",
+    "ask for a sign-in link",
+    "sign-in link",
+    "claim form",
+    "excuse link",
+]
 
 
 @pytest.mark.parametrize("name", FORMS)
@@ -107,7 +131,9 @@ def test_a_form_posted_without_the_pages_cookie_is_refused_with_a_page_saying_re
 
 
 @pytest.mark.parametrize("name", FORMS)
-def test_a_form_posted_without_its_token_is_refused(client: TestClient, org: Org, forms: dict[str, Form], name: str) -> None:
+def test_a_form_posted_without_its_token_is_refused(
+    client: TestClient, org: Org, forms: dict[str, Form], name: str
+) -> None:
     form = forms[name]
     if form.signed_in:
         sign_in(client, org.alan)
@@ -118,7 +144,9 @@ def test_a_form_posted_without_its_token_is_refused(client: TestClient, org: Org
     assert form.unchanged()
 
 
-def test_a_token_made_for_one_link_does_not_pass_on_another(client: TestClient, org: Org, session: Session, gateway: FakeGateway) -> None:
+def test_a_token_made_for_one_link_does_not_pass_on_another(
+    client: TestClient, org: Org, session: Session, gateway: FakeGateway
+) -> None:
     for date in (THURSDAY, THURSDAY - dt.timedelta(weeks=1)):
         add_day(session, org.alan, date, state=DayState.planning)
     session.commit()
@@ -131,7 +159,9 @@ def test_a_token_made_for_one_link_does_not_pass_on_another(client: TestClient, 
     assert saved.status_code == 200 and "Plan saved." in saved.text
 
 
-def test_an_approval_posted_with_another_pages_token_decides_nothing(client: TestClient, org: Org, session: Session) -> None:
+def test_an_approval_posted_with_another_pages_token_decides_nothing(
+    client: TestClient, org: Org, session: Session
+) -> None:
     claim = add_claim(session, org.alan, "42.50")
     session.commit()
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
@@ -145,7 +175,9 @@ def test_an_approval_posted_with_another_pages_token_decides_nothing(client: Tes
     assert session.get(UsedToken, "a" * 32) is None
 
 
-def test_two_open_tabs_keep_working_because_the_cookie_is_kept(client: TestClient, org: Org, session: Session, gateway: FakeGateway) -> None:
+def test_two_open_tabs_keep_working_because_the_cookie_is_kept(
+    client: TestClient, org: Org, session: Session, gateway: FakeGateway
+) -> None:
     add_day(session, org.alan, THURSDAY, state=DayState.planning)
     session.commit()
     sign_in(client, org.alan)
@@ -156,7 +188,9 @@ def test_two_open_tabs_keep_working_because_the_cookie_is_kept(client: TestClien
     assert client.post("/me/checkin/plan", data={**form, "csrf_token": second_tab}).status_code == 200
 
 
-def test_behind_https_the_cookie_is_secure_and_host_only(app, org: Org, session: Session, gateway: FakeGateway, auth_mode) -> None:  # type: ignore[no-untyped-def]
+def test_behind_https_the_cookie_is_secure_and_host_only(
+    app, org: Org, session: Session, gateway: FakeGateway, auth_mode
+) -> None:  # type: ignore[no-untyped-def]
     auth_mode(public_base_url="https://learning.example.com")
     add_day(session, org.alan, THURSDAY, state=DayState.planning)
     session.commit()

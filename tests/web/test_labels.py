@@ -36,14 +36,18 @@ def _history(session: Session, org: Org) -> None:
     session.commit()
 
 
-def test_the_team_page_names_flags_and_claim_categories_in_words(client: TestClient, session: Session, org: Org) -> None:
+def test_the_team_page_names_flags_and_claim_categories_in_words(
+    client: TestClient, session: Session, org: Org
+) -> None:
     _history(session, org)
     page = sign_in(client, org.barbara).get("/team").text
     assert "No summary posted" in page and "Courses" in page
     assert KEYS.findall(page) == []
 
 
-def test_a_persons_page_labels_its_flags_plan_categories_and_claims(client: TestClient, session: Session, org: Org) -> None:
+def test_a_persons_page_labels_its_flags_plan_categories_and_claims(
+    client: TestClient, session: Session, org: Org
+) -> None:
     _history(session, org)
     page = sign_in(client, org.barbara).get(f"/people/{org.linus.id}").text
     assert "No summary posted" in page
@@ -59,7 +63,9 @@ def test_the_days_overview_labels_plan_categories(client: TestClient, session: S
     assert KEYS.findall(page) == []
 
 
-def test_the_claim_form_counts_its_problems_in_words(client: TestClient, org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_claim_form_counts_its_problems_in_words(
+    client: TestClient, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def refuse(*args: object) -> SimpleNamespace:  # the checks' answer, without a Temporal server
         return SimpleNamespace(ok=False, problems={"amount": "Enter an amount.", "description": "Say what it is."})
 
@@ -131,8 +137,15 @@ def test_expense_categories_read_as_the_policy_file_labels_them_on_pages(
 
 def test_a_claim_email_names_the_category_as_the_policy_file_labels_it(labelled_policy: None) -> None:
     claim = ClaimSummary(
-        claim_id=1, person_id=1, claimant_name="Bob", claimant_email="bob@example.com", amount=Decimal("20"),
-        currency="USD", base_amount=Decimal("20"), category="books", description="SICP",
+        claim_id=1,
+        person_id=1,
+        claimant_name="Bob",
+        claimant_email="bob@example.com",
+        amount=Decimal("20"),
+        currency="USD",
+        base_amount=Decimal("20"),
+        category="books",
+        description="SICP",
         submitted_at=dt.datetime(2026, 12, 3, tzinfo=dt.UTC),
-    )  # fmt: skip
+    )
     assert _claim_context(claim, current_policy())["category"] == "Books and e-books"

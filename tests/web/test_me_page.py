@@ -14,7 +14,9 @@ from learningday.web.links import read_checkin_token
 from tests.web.conftest import TODAY, Org, add_day, form_token, sign_in
 
 
-def test_a_day_in_planning_shows_its_check_in_even_when_dated_ahead(client: TestClient, session: Session, org: Org) -> None:
+def test_a_day_in_planning_shows_its_check_in_even_when_dated_ahead(
+    client: TestClient, session: Session, org: Org
+) -> None:
     ahead = TODAY + dt.timedelta(days=4)  # a day started early, as the demo's compressed day is
     add_day(session, org.alan, ahead, state=DayState.planning)
     session.commit()

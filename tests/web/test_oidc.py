@@ -24,9 +24,12 @@ from tests.web.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider, hmac
 def provider(auth_mode, org: Org) -> Iterator[OidcProvider]:  # type: ignore[no-untyped-def]
     with OidcProvider() as provider:
         auth_mode(
-            auth_mode="oidc", oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET, oidc_allowed_domain="example.com",
-        )  # fmt: skip
+            auth_mode="oidc",
+            oidc_issuer=provider.issuer,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+            oidc_allowed_domain="example.com",
+        )
         forget_providers()
         yield provider
         forget_providers()
@@ -66,7 +69,9 @@ def test_a_verified_company_account_signs_in(client: TestClient, provider: OidcP
     assert provider.jwks_requests == 1  # the signature was checked against the published keys
 
 
-def test_a_provider_that_takes_only_basic_client_authentication_signs_in(client: TestClient, provider: OidcProvider) -> None:
+def test_a_provider_that_takes_only_basic_client_authentication_signs_in(
+    client: TestClient, provider: OidcProvider
+) -> None:
     provider.auth_methods = ["client_secret_basic"]
     assert_signed_in(through_provider(client), client)
     assert "client_secret" not in provider.token_requests[0]
@@ -93,13 +98,18 @@ def test_an_answer_without_a_code_is_refused(client: TestClient, provider: OidcP
 Forgery = Callable[[OidcProvider, dict[str, Any]], str]
 FORGERIES: dict[str, tuple[Forgery, str]] = {
     "signed by another key under the provider's kid": (
-        lambda provider, claims: signed(claims, new_key(), kid=provider.key.kid), "signature does not verify"
+        lambda provider, claims: signed(claims, new_key(), kid=provider.key.kid),
+        "signature does not verify",
     ),
     "alg none": (lambda provider, claims: unsigned(claims, provider.key.kid), "not signed with an algorithm we accept"),
     "HS256 keyed with the client secret": (
-        lambda provider, claims: hmac_signed(claims, CLIENT_SECRET, provider.key.kid), "not signed with an algorithm we accept"
+        lambda provider, claims: hmac_signed(claims, CLIENT_SECRET, provider.key.kid),
+        "not signed with an algorithm we accept",
     ),
-    "signature cut off": (lambda provider, claims: signed(claims, provider.key).rsplit(".", 1)[0] + ".", "does not verify"),
+    "signature cut off": (
+        lambda provider, claims: signed(claims, provider.key).rsplit(".", 1)[0] + ".",
+        "does not verify",
+    ),
     "claims swapped under a good signature": (
         lambda provider, claims: _swap_payload(signed(claims, provider.key), {**claims, "email": "ada@example.com"}),
         "does not verify",
@@ -121,7 +131,9 @@ def test_an_id_token_without_the_providers_signature_signs_nobody_in(
     assert_refused(through_provider(client), client, 400, reason)
 
 
-def test_an_unknown_key_id_fetches_the_keys_once_more_then_is_refused(client: TestClient, provider: OidcProvider) -> None:
+def test_an_unknown_key_id_fetches_the_keys_once_more_then_is_refused(
+    client: TestClient, provider: OidcProvider
+) -> None:
     provider.mint = lambda claims: signed(claims, new_key("stranger"))
     assert_refused(through_provider(client), client, 400, "a key the provider does not publish")
     assert provider.jwks_requests == 2  # the first fetch, and one refresh in case the provider had rotated
@@ -144,7 +156,9 @@ def test_the_signing_keys_are_fetched_again_once_they_are_old(
     assert provider.jwks_requests == 2  # a key the provider withdrew is not trusted for ever
 
 
-def test_a_token_that_expired_within_the_clock_leeway_still_signs_in(client: TestClient, provider: OidcProvider) -> None:
+def test_a_token_that_expired_within_the_clock_leeway_still_signs_in(
+    client: TestClient, provider: OidcProvider
+) -> None:
     provider.claims = {"email_verified": True, "hd": "example.com", "exp": int(time.time()) - 20}
     assert_signed_in(through_provider(client), client)
 
@@ -217,7 +231,9 @@ def test_a_provider_that_is_down_makes_sign_in_unavailable(client: TestClient, p
     assert response.status_code == 503 and "Sign-in is not available" in response.text
 
 
-def test_a_provider_that_goes_down_mid_sign_in_makes_sign_in_unavailable(client: TestClient, provider: OidcProvider) -> None:
+def test_a_provider_that_goes_down_mid_sign_in_makes_sign_in_unavailable(
+    client: TestClient, provider: OidcProvider
+) -> None:
     start = client.get("/auth/oidc/start")
     back = urlsplit(httpx.get(start.headers["location"], follow_redirects=False).headers["location"])
     provider.__exit__()

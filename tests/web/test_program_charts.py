@@ -18,7 +18,9 @@ from learningday.web.reports import day_rows, week_of
 from policies.policy import SEED_CATEGORIES, Policy
 from tests.web.conftest import RANGE, THURSDAY, TODAY, WEEK, Org, add_day, add_flag, sign_in
 
-LABEL = re.compile(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)" class="chart-label">(?:<title>([^<]*)</title>)?([^<]*)</text>')
+LABEL = re.compile(
+    r'<text x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)" class="chart-label">(?:<title>([^<]*)</title>)?([^<]*)</text>'
+)
 LEGEND = re.compile(r'<g class="chart-legend-entry">.*?<text x="([\d.]+)"[^>]*>([^<]*)</text></g>')
 
 
@@ -42,7 +44,9 @@ def test_participation_agrees_with_the_team_pages_kept_and_missed(session: Sessi
     add_flag(session, add_day(session, org.alan, THURSDAY, plan="Paxos"))  # missed summary
     add_day(session, org.margaret, earlier, plan="Coaching", summary="Coached", state=DayState.skipped)  # a holiday
     add_day(session, org.margaret, TODAY + WEEK, plan="Next week's plan", state=DayState.planning)  # still running
-    add_flag(session, add_day(session, org.linus, earlier, state=DayState.planning), FlagKind.missed_plan)  # missed, running
+    add_flag(
+        session, add_day(session, org.linus, earlier, state=DayState.planning), FlagKind.missed_plan
+    )  # missed, running
     add_day(session, org.linus, THURSDAY, plan="Rust", summary="Rust, done")  # kept
     session.commit()
 
@@ -84,7 +88,11 @@ def test_a_single_week_is_drawn_as_labelled_bars_not_a_lone_dot() -> None:
 
 
 def test_the_legend_gives_each_series_room_for_its_name() -> None:
-    series = {"Kept the day (plan and summary)": [0.5, 0.75], "Wrote a plan": [1.0, 1.0], "Wrote a summary": [0.5, 0.75]}
+    series = {
+        "Kept the day (plan and summary)": [0.5, 0.75],
+        "Wrote a plan": [1.0, 1.0],
+        "Wrote a summary": [0.5, 0.75],
+    }
     svg = str(line_chart(["2026-11-16", "2026-11-23"], series, title="Participation"))
 
     entries = [(float(x), name) for x, name in LEGEND.findall(svg)]
@@ -94,7 +102,9 @@ def test_the_legend_gives_each_series_room_for_its_name() -> None:
     assert len(set(re.findall(r'stroke-dasharray="([^"]+)"', svg))) == 2  # with solid: three line styles
 
 
-def test_the_running_week_is_named_as_running_not_drawn_as_an_empty_point(session: Session, org: Org, client: TestClient) -> None:
+def test_the_running_week_is_named_as_running_not_drawn_as_an_empty_point(
+    session: Session, org: Org, client: TestClient
+) -> None:
     two_weeks_ago, last_week = THURSDAY - 2 * WEEK, THURSDAY - WEEK
     for date in (two_weeks_ago, last_week):
         add_day(session, org.alan, date, plan="Raft", summary="Raft, done")
@@ -136,5 +146,7 @@ def test_on_a_phone_each_chart_is_drawn_at_phone_width_with_its_labels_above_the
     phone_chart = re.search(r'<svg class="chart chart-phone".*?</svg>', categories)
     assert phone_chart is not None
     lines = LABEL.findall(phone_chart.group(0))
-    assert [(x, anchor, tooltip) for x, anchor, tooltip, _ in lines] == [("0.0", "start", "")] * 2  # above its bar, from the left edge
+    assert [(x, anchor, tooltip) for x, anchor, tooltip, _ in lines] == [
+        ("0.0", "start", "")
+    ] * 2  # above its bar, from the left edge
     assert " ".join(shown for *_, shown in lines) == SEED_CATEGORIES["management"]  # on two lines, uncut

@@ -39,7 +39,9 @@ def test_signing_out_ends_the_session_even_for_a_copy_of_the_old_cookie(client: 
     assert client.get("/me").status_code == 303
 
 
-def test_signing_out_ends_the_persons_sessions_everywhere_and_says_so(client: TestClient, app: FastAPI, org: Org) -> None:
+def test_signing_out_ends_the_persons_sessions_everywhere_and_says_so(
+    client: TestClient, app: FastAPI, org: Org
+) -> None:
     with second_device(app) as phone:
         sign_in(phone, org.alan)
         sign_in(client, org.alan)
@@ -101,7 +103,9 @@ def test_an_inactive_person_is_signed_out_even_when_the_session_version_did_not_
     assert client.get("/me").status_code == 303
 
 
-def test_deactivation_bumps_the_session_version_once(client: TestClient, org: Org, session: Session, tmp_path: Path) -> None:
+def test_deactivation_bumps_the_session_version_once(
+    client: TestClient, org: Org, session: Session, tmp_path: Path
+) -> None:
     before = session.get(Person, org.alan.id).session_version  # type: ignore[union-attr]
     _import(tmp_path, alan_active=False)
     _import(tmp_path, alan_active=False)  # unchanged: nothing to end twice
@@ -109,7 +113,9 @@ def test_deactivation_bumps_the_session_version_once(client: TestClient, org: Or
     assert session.get(Person, org.alan.id).session_version == before + 1  # type: ignore[union-attr]
 
 
-def test_a_cross_site_post_of_an_attackers_sign_in_link_signs_nobody_in(client: TestClient, app: FastAPI, org: Org, session: Session) -> None:
+def test_a_cross_site_post_of_an_attackers_sign_in_link_signs_nobody_in(
+    client: TestClient, app: FastAPI, org: Org, session: Session
+) -> None:
     """Login CSRF: Linus (the attacker) makes a page that posts his own sign-in link from Alan's
     browser. Without the cookie set by opening the link's page, nobody is signed in."""
     token = login_token(org.linus.id)

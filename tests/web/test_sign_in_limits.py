@@ -35,9 +35,17 @@ def ask(client: TestClient, email: str):  # type: ignore[no-untyped-def]
 
 def test_the_defaults_are_three_per_address_and_twenty_per_ip_in_fifteen_minutes() -> None:
     settings = get_settings()
-    assert (settings.sign_in_limit_per_address, settings.sign_in_limit_per_ip, settings.sign_in_limit_window_minutes) == (3, 20, 15)
+    assert (
+        settings.sign_in_limit_per_address,
+        settings.sign_in_limit_per_ip,
+        settings.sign_in_limit_window_minutes,
+    ) == (3, 20, 15)
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
-    for name in ("LEARNINGDAY_SIGN_IN_LIMIT_PER_ADDRESS", "LEARNINGDAY_SIGN_IN_LIMIT_PER_IP", "LEARNINGDAY_SIGN_IN_LIMIT_WINDOW_MINUTES"):
+    for name in (
+        "LEARNINGDAY_SIGN_IN_LIMIT_PER_ADDRESS",
+        "LEARNINGDAY_SIGN_IN_LIMIT_PER_IP",
+        "LEARNINGDAY_SIGN_IN_LIMIT_WINDOW_MINUTES",
+    ):
         assert name in example
 
 
@@ -68,7 +76,10 @@ def test_the_limit_holds_across_web_replicas(app: FastAPI, engine, gateway, org:
 
     other_app = create_app(get_settings(), gateway)
     before = mails_to(data_dir, "alan@example.com")
-    with TestClient(app, base_url="http://127.0.0.1:8000") as one, TestClient(other_app, base_url="http://127.0.0.1:8000") as two:
+    with (
+        TestClient(app, base_url="http://127.0.0.1:8000") as one,
+        TestClient(other_app, base_url="http://127.0.0.1:8000") as two,
+    ):
         for _ in range(3):
             ask(one, "alan@example.com")
             ask(two, "alan@example.com")
@@ -76,7 +87,11 @@ def test_the_limit_holds_across_web_replicas(app: FastAPI, engine, gateway, org:
 
 
 def test_one_client_ip_asking_for_many_addresses_is_limited(
-    client: TestClient, org: Org, data_dir: Path, auth_mode, session: Session  # type: ignore[no-untyped-def]
+    client: TestClient,
+    org: Org,
+    data_dir: Path,
+    auth_mode,
+    session: Session,  # type: ignore[no-untyped-def]
 ) -> None:
     auth_mode(sign_in_limit_per_ip="4")
     for n in range(4):
@@ -88,7 +103,9 @@ def test_one_client_ip_asking_for_many_addresses_is_limited(
     assert {r.client_ip for r in session.scalars(select(SignInRequest))} == {"testclient"}
 
 
-def test_the_limit_lifts_when_the_window_has_passed(client: TestClient, org: Org, data_dir: Path, session: Session) -> None:
+def test_the_limit_lifts_when_the_window_has_passed(
+    client: TestClient, org: Org, data_dir: Path, session: Session
+) -> None:
     for _ in range(4):
         ask(client, "alan@example.com")
     before = mails_to(data_dir, "alan@example.com")

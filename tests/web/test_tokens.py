@@ -94,6 +94,9 @@ def test_links_already_sent_in_the_old_format_keep_working(database_url: str) ->
 def test_only_the_tokens_module_makes_a_serializer() -> None:
     found = subprocess.run(
         ["grep", "-rln", "--include=*.py", "Serializer(", "learningday", "activities"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    ).stdout.split()  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
     assert found == ["learningday/tokens.py"]

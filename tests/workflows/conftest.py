@@ -53,18 +53,22 @@ class FakeCalendar:
 
     def list_events(self, query: EventQuery) -> list[CalendarEvent]:
         timed = [
-            e for e in self.away.get(query.person_email, [])
+            e
+            for e in self.away.get(query.person_email, [])
             if e.starts_at < query.ends_at and e.ends_at > query.starts_at
-        ]  # fmt: skip
+        ]
         title = self.out_of_office.get(query.person_email)
         if title is None:
             return timed
         return [
             CalendarEvent(
-                event_id="ooo1", title=title, starts_at=query.starts_at, ends_at=query.ends_at,
+                event_id="ooo1",
+                title=title,
+                starts_at=query.starts_at,
+                ends_at=query.ends_at,
                 event_type="outOfOffice",
             )
-        ]  # fmt: skip
+        ]
 
 
 @dataclass

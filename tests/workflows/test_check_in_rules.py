@@ -42,7 +42,9 @@ def thursday_ahead(now: dt.datetime) -> dt.date:
 
 
 def away(title: str, start: dt.datetime, end: dt.datetime) -> CalendarEvent:
-    return CalendarEvent(event_id=f"ooo-{start:%H%M}", title=title, starts_at=start, ends_at=end, event_type="outOfOffice")
+    return CalendarEvent(
+        event_id=f"ooo-{start:%H%M}", title=title, starts_at=start, ends_at=end, event_type="outOfOffice"
+    )
 
 
 async def refusal(update: object) -> str:
@@ -87,11 +89,14 @@ async def test_a_30_minute_errand_does_not_skip_the_day(harness: Harness, sessio
     assert len(harness.calendar.holds) == 1
 
 
-async def test_out_of_office_for_all_the_working_hours_in_pieces_skips_the_day(harness: Harness, session: Session) -> None:
+async def test_out_of_office_for_all_the_working_hours_in_pieces_skips_the_day(
+    harness: Harness, session: Session
+) -> None:
     person = add_person(session)
     harness.calendar.away[person.email] = [
-        away("Conference", berlin(8, 0), berlin(9, 40)), away("Travel home", berlin(9, 40), berlin(11, 0)),
-    ]  # fmt: skip
+        away("Conference", berlin(8, 0), berlin(9, 40)),
+        away("Travel home", berlin(9, 40), berlin(11, 0)),
+    ]
     view = await (await start_day(harness, person)).result()
 
     assert view.state == "skipped" and "Conference, Travel home" in (view.skip_reason or "")
@@ -107,9 +112,11 @@ async def start_real_day(env: WorkflowEnvironment, h: Harness, session: Session)
     person = add_person(session)
     date = thursday_ahead(await env.get_current_time())
     handle = await h.client.start_workflow(
-        LearningDayWorkflow.run, LearningDayInput(person_id=person.id, date=date),
-        id=workflow_id_for(person.id, date), task_queue=h.settings.temporal_task_queue,
-    )  # fmt: skip
+        LearningDayWorkflow.run,
+        LearningDayInput(person_id=person.id, date=date),
+        id=workflow_id_for(person.id, date),
+        task_queue=h.settings.temporal_task_queue,
+    )
     return person, handle, date
 
 
@@ -174,7 +181,9 @@ async def test_a_plan_after_its_cutoff_is_refused_and_the_miss_stands(harness: H
 # --- one at a time -------------------------------------------------------------------------------
 
 
-async def test_plans_sent_at_once_leave_the_workflow_and_the_database_agreeing(harness: Harness, session: Session) -> None:
+async def test_plans_sent_at_once_leave_the_workflow_and_the_database_agreeing(
+    harness: Harness, session: Session
+) -> None:
     person = add_person(session)
     handle = await start_day(harness, person)
     await prompted(handle, "plan:prompt:0")

@@ -41,9 +41,7 @@ async def kickoff(h: Harness, run: int) -> KickoffResult:
     )
 
 
-async def test_kickoff_starts_each_active_persons_next_learning_day_once(
-    harness: Harness, session: Session
-) -> None:
+async def test_kickoff_starts_each_active_persons_next_learning_day_once(harness: Harness, session: Session) -> None:
     kiri, lee, gone = people(session)
     first = await kickoff(harness, 1)
     second = await kickoff(harness, 2)

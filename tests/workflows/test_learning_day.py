@@ -82,9 +82,7 @@ def summary(text: str = "Got Reptile training on Omniglot") -> CheckInUpdate:
     return CheckInUpdate(kind="summary", text=text, source="web")
 
 
-async def test_on_time_day_holds_prompts_records_and_shares_in_a_thread(
-    harness: Harness, session: Session
-) -> None:
+async def test_on_time_day_holds_prompts_records_and_shares_in_a_thread(harness: Harness, session: Session) -> None:
     person = add_person(session)
     handle = await start_day(harness, person)
 
@@ -157,9 +155,7 @@ async def test_a_plan_can_be_edited_after_it_was_submitted(harness: Harness, ses
     assert check_in.text == "Read the Raft paper" and check_in.edited_at is not None
 
 
-async def test_an_empty_or_uncategorised_plan_is_refused_with_the_field(
-    harness: Harness, session: Session
-) -> None:
+async def test_an_empty_or_uncategorised_plan_is_refused_with_the_field(harness: Harness, session: Session) -> None:
     from temporalio.client import WorkflowUpdateFailedError
 
     person = add_person(session)
@@ -179,9 +175,7 @@ async def test_an_empty_or_uncategorised_plan_is_refused_with_the_field(
     assert (await handle.result()).plan is None
 
 
-async def test_company_holiday_is_skipped_with_its_reason_and_no_hold(
-    harness: Harness, session: Session
-) -> None:
+async def test_company_holiday_is_skipped_with_its_reason_and_no_hold(harness: Harness, session: Session) -> None:
     person = add_person(session, tz="America/New_York")
     view = await (await start_day(harness, person, THANKSGIVING)).result()
 
@@ -200,9 +194,7 @@ async def test_out_of_office_on_the_calendar_skips_the_day(harness: Harness, ses
     assert session.scalars(select(Flag)).all() == []
 
 
-async def test_an_exception_recorded_in_the_service_skips_the_day(
-    harness: Harness, session: Session
-) -> None:
+async def test_an_exception_recorded_in_the_service_skips_the_day(harness: Harness, session: Session) -> None:
     person = add_person(session)
     session.add(Absence(person_id=person.id, start_date=THURSDAY, end_date=THURSDAY, reason="Parental leave"))
     session.commit()
@@ -211,9 +203,7 @@ async def test_an_exception_recorded_in_the_service_skips_the_day(
     assert view.state == "skipped" and "Parental leave" in (view.skip_reason or "")
 
 
-async def test_skipping_mid_day_removes_the_hold_and_is_not_a_miss(
-    harness: Harness, session: Session
-) -> None:
+async def test_skipping_mid_day_removes_the_hold_and_is_not_a_miss(harness: Harness, session: Session) -> None:
     person = add_person(session)
     handle = await start_day(harness, person)
     await prompted(handle, "plan:prompt:0")

@@ -74,8 +74,9 @@ class WaitsForTheInstant:
 async def _run_and_replay(client: Client, workflow_class: type) -> Exception | None:
     queue = f"past-instant-{uuid.uuid4().hex[:8]}"
     runner = UnsandboxedWorkflowRunner()
-    async with Worker(client, task_queue=queue, workflows=[workflow_class], activities=[slow_write, remind],
-                      workflow_runner=runner):  # fmt: skip
+    async with Worker(
+        client, task_queue=queue, workflows=[workflow_class], activities=[slow_write, remind], workflow_runner=runner
+    ):
         handle = await client.start_workflow(
             "PastInstant", id=f"past-instant-{uuid.uuid4().hex}", task_queue=queue, task_timeout=TASK_TIMEOUT
         )
@@ -110,12 +111,18 @@ class InstantOrCondition:
 
 
 @pytest.mark.parametrize("late", [False, True])
-async def test_wait_for_instant_says_whether_the_condition_came_first(temporal_env: WorkflowEnvironment, late: bool) -> None:
+async def test_wait_for_instant_says_whether_the_condition_came_first(
+    temporal_env: WorkflowEnvironment, late: bool
+) -> None:
     """True when the condition holds before the instant, False when the instant (here one already
     past) comes first."""
     queue = f"instant-{uuid.uuid4().hex[:8]}"
-    async with Worker(temporal_env.client, task_queue=queue, workflows=[InstantOrCondition],
-                      workflow_runner=UnsandboxedWorkflowRunner()):  # fmt: skip
+    async with Worker(
+        temporal_env.client,
+        task_queue=queue,
+        workflows=[InstantOrCondition],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
         answer = await temporal_env.client.execute_workflow(
             "InstantOrCondition", late, id=f"instant-{uuid.uuid4().hex}", task_queue=queue, result_type=bool
         )
