@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from starlette.responses import Response
 
@@ -143,7 +144,7 @@ async def me_checkin(
             key=form_key(submission),
         )
     )
-    context = _me_context(viewer)
+    context = await run_in_threadpool(_me_context, viewer)  # off the loop Slack's acks share
     context["result"] = result
     context["draft"] = {"kind": kind, "text": text, "why": why, "category": category, "resources": resources}
     return render(request, "me.html", context, viewer, status_code=200 if result.accepted else 422)
@@ -263,7 +264,7 @@ async def submit_checkin(
 ) -> Response:
     """The signed link is the credential; like every form, this one also needs the CSRF token of
     the page that showed it, so only a form rendered here for this link posts here."""
-    context = _checkin_context(token)
+    context = await run_in_threadpool(_checkin_context, token)  # off the loop Slack's acks share
     if kind not in ("plan", "summary"):
         raise HTTPException(status_code=404)
     if not csrf.form_ok(request, _checkin_scope(token), csrf_token):
@@ -282,7 +283,7 @@ async def submit_checkin(
             key=form_key(submission),
         )
     )
-    context = _checkin_context(token)
+    context = await run_in_threadpool(_checkin_context, token)
     context["result"] = result
     context["draft"] = {"kind": kind, "text": text, "why": why, "category": category, "resources": resources}
     status = 200 if result.accepted else 422

@@ -14,6 +14,7 @@ import secrets
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from activities.mail.port import Email
@@ -141,13 +142,17 @@ def use_link(request: Request, token: str, next: str = Form("/me"), csrf_token: 
     return response
 
 
+def _sign_out_everywhere(person_id: int) -> None:
+    with session_scope() as session:
+        end_sessions_everywhere(session, person_id)
+
+
 @router.post("/logout")
 async def logout(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
     """Sign out here and on every other device (the person's session version moves on)."""
     if not await viewer_form_ok(request, viewer):
         return csrf.refused_page(request, "/me")
-    with session_scope() as session:
-        end_sessions_everywhere(session, viewer.person_id)
+    await run_in_threadpool(_sign_out_everywhere, viewer.person_id)  # off the loop Slack's acks share
     response = RedirectResponse("/auth/login?signed_out=1", status_code=303)
     end_session(response)
     log.info("person %d signed out everywhere", viewer.person_id)
