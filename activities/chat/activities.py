@@ -1,7 +1,8 @@
 """Temporal activities over the chat port; the worker picks Slack or the local web page.
 
-Channel posts run on their own task queue, rate-limited by the server across all workers, so
-a channel never receives more than the policy's rate however many days finish at once.
+Channel posts run on their own task queue, scheduled by one sequencer workflow per channel
+(workflows/channel_poster.py), so a channel never receives more than the policy's rate however
+many days finish at once.
 """
 
 from __future__ import annotations

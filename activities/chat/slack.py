@@ -125,8 +125,8 @@ def retry_handlers() -> list[RetryHandler]:
 class ChannelPacer:
     """At most one post per `interval` per channel from this process (Slack: ~1/s/channel).
 
-    The channel task queue's server-side rate limit paces all workers together; this keeps a
-    single process from bursting into 429s as well."""
+    The channel sequencer (workflows/channel_poster.py) paces all workers together; this keeps a
+    single process from bursting into 429s as well, should a retried post meet the next one."""
 
     def __init__(self, interval: float) -> None:
         self._interval = interval

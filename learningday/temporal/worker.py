@@ -1,7 +1,8 @@
 """The worker: which implementation of each port to use, and the two task queues.
 
 The main queue runs the workflows and every activity but channel posts; channel posts have a
-queue of their own whose rate limit the Temporal server enforces across all workers.
+queue of their own, one post at a time per worker. Their order and pace per channel are the
+channel sequencer's (workflows/channel_poster.py), the one place that decides across workers.
 """
 
 from __future__ import annotations
