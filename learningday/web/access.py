@@ -8,7 +8,6 @@ answered with 404, exactly as a record that does not exist, so an id in a URL re
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -102,7 +101,3 @@ def require_visible(scope: Scope, person_id: int | None) -> None:
     """404 unless the record's person is in scope: the same answer as for a missing record."""
     if not can_see(scope, person_id):
         raise HTTPException(status_code=404, detail="Not found.")
-
-
-def only_visible(scope: Scope, person_ids: Iterable[int]) -> list[int]:
-    return [pid for pid in person_ids if can_see(scope, pid)]

@@ -1,8 +1,7 @@
 """Links from the Team page to the pages that act: excusing a flag, deciding a claim.
 
 Those pages belong to enforcement (`excuse.py`) and reimbursements (`approvals.py`) and check
-the link themselves; here we only decide whether the viewer should be offered one. A feature
-that is not installed simply offers no link.
+the link themselves; here we only decide whether the viewer should be offered one.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from learningday.db.models import ExpenseClaim, Flag, Person
+from learningday.web.review import review_path
 
 
 def _managers_above(session: Session, person_id: int, levels: int) -> list[int]:
@@ -32,14 +32,7 @@ def excuse_link(session: Session, flag: Flag, viewer_id: int) -> str | None:
     return f"/excuse/{excuse_token(flag.id, viewer_id)}"
 
 
-def approval_link(session: Session, claim: ExpenseClaim, viewer_id: int) -> str | None:
-    """The approval page of a claim waiting on the viewer, when reimbursements offer one."""
-    try:
-        from learningday.web import approvals
-    except ImportError:
-        return None
-    make = getattr(approvals, "approval_link_for", None)
-    if make is None:
-        return None
-    link: str | None = make(session, claim, viewer_id)
-    return link
+def approval_link(claim: ExpenseClaim) -> str:
+    """The Team page's way to a pending claim's approval page. Whether the viewer may decide it
+    now is the claim's workflow's to say (`review.review_from_team` asks it), not this page's."""
+    return review_path(claim.id)

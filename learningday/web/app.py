@@ -13,7 +13,7 @@ from learningday.settings import Settings
 
 
 def create_app(settings: Settings, gateway: CheckInGateway) -> FastAPI:
-    from learningday.web import approvals, claims, errors, excuse, headers, health, ics, outbox, pages, problems
+    from learningday.web import approvals, claims, errors, excuse, headers, health, ics, outbox, pages, problems, review
 
     app = FastAPI(title="Learning Day", docs_url=None, redoc_url=None)
     app.state.gateway = gateway
@@ -27,6 +27,7 @@ def create_app(settings: Settings, gateway: CheckInGateway) -> FastAPI:
     app.include_router(outbox.router)
     app.include_router(problems.router)  # delivery problems, for admins
     app.include_router(approvals.router)  # expense approval links
+    app.include_router(review.router)  # a pending claim's approval page, from the Team page
     app.include_router(claims.router)  # the claim form
     app.include_router(excuse.router)  # flag excuse links
     if settings.slack_configured:

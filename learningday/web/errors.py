@@ -30,6 +30,7 @@ SAYS: dict[int, tuple[str, str]] = {
     403: ("Not allowed", "You cannot do this here."),
     404: ("Not found", "This page does not exist, or it is not yours to see."),
     405: ("Not found", "This page does not exist, or it is not yours to see."),
+    409: ("Not yours to do now", "Nothing was changed."),
     422: ("Not understood", "Part of the address or the form could not be read."),
     500: (
         "Something went wrong",

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from learningday.checkins import CheckInGateway, CheckInResult, CheckInSubmission
@@ -166,7 +166,7 @@ def team(request: Request, team: str | None = None, viewer: Viewer = Depends(sig
         flag_links = {f.id: excuse_link(session, f, viewer.person_id) for f in flags}
         zone = me_person.timezone if me_person else "UTC"
         evidence = {f.id: evidence_for(f, zone) for f in flags}
-        claim_links = {c.id: approval_link(session, c, viewer.person_id) for c in claims}
+        claim_links = {c.id: approval_link(c) for c in claims}
         session.expunge_all()
     context = {
         "people": people,
