@@ -77,3 +77,31 @@ async def test_a_manager_approves_a_claim_from_the_emailed_link(claims: Claims, 
         me = await page.inner_text("main")
         assert "approved" in me and "1,457.50" in me
         await browser.close()
+
+
+async def test_a_manager_reviews_a_claim_from_the_team_page(claims: Claims, served: str) -> None:
+    filed = await claims.file("42.50")
+    assert filed.claim_id is not None
+
+    async def emailed() -> bool:
+        return bool(claims.links_for(claims.org.maria))
+
+    await eventually(emailed, what="the approval email to Maria")
+    async with async_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for width, height in ((1366, 900), (390, 844)):
+            page = await browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(15_000)
+            await page.goto(login_url(claims.org.maria.id).replace("http://127.0.0.1:8000", served))
+            await page.click("#sign-in")
+            await page.wait_for_url(f"{served}/me")
+            await page.goto(f"{served}/team")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / f"team-review-{width}.png"), full_page=True)
+            await page.click(f"a[href='/claims/{filed.claim_id}/review']")
+            await page.wait_for_url(f"{served}/approve/**")
+            assert "Deep Learning (Goodfellow)" in await page.inner_text("main")
+            assert await page.is_visible("button[value=approve]")
+            await page.screenshot(path=str(ARTIFACTS / f"approve-from-team-{width}.png"), full_page=True)
+            await page.close()
+        await browser.close()
