@@ -12,6 +12,7 @@ channel is the single place that decides when the next post may leave, across ev
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections import deque
@@ -22,7 +23,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.chat.port import ChannelPost, MessageRef
+    from activities.chat.activities import ChatActivities
+    from activities.chat.port import ChannelPost, MessageRef, PostOutcome, PostsInTurn, PostsInTurnDone
     from activities.records.problems import ProblemReport, record_delivery_problem
     from workflows.failures import reason_of
 
@@ -30,6 +32,8 @@ IDLE_BEFORE_CLOSING = dt.timedelta(minutes=10)
 POST_BUDGET = dt.timedelta(minutes=30)  # Slack down longer than this: the post is given up, recorded
 POSTS_BEFORE_CONTINUE_AS_NEW = 1000
 RECENT_KEYS = 2000
+POSTS_PER_TURN = 50  # posts one activity makes in a row: bounds its input, heartbeat and retry
+SLACK_BUSY_BACKOFF_MAX = 30.0  # seconds between tries while Slack cannot take a post right now
 
 
 def poster_workflow_id(channel: str, task_queue: str) -> str:
@@ -83,6 +87,9 @@ class ChannelPosterWorkflow:
             self.enqueue(item)
         for key in state.recent_keys:
             self._remember(key)
+        if workflow.patched("channel-turns"):
+            await self._post_in_turns(state)
+            return
         interval = dt.timedelta(seconds=1 / state.posts_per_second)
         last = state.last_post_at
         posted = 0
@@ -112,6 +119,94 @@ class ChannelPosterWorkflow:
                     )
                 )
 
+    async def _post_in_turns(self, state: ChannelPosterInput) -> None:
+        """Post what is queued in turns: one activity makes a burst of posts at the channel's rate
+        (`ChatActivities.post_to_channel_in_turn`), so the channel gets the rate it is configured
+        for, not one post per few workflow tasks, and the history grows per turn, not per post.
+
+        Each post's outcome is acted on as before: its day is told the `ts`, or the refusal is
+        recorded as a delivery problem and the day told it failed. Posts Slack could not take
+        right now go back to the front of the queue (order kept) and are tried again after a
+        back-off, each until POST_BUDGET after it was first tried."""
+        interval = dt.timedelta(seconds=1 / state.posts_per_second)
+        last = state.last_post_at
+        first_tried: dict[str, dt.datetime] = {}
+        backoff = 0.0
+        posted = 0
+        while True:
+            if not await self._wait_for_work():
+                return  # idle: the next enqueue starts a new run (signal-with-start)
+            if last is not None:
+                wait = (last + interval - workflow.now()).total_seconds()
+                if wait > 0:
+                    await workflow.sleep(wait)
+            turn = [self._queue.popleft() for _ in range(min(POSTS_PER_TURN, len(self._queue)))]
+            for item in turn:
+                first_tried.setdefault(item.post.key, workflow.now())
+            done, for_good = await self._turn(turn, interval, state.task_queue)
+            last = workflow.now()
+            rest = turn[len(done.outcomes) :]
+            if for_good:  # the activity gave up (its budget spent): the rest is given up, recorded
+                given_up = rest
+            else:
+                given_up = [item for item in rest if workflow.now() - first_tried[item.post.key] >= POST_BUDGET]
+            waiting = [item for item in rest if item not in given_up]
+            why = done.interrupted or "Slack did not take the post in time"
+            settled = [
+                *(self._settle(item, outcome) for item, outcome in zip(turn, done.outcomes, strict=False)),
+                *(self._settle(item, PostOutcome(item.post.key, failed=why)) for item in given_up),
+            ]
+            for item in turn:
+                if item not in waiting:
+                    first_tried.pop(item.post.key, None)
+            self._queue.extendleft(reversed(waiting))  # back to the front: the order is kept
+            await asyncio.gather(*settled)
+            posted += len(turn) - len(waiting)
+            if waiting:
+                backoff = min(SLACK_BUSY_BACKOFF_MAX, max(1.0, backoff * 2))
+                await workflow.sleep(backoff)
+            else:
+                backoff = 0.0
+            if posted >= POSTS_BEFORE_CONTINUE_AS_NEW or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    ChannelPosterInput(
+                        channel=state.channel,
+                        posts_per_second=state.posts_per_second,
+                        task_queue=state.task_queue,
+                        pending=list(self._queue),
+                        recent_keys=list(self._recent),
+                        last_post_at=last,
+                    )
+                )
+
+    async def _turn(
+        self, turn: list[QueuedPost], interval: dt.timedelta, task_queue: str
+    ) -> tuple[PostsInTurnDone, bool]:
+        """One activity posting `turn` in order: what it did, and whether it failed for good
+        (then `interrupted` says why and no outcome is known)."""
+        try:
+            done = await workflow.execute_activity_method(
+                ChatActivities.post_to_channel_in_turn,
+                PostsInTurn(posts=[item.post for item in turn], seconds_between=interval.total_seconds()),
+                task_queue=task_queue or None,
+                start_to_close_timeout=len(turn) * (interval + dt.timedelta(minutes=2)),
+                heartbeat_timeout=interval + dt.timedelta(minutes=2),
+                schedule_to_close_timeout=POST_BUDGET + len(turn) * interval,
+                retry_policy=RetryPolicy(maximum_interval=dt.timedelta(seconds=30)),
+            )
+            return done, False
+        except ActivityError as error:
+            return PostsInTurnDone([], interrupted=reason_of(error)), True
+
+    async def _settle(self, item: QueuedPost, outcome: PostOutcome) -> None:
+        """Act on one post's outcome: remember it is done, record a refusal, tell its day."""
+        self._remember(item.post.key)
+        if outcome.failed is not None:
+            self._failed[item.post.key] = outcome.failed
+            await self._record_problem(item, outcome.failed)
+        await self._tell(item, outcome.ts)
+
     async def _wait_for_work(self) -> bool:
         try:
             await workflow.wait_condition(lambda: bool(self._queue), timeout=IDLE_BEFORE_CLOSING)
@@ -133,25 +228,28 @@ class ChannelPosterWorkflow:
             )
             return ref.ts
         except ActivityError as error:
-            post = item.post
             reason = reason_of(error)
-            self._failed[post.key] = reason
-            await workflow.execute_activity(
-                record_delivery_problem,
-                ProblemReport(
-                    key=post.key,
-                    step="channel_post",
-                    subject_type="learning_day",
-                    subject_id=str(post.learning_day_id or item.reply_to_workflow_id),
-                    person_id=post.person_id,
-                    reason=reason,
-                    outcome=f"the {post.kind} was not posted to {post.channel}",
-                    at=workflow.now(),
-                ),
-                start_to_close_timeout=dt.timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_interval=dt.timedelta(minutes=1)),
-            )
+            self._failed[item.post.key] = reason
+            await self._record_problem(item, reason)
             return None
+
+    async def _record_problem(self, item: QueuedPost, reason: str) -> None:
+        post = item.post
+        await workflow.execute_activity(
+            record_delivery_problem,
+            ProblemReport(
+                key=post.key,
+                step="channel_post",
+                subject_type="learning_day",
+                subject_id=str(post.learning_day_id or item.reply_to_workflow_id),
+                person_id=post.person_id,
+                reason=reason,
+                outcome=f"the {post.kind} was not posted to {post.channel}",
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=dt.timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=dt.timedelta(minutes=1)),
+        )
 
     async def _tell(self, item: QueuedPost, ts: str | None) -> None:
         """Tell the day its post is out (or failed); a day that has ended needs no answer."""

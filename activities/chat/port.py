@@ -57,6 +57,33 @@ class MessageRef:
     already_sent: bool = False
 
 
+@dataclass(frozen=True)
+class PostsInTurn:
+    """A channel's next posts, in the order they were shared, started at least
+    `seconds_between` apart (the channel's rate)."""
+
+    posts: list[ChannelPost]
+    seconds_between: float
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    """One post of a `PostsInTurn`: its `ts`, or why Slack refused it for good."""
+
+    key: str
+    ts: str | None = None
+    failed: str | None = None
+
+
+@dataclass(frozen=True)
+class PostsInTurnDone:
+    """An outcome per post tried, in order. Fewer than the posts when Slack could not take one
+    right now (`interrupted` says why): the rest is the sequencer's to try again later."""
+
+    outcomes: list[PostOutcome]
+    interrupted: str | None = None
+
+
 class Chat(Protocol):
     def send_prompt(self, prompt: Prompt) -> MessageRef: ...
 

@@ -96,6 +96,7 @@ def ports_from_settings(settings: Settings) -> Ports:
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_base_url,
             channel=settings.slack_channel or None,
+            min_post_interval=1 / settings.channel_posts_per_second,  # the channel rate, not 1/s always
         )
     else:
         from activities.chat.local import LocalChat
@@ -186,7 +187,7 @@ def build_workers(
     channel = Worker(
         client,
         task_queue=settings.temporal_channel_task_queue,
-        activities=[chat.post_to_channel],
+        activities=[chat.post_to_channel, chat.post_to_channel_in_turn],
         interceptors=interceptors,
         activity_executor=executor,
         # Pacing and order per channel are the sequencer's (workflows/channel_poster.py).

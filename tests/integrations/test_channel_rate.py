@@ -1,6 +1,6 @@
 """Thirty summaries arriving at once reach one Slack channel at most once a second, in the order
-they were shared, none lost and none doubled — paced by the Temporal server's rate limit on the
-channel's sequencer workflow, not by the adapter (whose own pacing is switched off here)."""
+they were shared, none lost and none doubled — paced by the channel's sequencer workflow (one
+activity posting the burst in turn), not by the adapter (whose own pacing is switched off here)."""
 
 from __future__ import annotations
 

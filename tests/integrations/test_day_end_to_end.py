@@ -243,7 +243,7 @@ async def test_every_activity_retried_after_its_side_effect_duplicates_nothing(
         "record_day_state",
         "send_prompt",
         "record_check_in",
-        "post_to_channel",
+        "post_to_channel_in_turn",
     } <= set(faults.failed)
     assert retries_counted("place_hold") == retried_holds_before + 1  # on the operator's dashboard
 

@@ -105,6 +105,16 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
         "tests/faults/test_side_roads.py::test_one_bad_address_does_not_stop_the_weekly_audit_before_the_digests",
         ["WeeklyAuditWorkflow"],
     ),
+    # The channel sequencer posting in turns (patch "channel-turns"): a burst with Slack down
+    # mid-turn, and a channel that does not exist.
+    "channel-in-turns": (
+        "tests/integrations/test_channel_turns.py::test_slack_down_mid_burst_ends_the_turn_and_the_rest_follows_in_order",
+        ["ChannelPosterWorkflow"],
+    ),
+    "channel-missing-in-turns": (
+        "tests/faults/test_side_roads.py::test_a_missing_channel_does_not_end_the_days_and_the_summary_is_posted_alone",
+        ["ChannelPosterWorkflow"],
+    ),
 }
 
 
