@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -66,7 +67,7 @@ def learning_date_for(policy: Policy, participant: Participant, request: Kickoff
 
 
 class Kickoff:
-    def __init__(self, client: Client, task_queue: str, policy_loader) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, client: Client, task_queue: str, policy_loader: Callable[[], Policy]) -> None:
         self._client = client
         self._task_queue = task_queue
         self._policy_loader = policy_loader

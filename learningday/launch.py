@@ -18,7 +18,8 @@ import asyncio
 import signal
 import socket
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import typer
 from temporalio.client import Client
@@ -75,7 +76,7 @@ def run(
     sock: socket.socket | None,
     with_web: bool = True,
     with_worker: bool = True,
-    then: Callable[[Client], Awaitable[None]] | None = None,
+    then: Callable[[Client], Coroutine[Any, Any, None]] | None = None,
     log_level: str | None = None,
 ) -> None:
     """Start the dev server if wanted, print where everything is, serve until stopped."""

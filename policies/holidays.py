@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -87,8 +87,8 @@ def _entity(country: str) -> type[_holidays.HolidayBase]:
     if isinstance(loader, EntityLoader) and loader.entity is None:
         with workflow.unsafe.imports_passed_through():
             __import__(loader.module_name)
-        return loader.get_entity()  # type: ignore[return-value]
-    return loader.get_entity() if isinstance(loader, EntityLoader) else loader  # type: ignore[return-value]
+        return loader.get_entity()  # type: ignore[return-value]  # holidays annotates get_entity() as returning an instance; it returns the class
+    return loader.get_entity() if isinstance(loader, EntityLoader) else loader  # type: ignore[return-value]  # get_entity(), as above
 
 
 @lru_cache(maxsize=1)
@@ -132,6 +132,6 @@ def region_problem(country: str | None, subdivision: str | None) -> str | None:
     )
 
 
-def _did_you_mean(value: str, choices: object) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1)  # type: ignore[call-overload]
+def _did_you_mean(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from policies.policy import Policy
 from policies.policy_lines import KeyLines, toml_key_lines, yaml_key_lines
@@ -166,7 +167,7 @@ _FIELD_PATH = re.compile(r"\b([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*|\[\d+\])+)")
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
-def _from_pydantic(error: dict, lines: KeyLines, filename: str) -> PolicyError:
+def _from_pydantic(error: ErrorDetails, lines: KeyLines, filename: str) -> PolicyError:
     loc: tuple[str | int, ...] = tuple(error["loc"])
     message = str(error["msg"])
     for prefix in _PREFIXES:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -117,7 +118,7 @@ class _TomlValue:
         self.string: str | None = None  # the open string's delimiter
         # Open brackets: [path of the array, index of the current item, item seen] or None
         # for an inline table (whose keys are not mapped).
-        self.stack: list[list | None] = []
+        self.stack: list[list[Any] | None] = []
 
     @property
     def open(self) -> bool:

@@ -19,17 +19,36 @@ from policies.policy import Policy
 
 
 class EventLike(Protocol):
-    """What the rules read from a calendar event (activities.calendar.port.CalendarEvent fits)."""
+    """What the rules read from a calendar event (activities.calendar.port.CalendarEvent fits).
 
-    title: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    event_type: str
-    organizer_self: bool
-    response_status: str | None
-    attendee_count: int
-    transparency: str
-    is_ours: bool
+    Read-only properties: the rules never set them, and a frozen dataclass's fields are read-only."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def starts_at(self) -> dt.datetime: ...
+
+    @property
+    def ends_at(self) -> dt.datetime: ...
+
+    @property
+    def event_type(self) -> str: ...
+
+    @property
+    def organizer_self(self) -> bool: ...
+
+    @property
+    def response_status(self) -> str | None: ...
+
+    @property
+    def attendee_count(self) -> int: ...
+
+    @property
+    def transparency(self) -> str: ...
+
+    @property
+    def is_ours(self) -> bool: ...
 
 
 def is_work_meeting(event: EventLike, policy: Policy) -> bool:

@@ -217,7 +217,7 @@ class ChannelPosterWorkflow:
     async def _post(self, item: QueuedPost, task_queue: str) -> str | None:
         """The post's `ts`; None when it failed for good (then recorded as a delivery problem)."""
         try:
-            ref = await workflow.execute_activity(
+            ref: MessageRef = await workflow.execute_activity(
                 "post_to_channel",
                 item.post,
                 result_type=MessageRef,

@@ -29,7 +29,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -242,7 +242,7 @@ class LearningDayWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view
 
-    async def _check_in_phase(self, kind: str) -> None:
+    async def _check_in_phase(self, kind: Literal["plan", "summary"]) -> None:
         """Prompt at the policy's time, remind until answered, flag a miss at the cutoff.
 
         Instants are read afresh at every wait, so a policy change re-plans what is to come.
@@ -288,12 +288,12 @@ class LearningDayWorkflow:
     @workflow.update
     async def submit_check_in(self, update: CheckInUpdate) -> CheckInAccepted:
         if update.key in self._answers:
-            return self._answers[update.key]  # type: ignore[index]
+            return self._answers[update.key]
         await workflow.wait_condition(lambda: self._ctx is not None)
         assert self._ctx is not None
         async with self._check_in_lock:
             if update.key in self._answers:  # the same request, accepted while we waited
-                return self._answers[update.key]  # type: ignore[index]
+                return self._answers[update.key]
             # Judged again by the history alone, not the clock: this also runs on replay (see
             # policies.checkins.timing_once_accepted); the validator judged the clock.
             kind = self._kind_of(update, by_the_clock=False)
@@ -369,7 +369,9 @@ class LearningDayWorkflow:
             timing = checkins.timing_once_accepted(timing, kind in self._closed)
         elif kind in self._closed:
             timing = "too_late"  # the cutoff passed and the miss is recorded, whatever the clock says
-        standing = "saved" if self._submitted(kind) else "excused" if kind in self._view.excused else "missed"
+        standing: Literal["saved", "missed", "excused"] = (
+            "saved" if self._submitted(kind) else "excused" if kind in self._view.excused else "missed"
+        )
         refusal = checkins.timing_refusal(kind, timing, self._day_label(), self._instants, self._ctx.timezone, standing)
         if refusal is not None:
             raise ApplicationError(refusal, type="TooEarly" if timing == "too_early" else "TooLate")
@@ -378,7 +380,7 @@ class LearningDayWorkflow:
     @workflow.update
     async def skip(self, request: SkipRequest) -> str:
         if request.key in self._skip_answers:
-            return self._skip_answers[request.key]  # type: ignore[index]
+            return self._skip_answers[request.key]
         if self._skip is None:
             self._skip = checkins.Skip("requested", request.reason.strip() or "Skipped by the person")
         if request.key is not None:
@@ -528,14 +530,14 @@ class LearningDayWorkflow:
             at=workflow.now(),
         )
 
-    def _prompt(self, kind: str, reminder: bool, index: int) -> None:
+    def _prompt(self, kind: Literal["plan", "summary"], reminder: bool, index: int) -> None:
         assert self._ctx is not None
         wf_id = workflow.info().workflow_id
         prompt = Prompt(
             key=f"prompt:{wf_id}:{kind}:{index}",
             person_email=self._ctx.person_email,
             slack_user_id=self._ctx.slack_user_id,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             reminder=reminder,
             day_label=self._day_label(),
             checkin_url=self._ctx.checkin_url,
@@ -589,7 +591,7 @@ class LearningDayWorkflow:
 
     # --- steps ---------------------------------------------------------------------------
 
-    async def _share(self, kind: str) -> None:
+    async def _share(self, kind: Literal["plan", "summary"]) -> None:
         """Queue the check-in for the shared channel: the seed's accountability mechanism.
 
         The channel's sequencer posts it in turn and signals back its `ts`; the day does not
@@ -613,7 +615,7 @@ class LearningDayWorkflow:
             person_email=self._ctx.person_email,
             person_name=self._ctx.person_name,
             slack_user_id=self._ctx.slack_user_id,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             text=(self._view.plan if kind == "plan" else self._view.summary) or "",
             category=self._plan_category if kind == "plan" else None,
             thread_ts=thread,

@@ -399,7 +399,7 @@ class ReimbursementWorkflow:
             ClaimRecords.record_event, event, start_to_close_timeout=DATABASE_TIMEOUT, retry_policy=RETRY
         )
 
-    async def _wait_until(self, condition, at: dt.datetime) -> bool:  # type: ignore[no-untyped-def]
+    async def _wait_until(self, condition: Callable[[], bool], at: dt.datetime) -> bool:
         """Wait for `condition` or the instant `at`; True when the condition came first.
 
         Always a timer (`wait_for_instant`): a claim event's local activity just before can

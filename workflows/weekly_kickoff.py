@@ -20,7 +20,7 @@ class WeeklyKickoffWorkflow:
     @workflow.run
     async def run(self, request: KickoffRequest | None = None) -> KickoffResult:
         request = request or KickoffRequest(reference=workflow.now())
-        return await workflow.execute_activity(
+        result: KickoffResult = await workflow.execute_activity(
             "start_learning_days",
             request,
             result_type=KickoffResult,
@@ -28,3 +28,4 @@ class WeeklyKickoffWorkflow:
             heartbeat_timeout=dt.timedelta(minutes=2),
             retry_policy=RetryPolicy(maximum_interval=dt.timedelta(minutes=1)),
         )
+        return result

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httplib2
@@ -36,7 +36,11 @@ def load_credentials(
 ) -> service_account.Credentials:
     """Service-account credentials from a key file or its parsed JSON; the key's `token_uri` is used."""
     if credentials_info is not None:
-        return service_account.Credentials.from_service_account_info(dict(credentials_info), scopes=scopes)
+        # google-auth leaves these constructors unannotated: the annotation says what they return.
+        from_info: service_account.Credentials = service_account.Credentials.from_service_account_info(
+            dict(credentials_info), scopes=scopes
+        )
+        return from_info
     if service_account_file is None:
         raise ValueError(
             "no Google service-account key: set LEARNINGDAY_GOOGLE_SERVICE_ACCOUNT_FILE to the JSON key file"
@@ -46,7 +50,10 @@ def load_credentials(
         raise FileNotFoundError(
             f"Google service-account key {path} does not exist: check LEARNINGDAY_GOOGLE_SERVICE_ACCOUNT_FILE"
         )
-    return service_account.Credentials.from_service_account_file(str(path), scopes=scopes)
+    from_file: service_account.Credentials = service_account.Credentials.from_service_account_file(
+        str(path), scopes=scopes
+    )
+    return from_file
 
 
 def service_endpoint(api_endpoint: str | None, service_path: str) -> str | None:
@@ -112,7 +119,7 @@ class GoogleCalendar:
 
     def place_hold(self, request: HoldRequest) -> HoldRef:
         events = self._events(request.person_email)
-        kind = "focusTime" if request.focus_time else "default"
+        kind: Literal["focusTime", "default"] = "focusTime" if request.focus_time else "default"
         try:
             self._run(events.insert(calendarId="primary", body=self._hold_body(request, kind), sendUpdates="none"))
             return HoldRef(request.event_id, kind, created=True)
@@ -148,7 +155,7 @@ class GoogleCalendar:
             )
         body = self._hold_body(request, kind)
         self._run(events.update(calendarId="primary", eventId=request.event_id, body=body, sendUpdates="none"))
-        return HoldRef(request.event_id, kind, created=False)  # type: ignore[arg-type]
+        return HoldRef(request.event_id, kind, created=False)
 
     def _hold_body(self, request: HoldRequest, kind: str) -> dict[str, Any]:
         zone = ZoneInfo(request.timezone)

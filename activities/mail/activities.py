@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from activities.calendar.port import Calendar
 from activities.mail.delivery import deliver_or_record
 from activities.mail.flag_facts import calendar_that_day, day_facts
-from activities.mail.port import Mailer
+from activities.mail.port import Email, Mailer
 from activities.records import enforcement as records
 from activities.records.problems import ProblemReport
 from learningday.db.engine import session_scope
@@ -107,7 +107,7 @@ class MailActivities:
             "escalated": escalated,
         }
 
-    def _flag_email(self, flag: Flag, person: Person, recipient: _Recipient, shared: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def _flag_email(self, flag: Flag, person: Person, recipient: _Recipient, shared: dict[str, Any]) -> Email:
         reader = recipient.person
         manages = recipient.level != "person"
         context = dict(
@@ -158,14 +158,18 @@ class DigestActivities:
         if resumed:
             after = int(resumed[0])
         with session_scope() as session:
-            manager_ids = list(
-                session.scalars(
-                    select(Person.manager_id)
-                    .where(Person.active.is_(True), Person.manager_id.is_not(None), Person.manager_id > after)
-                    .group_by(Person.manager_id)
-                    .order_by(Person.manager_id)
-                    .limit(page.limit + 1)
-                )
+            # `manager_id` is nullable, but the query keeps only the rows where it is set.
+            manager_ids = cast(
+                list[int],
+                list(
+                    session.scalars(
+                        select(Person.manager_id)
+                        .where(Person.active.is_(True), Person.manager_id.is_not(None), Person.manager_id > after)
+                        .group_by(Person.manager_id)
+                        .order_by(Person.manager_id)
+                        .limit(page.limit + 1)
+                    )
+                ),
             )
         more = len(manager_ids) > page.limit
         manager_ids = manager_ids[: page.limit]

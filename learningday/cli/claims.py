@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from learningday.claims.receipts import MAX_RECEIPT_BYTES
 from learningday.claims.reports import approved_claims_csv, balance
-from learningday.claims.service import ClaimSubmission, submit_claim
+from learningday.claims.service import ClaimSubmission, SubmitResult, submit_claim
 from learningday.cli.out_file import check_out, write_out
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
@@ -51,7 +51,7 @@ def submit(
         receipt=data,
     )
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> SubmitResult:
         client = await connect(settings)
         return await submit_claim(
             client, settings.temporal_task_queue, submission, policy, settings.data_dir, time_scale

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 import typer
@@ -91,11 +91,15 @@ def refresh() -> None:
 
     closed = (DayState.completed, DayState.skipped, DayState.cancelled)
     with session_scope() as session:
-        ids = session.scalars(
-            select(LearningDay.workflow_id).where(
-                LearningDay.state.not_in(closed), LearningDay.workflow_id.is_not(None)
-            )
-        ).all()
+        # `workflow_id` is nullable, but the query keeps only the days that have one.
+        ids = cast(
+            list[str],
+            session.scalars(
+                select(LearningDay.workflow_id).where(
+                    LearningDay.state.not_in(closed), LearningDay.workflow_id.is_not(None)
+                )
+            ).all(),
+        )
 
     async def go() -> int:
         client = await connect(get_settings())

@@ -7,9 +7,8 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -17,6 +16,11 @@ from learningday.db.migrate import DatabaseNotMigrated
 from learningday.listeners import CannotListen, ServerFailed
 from learningday.temporal.client import TemporalUnreachable
 from learningday.temporal.devserver import DevServerError
+
+if TYPE_CHECKING:
+    # Typer vendors click (no `click` dependency of its own): its groups are invoked with this
+    # Context, for which it has no public name.
+    from typer._click import Context
 
 
 class OperatorError(RuntimeError):
@@ -29,7 +33,7 @@ ONE_LINE = (OperatorError, CannotListen, ServerFailed, TemporalUnreachable, Data
 class OneLineErrors(TyperGroup):
     """The top-level group: every sub-command runs inside its `invoke`."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except ONE_LINE as error:

@@ -89,7 +89,7 @@ def policy_as_toml(policy: Policy) -> str:
     for category in data["reimbursement"]["categories"].values():
         if category.get("label") is None:
             del category["label"]  # left out means "the key as words"; an empty label is refused
-    return tomlkit.dumps(_plain(data))
+    return tomlkit.dumps({key: _plain(item) for key, item in data.items()})
 
 
 def _plain(value: object) -> object:

@@ -22,7 +22,7 @@ _cached: dict[str, str] = {}
 
 def installation_id(session: Session) -> str:
     """The id stored in this session's database, created on first use (concurrency-safe)."""
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)
     with _lock:
         if url in _cached:
             return _cached[url]

@@ -51,7 +51,7 @@ def find_day(person_email: str, date: dt.date | None) -> LearningDay | None:
 def _failure_message(error: WorkflowUpdateFailedError) -> str:
     cause = error.cause
     while getattr(cause, "cause", None) is not None and not getattr(cause, "message", ""):
-        cause = cause.cause  # type: ignore[union-attr]
+        cause = cause.cause  # type: ignore[attr-defined]  # the loop's condition found a `cause` on it
     return getattr(cause, "message", None) or str(error)
 
 

@@ -208,7 +208,7 @@ def _warm_up_holidays(policy_loader: Callable[[], Policy]) -> None:
 
 
 def claim_activities(
-    settings: Settings, policy_loader: Callable[[], Policy], mailer: object | None = None
+    settings: Settings, policy_loader: Callable[[], Policy], mailer: Mailer | None = None
 ) -> list[Callable[..., object]]:
     """Expense-claim activities: the records and the emails (mailer from settings unless given)."""
     from activities.mail.claim_mail import ClaimMail
@@ -217,7 +217,7 @@ def claim_activities(
     from learningday.claims.tokens import approval_url
 
     records = ClaimRecords(policy_loader)
-    mail = ClaimMail(mailer or mailer_from_settings(settings), approval_url, policy_loader)  # type: ignore[arg-type]
+    mail = ClaimMail(mailer or mailer_from_settings(settings), approval_url, policy_loader)
     return [
         records.load_claim_context,
         records.record_decision,

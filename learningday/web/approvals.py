@@ -66,7 +66,7 @@ async def temporal_client(request: Request) -> Client:
         from learningday.temporal.client import connect
 
         client = request.app.state.temporal_client = await connect(request.app.state.settings)
-    return client  # type: ignore[no-any-return]
+    return client
 
 
 def _load(link: ApprovalLink) -> ClaimPage | None:

@@ -73,7 +73,7 @@ def error_page(
     title, advice = SAYS.get(status, ("Something went wrong", "Try again, or go back to your page."))
     context = {"status": status, "title": title, "advice": advice, "details": details}
     if viewer is None:  # no session to bind a form to: plain template, no CSRF cookie
-        response = templates.TemplateResponse(
+        response: Response = templates.TemplateResponse(
             request, "error.html", {"viewer": None, "csrf": "", **context}, status_code=status
         )
     else:

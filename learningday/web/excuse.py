@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Flag, Person, UsedToken
@@ -64,7 +65,7 @@ def _scope(token: str) -> str:
     return csrf.link_scope("excuse", token)
 
 
-def _load(session, link: ExcuseLink) -> tuple[Flag, Person] | str:  # type: ignore[no-untyped-def]
+def _load(session: Session, link: ExcuseLink) -> tuple[Flag, Person] | str:
     flag = session.get(Flag, link.flag_id)
     manager = session.get(Person, link.manager_id)
     if flag is None or manager is None:
@@ -75,7 +76,7 @@ def _load(session, link: ExcuseLink) -> tuple[Flag, Person] | str:  # type: igno
     allowed = {person.manager_id} if person else set()
     if person and person.manager is not None and person.manager.manager_id is not None:
         allowed.add(person.manager.manager_id)  # the skip-level manager receives escalations
-    if manager.id not in allowed:
+    if person is None or manager.id not in allowed:
         return "This link is for someone who no longer manages this person."
     return flag, person
 

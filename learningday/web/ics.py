@@ -95,4 +95,5 @@ def render_feed(name: str, holds: Sequence[CalendarHold]) -> bytes:
         event.add("status", "CANCELLED" if hold.status == CANCELLED else "CONFIRMED")
         event.add("transp", "OPAQUE")
         calendar.add_component(event)
-    return calendar.to_ical()
+    feed: bytes = calendar.to_ical()  # icalendar leaves its return unannotated
+    return feed

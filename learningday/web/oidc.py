@@ -141,7 +141,7 @@ def signing_keys(jwks_uri: str, *, refresh: bool = False) -> KeySet:
         return cached[1]
     document = _get_json(jwks_uri, "signing keys (jwks_uri)")
     try:
-        keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+        keys = KeySet.import_key_set(document)  # type: ignore[arg-type]  # the provider's JSON: import_key_set checks it, its errors are caught below
     except (JoseError, ValueError, KeyError, TypeError):
         raise OidcUnavailable("the identity provider's signing keys (jwks_uri) are not readable") from None
     _key_sets[jwks_uri] = (time.monotonic(), keys)
@@ -172,7 +172,9 @@ class _ClientAuth(ClientAuth, httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         headers = {key: value for key, value in request.headers.items() if key.lower() != "content-length"}
-        url, headers, body = self.prepare(request.method, str(request.url), headers, request.content.decode())
+        url, headers, body = self.prepare(  # type: ignore[no-untyped-call]  # unannotated in types-Authlib
+            request.method, str(request.url), headers, request.content.decode()
+        )
         yield httpx.Request(request.method, url, headers=headers, content=body)
 
 
@@ -271,13 +273,13 @@ def callback(request: Request, code: str | None = None, state: str | None = None
 
 def _read_flow(request: Request, state: str | None) -> dict[str, str]:
     try:
-        flow = _flow_serializer().loads(request.cookies.get(FLOW_COOKIE, ""), max_age=FLOW_MAX_AGE)
+        flow: dict[str, str] = _flow_serializer().loads(request.cookies.get(FLOW_COOKIE, ""), max_age=FLOW_MAX_AGE)
     except BadSignature:
         raise OidcRefused("the sign-in took too long or started elsewhere; try again") from None
     # compared as bytes: compare_digest refuses non-ASCII str, and the state comes from the URL
     if not state or not secrets.compare_digest(str(flow.get("s", "")).encode(), state.encode()):
         raise OidcRefused("the answer does not belong to this sign-in (state mismatch); try again")
-    return flow  # type: ignore[no-any-return]
+    return flow
 
 
 def _exchange(settings: Settings, metadata: dict[str, Any], code: str, verifier: str) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def _entries(path: Path) -> list[OutboxEntry]:
     entries = []
     for key in maildir.keys():
         with maildir.get_file(key) as handle:
-            headers = parser.parse(handle, headersonly=True)  # type: ignore[arg-type]
+            headers = parser.parse(handle, headersonly=True)  # type: ignore[arg-type]  # it reads; typeshed also asks for name and write()
         entries.append(
             OutboxEntry(
                 key=key,
@@ -123,7 +123,7 @@ def _read(path: Path, key: str) -> EmailMessage | None:
         raw = mailbox.Maildir(path, create=False).get_bytes(key)
     except KeyError:
         return None
-    return BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[return-value]
+    return BytesParser(policy=policy.default).parsebytes(raw)
 
 
 def _date(message: EmailMessage) -> dt.datetime | None:

@@ -60,12 +60,12 @@ SERIES = {  # the weekly chart's lines: the Table's column, and what the legend 
 def _weekly_chart(weeks: Table) -> Markup:
     """The finished weeks' rates as lines. A week with a day still running is left out and named
     below the chart: drawn, it would be a gap or a point made of the days that happen to be over."""
-    running = {str(week): int(n) for week, n in zip(weeks.column("week"), weeks.column("running")) if n}  # type: ignore[call-overload]
+    running = {str(week): int(n) for week, n in zip(weeks.column("week"), weeks.column("running")) if n}  # type: ignore[call-overload]  # Table cells are objects; these are counts
     over = Table(weeks.name, weeks.title, weeks.columns, [row for row in weeks.rows if str(row[0]) not in running])
     chart = for_every_screen(
         line_chart,
         [str(week) for week in over.column("week")],
-        {label: [None if v is None else float(v) for v in over.column(column)] for column, label in SERIES.items()},  # type: ignore[arg-type]
+        {label: [None if v is None else float(v) for v in over.column(column)] for column, label in SERIES.items()},  # type: ignore[arg-type]  # Table cells are objects; rates are numbers or None
         title="Participation (days kept of days held), plan and summary rate per week",
     )
     notes = "".join(
@@ -85,7 +85,7 @@ def _charts(tables: dict[str, Table], rules: ReimbursementPolicy) -> dict[str, M
         return [str(v) for v in table.column(column)]
 
     def numbers(table: Table, column: str) -> list[float | None]:
-        return [None if v is None else float(v) for v in table.column(column)]  # type: ignore[arg-type]
+        return [None if v is None else float(v) for v in table.column(column)]  # type: ignore[arg-type]  # Table cells are objects; a charted column is numeric
 
     return {
         "participation": _weekly_chart(weeks),

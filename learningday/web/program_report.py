@@ -241,7 +241,7 @@ def budget(session: Session, scope: Scope, f: ProgramFilter, claim_rows: list[Ex
     spent: Counter[str] = Counter()
     for claim in claim_rows:
         if claim.state == ClaimState.approved and claim.person_id in team_of:
-            spent[team_of[claim.person_id]] += claim_amount(claim)  # type: ignore[assignment]
+            spent[team_of[claim.person_id]] += claim_amount(claim)  # type: ignore[assignment]  # a Counter sums Decimals too
     people = Counter(team_of.values())
     rows: list[list[object]] = []
     for team in sorted(people):

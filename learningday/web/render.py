@@ -27,7 +27,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 def _money(value: object) -> str:
     try:
-        return f"{float(value):,.2f}"  # type: ignore[arg-type]
+        return f"{float(value):,.2f}"  # type: ignore[arg-type]  # any value: what float() refuses is shown as it is
     except (TypeError, ValueError):
         return str(value)
 

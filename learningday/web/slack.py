@@ -267,7 +267,7 @@ class SlackFrontDoor:
             return
         if verb in ("plan", "summary"):
             await ack()
-            await client.views_open(trigger_id=body["trigger_id"], view=checkin_modal(verb, self._categories()))
+            await client.views_open(trigger_id=body["trigger_id"], view=checkin_modal(verb, self._categories()))  # type: ignore[arg-type]  # verb is "plan" or "summary" here
             return
         if verb == "skip" and not rest:
             await ack("Tell me why, e.g. `/learning skip on holiday`.")
