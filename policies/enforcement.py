@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from policies.policy import Policy
@@ -145,6 +146,26 @@ def summary_followed_plan(plan: str | None, summary: str | None) -> Followed:
 
 
 # --- absences within the day -----------------------------------------------------------------
+
+
+class CalendarEntry(Protocol):
+    """What the absence rule reads from a calendar event (activities.calendar.port.CalendarEvent fits)."""
+
+    event_type: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def is_out_of_office(event: CalendarEntry) -> bool:
+    """Whether a calendar event says the person is away: only the calendar's own out-of-office
+    kind does. A busy block titled "Doctor", a declined meeting or a focus block is not an
+    absence: it excuses no check-in, skips no day and hides no meeting."""
+    return event.event_type == "outOfOffice"
+
+
+def away_intervals(events: Iterable[CalendarEntry]) -> list[Interval]:
+    """The out-of-office events among `events`, as intervals (`is_out_of_office`)."""
+    return [(event.starts_at, event.ends_at) for event in events if is_out_of_office(event)]
 
 
 def away_at(moment: dt.datetime, away: Sequence[Interval]) -> bool:

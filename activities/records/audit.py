@@ -27,7 +27,7 @@ from activities.records.problems import ProblemReport, record_problem_now
 from activities.records.work_judgement import judged_day_ids
 from learningday.db.engine import session_scope
 from learningday.db.models import Absence, DayState, Flag, LearningDay, Person
-from policies.enforcement import Finding, Interval, summary_followed_plan
+from policies.enforcement import Finding, Interval, away_intervals, summary_followed_plan
 from policies.policy import Policy
 from policies.schedule import day_instants
 from policies.spillover import local_day, spillover
@@ -60,7 +60,7 @@ def judge_week(
     session: Session, policy: Policy, person_id: int, timezone: str, monday: dt.date, events: list[CalendarEvent]
 ) -> PersonWeek:
     """What the audit flags for one person's week starting `monday`; reads, never writes."""
-    away: list[Interval] = [(e.starts_at, e.ends_at) for e in events if e.event_type == "outOfOffice"]
+    away: list[Interval] = away_intervals(events)
     for absence in session.scalars(
         select(Absence).where(
             Absence.person_id == person_id,
