@@ -265,6 +265,42 @@ def day_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | 
     return "kept" if state == "completed" else None
 
 
+MISSED_CHECK_INS = frozenset({"missed_plan", "missed_summary"})
+
+
+def escalation_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | None:
+    """How a Learning Day counts towards escalation (`consecutive_misses`): "missed" with a
+    missed check-in not excused, "kept" when completed, None otherwise (skipped, not over yet).
+
+    Narrower than `day_status`: only missed check-ins (used for leisure) make a run of misses; a
+    completed day used for work counts as kept here, as `escalation.consecutive_misses_to_skip_level`
+    has always been counted."""
+    if any(kind in MISSED_CHECK_INS for kind in unexcused_flag_kinds):
+        return "missed"
+    return "kept" if state == "completed" else None
+
+
+def history_mark(status: str | None, spillover_that_week: bool) -> str | None:
+    """A Learning Day's cell in a flag email's eight-week strip: its `day_status`, or "spillover"
+    when the week it belongs to has a spillover flag and the day itself was not missed."""
+    return "spillover" if spillover_that_week and status != "missed" else status
+
+
+def spilled_onto(events: Sequence[dict[str, str]], timezone: str) -> list[dt.date]:
+    """The local days a spillover flag's stored events fall on, in order, once each."""
+    zone = ZoneInfo(timezone)
+    return sorted({dt.datetime.fromisoformat(e["start"]).astimezone(zone).date() for e in events if e.get("start")})
+
+
+def digest_mark(state: str | None, unexcused_flag_kinds: Iterable[str], spilled_onto_day: bool) -> str | None:
+    """A weekday's cell in a manager's weekly digest: a Learning Day's `day_status` (`state` is
+    None on a day that held none); a day without one shows "spillover" when the week's learning
+    spilled onto it, and nothing otherwise."""
+    if state is not None:
+        return day_status(state, unexcused_flag_kinds)
+    return "spillover" if spilled_onto_day else None
+
+
 def flag_days(kind: str, date: dt.date, events: Sequence[dict[str, str]], timezone: str) -> str:
     """The day or days a flag is about, as its email's subject names them ("Tue 01 Dec").
 
@@ -274,8 +310,7 @@ def flag_days(kind: str, date: dt.date, events: Sequence[dict[str, str]], timezo
     """
     if kind != "spillover":
         return f"{date:%a %d %b}"
-    zone = ZoneInfo(timezone)
-    days = sorted({dt.datetime.fromisoformat(e["start"]).astimezone(zone).date() for e in events if e.get("start")})
+    days = spilled_onto(events, timezone)
     if not days:
         return f"week of {date:%a %d %b}"
     return ", ".join(f"{day:%a %d %b}" for day in days)
