@@ -21,6 +21,7 @@ from policies.schedule import DayInstants
 MAX_CHECK_IN_CHARS = 3000  # a Slack section's limit: the post must fit in the channel
 
 CheckInTiming = Literal["too_early", "on_time", "late", "too_late"]
+Standing = Literal["saved", "missed", "excused"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,21 @@ def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal[
 # decides only by what the history holds: a cutoff whose timer fired, a plan already written.
 
 
+def timing_on_arrival(clock: CheckInTiming, cutoff_passed: bool) -> CheckInTiming:
+    """The timing of a check-in as it arrives (the update's validator): the clock's, but too late
+    once its cutoff has been recorded as passed, whatever the clock says: the miss (or the
+    excuse) is recorded by then, and the day keeps one truth about it."""
+    return "too_late" if cutoff_passed else clock
+
+
+def standing_after_cutoff(submitted: bool, excused: bool) -> Standing:
+    """What the day holds for a check-in whose cutoff has passed (`timing_refusal` says it): the
+    one saved before, else the excuse a partial absence gave, else the recorded miss."""
+    if submitted:
+        return "saved"
+    return "excused" if excused else "missed"
+
+
 def timing_once_accepted(clock: CheckInTiming, cutoff_passed: bool) -> CheckInTiming:
     """The timing of a check-in its validator accepted: too late only when the cutoff has been
     recorded as passed; otherwise the clock only says whether to call it late."""
@@ -154,7 +170,7 @@ def timing_refusal(
     day_label: str,
     day: DayInstants,
     timezone: str,
-    standing: Literal["saved", "missed", "excused"] = "missed",
+    standing: Standing = "missed",
 ) -> str | None:
     """What the person is told when a check-in is refused for its timing; None when accepted.
 
