@@ -251,6 +251,32 @@ def flag_recipients(
     return readers
 
 
+def day_flag_recipients(
+    policy: Policy,
+    missed_in_a_row: Sequence[int],
+    person_id: int,
+    manager_id: int | None,
+    managers_manager_id: int | None,
+) -> list[FlagReader]:
+    """Who is told about one Learning Day's flags, in one email each: `flag_recipients` on the
+    longest run of misses any of the day's flags counted, so a day that escalates by one of its
+    flags escalates its one email."""
+    return flag_recipients(policy, max(missed_in_a_row, default=0), person_id, manager_id, managers_manager_id)
+
+
+def reads_as_manager(level: str) -> bool:
+    """Whether a flag's reader at `level` reads it as a manager (the manager, or the manager's
+    manager once it escalates): they get the excuse links and the Slack DMs; the person is told
+    for information only."""
+    return level != "person"
+
+
+def may_excuse(reader_id: int, manager_id: int | None, managers_manager_id: int | None) -> bool:
+    """Whether `reader_id` may excuse a flag on someone whose manager is `manager_id`: the
+    manager, or the manager's manager (who receives the escalations). Nobody else, ever."""
+    return reader_id in {manager_id, managers_manager_id} - {None}
+
+
 MISSING_FLAGS = frozenset({"missed_plan", "missed_summary", "used_for_work"})
 
 
