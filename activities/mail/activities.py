@@ -29,7 +29,7 @@ from learningday.db.engine import session_scope
 from learningday.db.models import ExpenseClaim, Flag, LearningDay, Person
 from learningday.mail_render import render_email
 from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader, digest_mark, flag_days, spilled_onto
+from policies.enforcement import FlagReader, digest_mark, flag_days, reads_as_manager, spilled_onto
 from policies.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class MailActivities:
 
     def _flag_email(self, flag: Flag, person: Person, recipient: _Recipient, shared: dict[str, Any]):  # type: ignore[no-untyped-def]
         reader = recipient.person
-        manages = recipient.level != "person"
+        manages = reads_as_manager(recipient.level)
         context = dict(
             shared,
             manager_name=reader.name,
