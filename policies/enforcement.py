@@ -277,6 +277,13 @@ def may_excuse(reader_id: int, manager_id: int | None, managers_manager_id: int 
     return reader_id in {manager_id, managers_manager_id} - {None}
 
 
+def was_held(state: str) -> bool:
+    """Whether a Learning Day took place, so that its calendar and check-ins can be judged: any
+    day but one still scheduled (never started), skipped (a holiday, an absence, an exception)
+    or cancelled."""
+    return state not in ("scheduled", "skipped", "cancelled")
+
+
 MISSING_FLAGS = frozenset({"missed_plan", "missed_summary", "used_for_work"})
 
 

@@ -26,14 +26,12 @@ from activities.records.enforcement import FlagRecorded, check_ins, flag_recorde
 from activities.records.problems import ProblemReport, record_problem_now
 from activities.records.work_judgement import judged_day_ids
 from learningday.db.engine import session_scope
-from learningday.db.models import Absence, DayState, Flag, LearningDay, Person
-from policies.enforcement import Finding, Interval, away_intervals, summary_followed_plan
+from learningday.db.models import Absence, Flag, LearningDay, Person
+from policies.enforcement import Finding, Interval, away_intervals, summary_followed_plan, was_held
 from policies.policy import Policy
 from policies.schedule import day_instants
 from policies.spillover import local_day, spillover
 from policies.used_for_work import used_for_work
-
-NOT_HELD = (DayState.skipped, DayState.cancelled, DayState.scheduled)
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def judge_week(
     week = PersonWeek()
     texts: list[tuple[str, str]] = []
     for day in days:
-        if day.state in NOT_HELD:
+        if not was_held(day.state.value):
             continue
         ins = check_ins(session, day.id)
         plan, summary = ins.get("plan"), ins.get("summary")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from policies.enforcement import consecutive_misses, digest_mark, escalation_status, history_mark, spilled_onto
+from policies.enforcement import (
+    consecutive_misses,
+    digest_mark,
+    escalation_status,
+    history_mark,
+    spilled_onto,
+    was_held,
+)
 
 
 def test_only_a_missed_check_in_counts_towards_escalation() -> None:
@@ -53,3 +60,10 @@ def test_a_digest_cell_is_the_days_status_or_spillover_on_a_day_without_a_learni
     assert digest_mark("completed", [], spilled_onto_day=True) == "kept"  # the Learning Day itself
     assert digest_mark(None, [], spilled_onto_day=True) == "spillover"
     assert digest_mark(None, [], spilled_onto_day=False) is None
+
+
+def test_a_day_is_judged_once_it_took_place_whether_or_not_it_is_over() -> None:
+    for state in ("held", "planning", "learning", "summarising", "completed"):
+        assert was_held(state), state
+    for state in ("scheduled", "skipped", "cancelled"):
+        assert not was_held(state), state
