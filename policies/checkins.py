@@ -126,6 +126,17 @@ def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal[
     return "plan" if not has_plan and at <= day.plan_cutoff else "summary"
 
 
+def due_on_page(day_open: bool, has_plan: bool, has_summary: bool) -> Literal["plan", "summary"] | None:
+    """The check-in the Me page and the Slack Home tab ask for: the plan until there is one, then
+    the summary; nothing when no day is open (none, or it is over) or both are written. Pages do
+    not read the day's times: a late or too-late answer is the workflow's to judge (`check_in_timing`)."""
+    if not day_open:
+        return None
+    if not has_plan:
+        return "plan"
+    return None if has_summary else "summary"
+
+
 # Once a check-in is accepted. A workflow judges a check-in twice: its update's validator reads the
 # clock when the check-in arrives, and runs only then; its handler runs then and again on every
 # replay, where the task's clock can read seconds apart from the first run (after a local activity
