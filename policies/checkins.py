@@ -126,10 +126,11 @@ def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal[
     return "plan" if not has_plan and at <= day.plan_cutoff else "summary"
 
 
-def due_on_page(day_open: bool, has_plan: bool, has_summary: bool) -> Literal["plan", "summary"] | None:
-    """The check-in the Me page and the Slack Home tab ask for: the plan until there is one, then
-    the summary; nothing when no day is open (none, or it is over) or both are written. Pages do
-    not read the day's times: a late or too-late answer is the workflow's to judge (`check_in_timing`)."""
+def check_in_due(day_open: bool, has_plan: bool, has_summary: bool) -> Literal["plan", "summary"] | None:
+    """The check-in a person is asked for where they look (the Me page, the Slack Home tab,
+    `/learning status`): the plan until there is one, then the summary; nothing when no day is
+    open (none, or it is over) or both are written. The day's times are not read here: a late or
+    too-late answer is the workflow's to judge (`check_in_timing`)."""
     if not day_open:
         return None
     if not has_plan:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from learningday.db.models import CheckIn, ExpenseClaim, LearningDay, Person
 from learningday.web import reports
-from policies.checkins import due_on_page
+from policies.checkins import check_in_due
 from policies.policy import Policy
 from policies.schedule import next_learning_day
 
@@ -57,7 +57,7 @@ class MyDay:
         day_open = self.day is not None and self.day.state not in reports.CLOSED
         plan = self.current.plan if self.current else None
         summary = self.current.summary if self.current else None
-        return due_on_page(day_open, plan is not None, summary is not None)
+        return check_in_due(day_open, plan is not None, summary is not None)
 
 
 def read_my_day(session: Session, person: Person, policy: Policy) -> MyDay:

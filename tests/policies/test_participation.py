@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policies.checkins import due_on_page
+from policies.checkins import check_in_due
 from policies.enforcement import day_status
 from policies.participation import kept_in_a_row, participation_mark
 
@@ -41,8 +41,8 @@ def test_the_streak_counts_kept_days_back_to_the_last_miss_past_skipped_and_open
 
 
 def test_a_page_asks_for_the_plan_until_there_is_one_then_the_summary_while_the_day_is_open() -> None:
-    assert due_on_page(day_open=True, has_plan=False, has_summary=False) == "plan"
-    assert due_on_page(day_open=True, has_plan=False, has_summary=True) == "plan"  # a summary first, via Slack
-    assert due_on_page(day_open=True, has_plan=True, has_summary=False) == "summary"
-    assert due_on_page(day_open=True, has_plan=True, has_summary=True) is None
-    assert due_on_page(day_open=False, has_plan=False, has_summary=False) is None
+    assert check_in_due(day_open=True, has_plan=False, has_summary=False) == "plan"
+    assert check_in_due(day_open=True, has_plan=False, has_summary=True) == "plan"  # a summary first, via Slack
+    assert check_in_due(day_open=True, has_plan=True, has_summary=False) == "summary"
+    assert check_in_due(day_open=True, has_plan=True, has_summary=True) is None
+    assert check_in_due(day_open=False, has_plan=False, has_summary=False) is None
