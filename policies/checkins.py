@@ -206,6 +206,12 @@ def timing_refusal(
     return message
 
 
+def shared_in_channel(policy: Policy, kind: str) -> bool:
+    """Whether an accepted check-in of `kind` is posted to the program's channel (plans and
+    summaries are shared "to motivate others"), each kind by its own switch in the policy."""
+    return policy.channel.post_plans if kind == "plan" else policy.channel.post_summaries
+
+
 def check_in_problems(
     policy: Policy, kind: str, text: str, category: str | None, why: str | None = None, resources: str | None = None
 ) -> dict[str, str]:

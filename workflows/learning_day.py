@@ -598,9 +598,9 @@ class LearningDayWorkflow:
         on its own when the plan's post does not come.
         """
         assert self._ctx is not None
-        channel = self._ctx.policy.channel
-        if not (channel.post_plans if kind == "plan" else channel.post_summaries):
+        if not checkins.shared_in_channel(self._ctx.policy, kind):
             return
+        channel = self._ctx.policy.channel
         thread = None
         if kind == "summary" and "plan" in self._shared:
             await self._wait_for_posts(["plan"], PLAN_POST_WAIT)

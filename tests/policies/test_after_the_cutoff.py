@@ -1,10 +1,11 @@
-"""A check-in arriving once its cutoff is recorded as passed: refused, saying what the day holds."""
+"""A check-in once accepted or refused: too late after its recorded cutoff, what the day holds, whether it is shared."""
 
 from __future__ import annotations
 
 import pytest
 
 from policies import checkins
+from policies.policy import Policy
 
 
 @pytest.mark.parametrize("clock", ["too_early", "on_time", "late", "too_late"])
@@ -17,3 +18,10 @@ def test_what_stands_after_the_cutoff_is_the_saved_check_in_else_the_excuse_else
     assert checkins.standing_after_cutoff(submitted=True, excused=False) == "saved"
     assert checkins.standing_after_cutoff(submitted=False, excused=True) == "excused"
     assert checkins.standing_after_cutoff(submitted=False, excused=False) == "missed"
+
+
+def test_plans_and_summaries_are_shared_each_by_its_own_switch() -> None:
+    quiet_plans = Policy.model_validate({"channel": {"post_plans": False, "post_summaries": True}})
+    assert not checkins.shared_in_channel(quiet_plans, "plan")
+    assert checkins.shared_in_channel(quiet_plans, "summary")
+    assert checkins.shared_in_channel(Policy(), "plan") and checkins.shared_in_channel(Policy(), "summary")
