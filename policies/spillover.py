@@ -58,6 +58,12 @@ def local_day(date: dt.date, timezone: str) -> Interval:
     return start, end
 
 
+def absence_interval(first: dt.date, last: dt.date, timezone: str) -> Interval:
+    """An absence recorded in the service, from `first` to `last` (both included), as time away:
+    the person's whole local days, so no meeting and no learning block in them counts."""
+    return local_day(first, timezone)[0], local_day(last, timezone)[1]
+
+
 def other_working_days(policy: Policy, monday: dt.date) -> list[dt.date]:
     """Monday to Friday of the week starting `monday`, without the Learning Day."""
     learning = policy.learning_weekday_index

@@ -30,7 +30,7 @@ from learningday.db.models import Absence, Flag, LearningDay, Person
 from policies.enforcement import Finding, Interval, away_intervals, summary_followed_plan, was_held
 from policies.policy import Policy
 from policies.schedule import day_instants
-from policies.spillover import local_day, spillover
+from policies.spillover import absence_interval, local_day, spillover
 from policies.used_for_work import used_for_work
 
 
@@ -66,7 +66,7 @@ def judge_week(
             Absence.end_date >= monday,
         )
     ):
-        away.append((local_day(absence.start_date, timezone)[0], local_day(absence.end_date, timezone)[1]))
+        away.append(absence_interval(absence.start_date, absence.end_date, timezone))
     days = sorted(
         learning_days(session, person_id, monday, monday + dt.timedelta(days=6)).values(), key=lambda d: d.date
     )

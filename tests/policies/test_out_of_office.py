@@ -10,6 +10,7 @@ import datetime as dt
 
 from activities.calendar.port import CalendarEvent
 from policies.enforcement import away_intervals, is_out_of_office
+from policies.spillover import absence_interval
 
 NINE = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
 
@@ -38,3 +39,11 @@ def test_the_absences_of_a_day_are_its_out_of_office_events_as_they_stand() -> N
         (NINE, NINE + dt.timedelta(hours=8)),
     ]
     assert away_intervals([meeting]) == []
+
+
+def test_an_absence_recorded_in_the_service_is_away_for_its_whole_local_days() -> None:
+    # Tue 1 to Wed 2 Dec in Berlin (UTC+1): from Monday 23:00 to Wednesday 23:00 UTC.
+    assert absence_interval(dt.date(2026, 12, 1), dt.date(2026, 12, 2), "Europe/Berlin") == (
+        dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 2, 23, 0, tzinfo=dt.UTC),
+    )
