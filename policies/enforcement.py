@@ -149,11 +149,17 @@ def summary_followed_plan(plan: str | None, summary: str | None) -> Followed:
 
 
 class CalendarEntry(Protocol):
-    """What the absence rule reads from a calendar event (activities.calendar.port.CalendarEvent fits)."""
+    """What the absence rule reads from a calendar event (activities.calendar.port.CalendarEvent
+    fits); read-only, so frozen dataclasses fit too."""
 
-    event_type: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    @property
+    def event_type(self) -> str: ...
+
+    @property
+    def starts_at(self) -> dt.datetime: ...
+
+    @property
+    def ends_at(self) -> dt.datetime: ...
 
 
 def is_out_of_office(event: CalendarEntry) -> bool:
