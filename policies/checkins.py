@@ -21,6 +21,7 @@ from policies.schedule import DayInstants
 MAX_CHECK_IN_CHARS = 3000  # a Slack section's limit: the post must fit in the channel
 
 CheckInTiming = Literal["too_early", "on_time", "late", "too_late"]
+Standing = Literal["saved", "missed", "excused"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,18 @@ def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal[
     return "plan" if not has_plan and at <= day.plan_cutoff else "summary"
 
 
+def check_in_due(day_open: bool, has_plan: bool, has_summary: bool) -> Literal["plan", "summary"] | None:
+    """The check-in a person is asked for where they look (the Me page, the Slack Home tab,
+    `/learning status`): the plan until there is one, then the summary; nothing when no day is
+    open (none, or it is over) or both are written. The day's times are not read here: a late or
+    too-late answer is the workflow's to judge (`check_in_timing`)."""
+    if not day_open:
+        return None
+    if not has_plan:
+        return "plan"
+    return None if has_summary else "summary"
+
+
 # Once a check-in is accepted. A workflow judges a check-in twice: its update's validator reads the
 # clock when the check-in arrives, and runs only then; its handler runs then and again on every
 # replay, where the task's clock can read seconds apart from the first run (after a local activity
@@ -132,6 +145,21 @@ def next_check_in(has_plan: bool, at: dt.datetime, day: DayInstants) -> Literal[
 # first run that had accepted, and the day could never be replayed again (seen in the demo under
 # load: "Update machine does not handle this event: ActivityTaskScheduled"). So the handler
 # decides only by what the history holds: a cutoff whose timer fired, a plan already written.
+
+
+def timing_on_arrival(clock: CheckInTiming, cutoff_passed: bool) -> CheckInTiming:
+    """The timing of a check-in as it arrives (the update's validator): the clock's, but too late
+    once its cutoff has been recorded as passed, whatever the clock says: the miss (or the
+    excuse) is recorded by then, and the day keeps one truth about it."""
+    return "too_late" if cutoff_passed else clock
+
+
+def standing_after_cutoff(submitted: bool, excused: bool) -> Standing:
+    """What the day holds for a check-in whose cutoff has passed (`timing_refusal` says it): the
+    one saved before, else the excuse a partial absence gave, else the recorded miss."""
+    if submitted:
+        return "saved"
+    return "excused" if excused else "missed"
 
 
 def timing_once_accepted(clock: CheckInTiming, cutoff_passed: bool) -> CheckInTiming:
@@ -154,7 +182,7 @@ def timing_refusal(
     day_label: str,
     day: DayInstants,
     timezone: str,
-    standing: Literal["saved", "missed", "excused"] = "missed",
+    standing: Standing = "missed",
 ) -> str | None:
     """What the person is told when a check-in is refused for its timing; None when accepted.
 
@@ -176,6 +204,12 @@ def timing_refusal(
     if kind == "plan":
         message += f" Your summary is due by {day.summary_deadline.astimezone(local):%H:%M}."
     return message
+
+
+def shared_in_channel(policy: Policy, kind: str) -> bool:
+    """Whether an accepted check-in of `kind` is posted to the program's channel (plans and
+    summaries are shared "to motivate others"), each kind by its own switch in the policy."""
+    return policy.channel.post_plans if kind == "plan" else policy.channel.post_summaries
 
 
 def check_in_problems(

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from policies.policy import Policy
@@ -147,6 +148,32 @@ def summary_followed_plan(plan: str | None, summary: str | None) -> Followed:
 # --- absences within the day -----------------------------------------------------------------
 
 
+class CalendarEntry(Protocol):
+    """What the absence rule reads from a calendar event (activities.calendar.port.CalendarEvent
+    fits); read-only, so frozen dataclasses fit too."""
+
+    @property
+    def event_type(self) -> str: ...
+
+    @property
+    def starts_at(self) -> dt.datetime: ...
+
+    @property
+    def ends_at(self) -> dt.datetime: ...
+
+
+def is_out_of_office(event: CalendarEntry) -> bool:
+    """Whether a calendar event says the person is away: only the calendar's own out-of-office
+    kind does. A busy block titled "Doctor", a declined meeting or a focus block is not an
+    absence: it excuses no check-in, skips no day and hides no meeting."""
+    return event.event_type == "outOfOffice"
+
+
+def away_intervals(events: Iterable[CalendarEntry]) -> list[Interval]:
+    """The out-of-office events among `events`, as intervals (`is_out_of_office`)."""
+    return [(event.starts_at, event.ends_at) for event in events if is_out_of_office(event)]
+
+
 def away_at(moment: dt.datetime, away: Sequence[Interval]) -> bool:
     """True when `moment` falls inside an out-of-office interval (start inclusive, end exclusive)."""
     return any(start <= moment < end for start, end in away)
@@ -230,6 +257,39 @@ def flag_recipients(
     return readers
 
 
+def day_flag_recipients(
+    policy: Policy,
+    missed_in_a_row: Sequence[int],
+    person_id: int,
+    manager_id: int | None,
+    managers_manager_id: int | None,
+) -> list[FlagReader]:
+    """Who is told about one Learning Day's flags, in one email each: `flag_recipients` on the
+    longest run of misses any of the day's flags counted, so a day that escalates by one of its
+    flags escalates its one email."""
+    return flag_recipients(policy, max(missed_in_a_row, default=0), person_id, manager_id, managers_manager_id)
+
+
+def reads_as_manager(level: str) -> bool:
+    """Whether a flag's reader at `level` reads it as a manager (the manager, or the manager's
+    manager once it escalates): they get the excuse links and the Slack DMs; the person is told
+    for information only."""
+    return level != "person"
+
+
+def may_excuse(reader_id: int, manager_id: int | None, managers_manager_id: int | None) -> bool:
+    """Whether `reader_id` may excuse a flag on someone whose manager is `manager_id`: the
+    manager, or the manager's manager (who receives the escalations). Nobody else, ever."""
+    return reader_id in {manager_id, managers_manager_id} - {None}
+
+
+def was_held(state: str) -> bool:
+    """Whether a Learning Day took place, so that its calendar and check-ins can be judged: any
+    day but one still scheduled (never started), skipped (a holiday, an absence, an exception)
+    or cancelled."""
+    return state not in ("scheduled", "skipped", "cancelled")
+
+
 MISSING_FLAGS = frozenset({"missed_plan", "missed_summary", "used_for_work"})
 
 
@@ -244,6 +304,42 @@ def day_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | 
     return "kept" if state == "completed" else None
 
 
+MISSED_CHECK_INS = frozenset({"missed_plan", "missed_summary"})
+
+
+def escalation_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | None:
+    """How a Learning Day counts towards escalation (`consecutive_misses`): "missed" with a
+    missed check-in not excused, "kept" when completed, None otherwise (skipped, not over yet).
+
+    Narrower than `day_status`: only missed check-ins (used for leisure) make a run of misses; a
+    completed day used for work counts as kept here, as `escalation.consecutive_misses_to_skip_level`
+    has always been counted."""
+    if any(kind in MISSED_CHECK_INS for kind in unexcused_flag_kinds):
+        return "missed"
+    return "kept" if state == "completed" else None
+
+
+def history_mark(status: str | None, spillover_that_week: bool) -> str | None:
+    """A Learning Day's cell in a flag email's eight-week strip: its `day_status`, or "spillover"
+    when the week it belongs to has a spillover flag and the day itself was not missed."""
+    return "spillover" if spillover_that_week and status != "missed" else status
+
+
+def spilled_onto(events: Sequence[dict[str, str]], timezone: str) -> list[dt.date]:
+    """The local days a spillover flag's stored events fall on, in order, once each."""
+    zone = ZoneInfo(timezone)
+    return sorted({dt.datetime.fromisoformat(e["start"]).astimezone(zone).date() for e in events if e.get("start")})
+
+
+def digest_mark(state: str | None, unexcused_flag_kinds: Iterable[str], spilled_onto_day: bool) -> str | None:
+    """A weekday's cell in a manager's weekly digest: a Learning Day's `day_status` (`state` is
+    None on a day that held none); a day without one shows "spillover" when the week's learning
+    spilled onto it, and nothing otherwise."""
+    if state is not None:
+        return day_status(state, unexcused_flag_kinds)
+    return "spillover" if spilled_onto_day else None
+
+
 def flag_days(kind: str, date: dt.date, events: Sequence[dict[str, str]], timezone: str) -> str:
     """The day or days a flag is about, as its email's subject names them ("Tue 01 Dec").
 
@@ -253,8 +349,7 @@ def flag_days(kind: str, date: dt.date, events: Sequence[dict[str, str]], timezo
     """
     if kind != "spillover":
         return f"{date:%a %d %b}"
-    zone = ZoneInfo(timezone)
-    days = sorted({dt.datetime.fromisoformat(e["start"]).astimezone(zone).date() for e in events if e.get("start")})
+    days = spilled_onto(events, timezone)
     if not days:
         return f"week of {date:%a %d %b}"
     return ", ".join(f"{day:%a %d %b}" for day in days)

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Literal
 
 from policies.policy import Policy
 
@@ -202,6 +203,21 @@ class ApprovalStep:
     reason: str
     on_behalf_of: Approver | None = None  # the absent approver a delegate stands in for
     escalate_to: Approver | None = None
+
+
+def may_decide(approver_id: int, claimant_id: int) -> bool:
+    """Nobody approves or rejects their own claim, whatever link they hold: `approval_chain`
+    never names the claimant, and a decision that names them anyway is refused."""
+    return approver_id != claimant_id
+
+
+def decision_outcome(approve: bool, level: int, levels: int) -> Literal["approved", "rejected"] | None:
+    """What one level's decision makes of the claim: a rejection at any level ends it rejected,
+    an approval at the last level approves it, and an approval before then passes it on to the
+    next level (None: still pending)."""
+    if not approve:
+        return "rejected"
+    return "approved" if level == levels else None
 
 
 class NoApprover(ValueError):

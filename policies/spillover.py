@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from policies.enforcement import Finding, Interval, covered_minutes, matched_phrases, subtract
+from policies.enforcement import Finding, Interval, covered_minutes, is_out_of_office, matched_phrases, subtract
 from policies.policy import Policy
 from policies.used_for_work import EventLike, event_evidence
 
@@ -58,6 +58,12 @@ def local_day(date: dt.date, timezone: str) -> Interval:
     return start, end
 
 
+def absence_interval(first: dt.date, last: dt.date, timezone: str) -> Interval:
+    """An absence recorded in the service, from `first` to `last` (both included), as time away:
+    the person's whole local days, so no meeting and no learning block in them counts."""
+    return local_day(first, timezone)[0], local_day(last, timezone)[1]
+
+
 def other_working_days(policy: Policy, monday: dt.date) -> list[dt.date]:
     """Monday to Friday of the week starting `monday`, without the Learning Day."""
     learning = policy.learning_weekday_index
@@ -66,7 +72,7 @@ def other_working_days(policy: Policy, monday: dt.date) -> list[dt.date]:
 
 def is_learning_block(event: EventLike, policy: Policy) -> bool:
     """Our own hold, or an event titled as learning that the person has not declined."""
-    if event.response_status == "declined" or event.event_type == "outOfOffice":
+    if event.response_status == "declined" or is_out_of_office(event):
         return False
     return event.is_ours or bool(matched_phrases(event.title, policy.spillover.learning_keywords))
 

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records.enforcement import FlagRecorded
     from activities.records.work_judgement import WorkJudgement
     from policies.checkins import OutOfOffice
-    from policies.enforcement import flag_recipients, summary_followed_plan
+    from policies.enforcement import away_intervals, day_flag_recipients, summary_followed_plan
     from policies.schedule import DayInstants
     from policies.used_for_work import used_for_work
     from workflows.failures import reason_of
@@ -79,7 +79,7 @@ def judge(
     """The day's used-for-work judgement (policies/used_for_work.py), on the check-ins this
     workflow accepted: they are the truth the database follows."""
     absent = [(a.starts_at, a.ends_at) for a in away]
-    absent += [(e.starts_at, e.ends_at) for e in events if e.event_type == "outOfOffice"]
+    absent += away_intervals(events)
     finding = used_for_work(ctx.policy, (day.day_start, day.day_end), events, plan, summary, plan_category, absent)
     return WorkJudgement(
         person_id=ctx.person_id,
@@ -93,11 +93,10 @@ def judge(
 
 
 def day_flags_notice(ctx: DayContext, date: dt.date, flags: list[FlagRecorded]) -> DayFlagsNotice:
-    """Who hears of the day's flags: `flag_recipients` on the longest run of misses any of them
-    counted, so a day that escalates by one flag escalates its one email."""
+    """Who hears of the day's flags (`day_flag_recipients`): the managers as the last flag found them."""
     latest = flags[-1]
-    missed = max(f.missed_in_a_row for f in flags)
-    readers = flag_recipients(ctx.policy, missed, ctx.person_id, latest.manager_id, latest.managers_manager_id)
+    runs = [f.missed_in_a_row for f in flags]
+    readers = day_flag_recipients(ctx.policy, runs, ctx.person_id, latest.manager_id, latest.managers_manager_id)
     return DayFlagsNotice(
         person_id=ctx.person_id,
         learning_day_id=ctx.learning_day_id,

@@ -367,11 +367,9 @@ class LearningDayWorkflow:
         timing = checkins.check_in_timing(kind, workflow.now(), self._opens_at, self._instants)
         if not by_the_clock:
             timing = checkins.timing_once_accepted(timing, kind in self._closed)
-        elif kind in self._closed:
-            timing = "too_late"  # the cutoff passed and the miss is recorded, whatever the clock says
-        standing: Literal["saved", "missed", "excused"] = (
-            "saved" if self._submitted(kind) else "excused" if kind in self._view.excused else "missed"
-        )
+        else:
+            timing = checkins.timing_on_arrival(timing, kind in self._closed)
+        standing = checkins.standing_after_cutoff(self._submitted(kind), kind in self._view.excused)
         refusal = checkins.timing_refusal(kind, timing, self._day_label(), self._instants, self._ctx.timezone, standing)
         if refusal is not None:
             raise ApplicationError(refusal, type="TooEarly" if timing == "too_early" else "TooLate")
@@ -600,9 +598,9 @@ class LearningDayWorkflow:
         on its own when the plan's post does not come.
         """
         assert self._ctx is not None
-        channel = self._ctx.policy.channel
-        if not (channel.post_plans if kind == "plan" else channel.post_summaries):
+        if not checkins.shared_in_channel(self._ctx.policy, kind):
             return
+        channel = self._ctx.policy.channel
         thread = None
         if kind == "summary" and "plan" in self._shared:
             await self._wait_for_posts(["plan"], PLAN_POST_WAIT)

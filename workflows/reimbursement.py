@@ -34,7 +34,9 @@ with workflow.unsafe.imports_passed_through():
         Approver,
         NoApprover,
         approval_chain,
+        decision_outcome,
         level_timers,
+        may_decide,
     )
     from workflows.failures import reason_of
     from workflows.instants import wait_for_instant
@@ -216,8 +218,8 @@ class ReimbursementWorkflow:
             self._refuse_unless_current(decision)
             assert self._ctx is not None
             # The decision, made here; the database follows below.
-            level, last = self._view.level, self._view.level == self._view.levels
-            final = "rejected" if not decision.approve else ("approved" if last else None)
+            level = self._view.level
+            final = decision_outcome(decision.approve, level, self._view.levels)
             verdict = "approved" if decision.approve else "rejected"
             self._busy = True
             self._spent[decision.token_id] = verdict
@@ -263,7 +265,7 @@ class ReimbursementWorkflow:
     def _refuse_unless_current(self, decision: Decision) -> None:
         if self._ctx is None:
             raise ApplicationError("The claim is still being set up: try again in a moment.", type="NotReady")
-        if decision.approver_id == self._ctx.claimant.person_id:
+        if not may_decide(decision.approver_id, self._ctx.claimant.person_id):
             raise ApplicationError("Nobody approves their own claim: nothing was changed.", type="SelfApproval")
         if decision.token_id in self._spent:
             raise ApplicationError(

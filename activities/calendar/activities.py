@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.calendar.port import Calendar, CalendarEvent, EventQuery, HoldRef, HoldRequest
 from policies.checkins import OutOfOffice
+from policies.enforcement import is_out_of_office
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,13 @@ class CalendarActivities:
 
     @activity.defn(name="find_out_of_office")
     def find_out_of_office(self, query: EventQuery) -> AwayEvents:
-        """Every out-of-office event overlapping the window, whole-day or not."""
+        """Every out-of-office event overlapping the window, whole-day or not (what counts as one:
+        `policies.enforcement.is_out_of_office`)."""
         return AwayEvents(
             [
                 OutOfOffice(title=event.title, starts_at=event.starts_at, ends_at=event.ends_at)
                 for event in self._calendar.list_events(query)
-                if event.event_type == "outOfOffice"
+                if is_out_of_office(event)
             ]
         )
 

@@ -29,7 +29,7 @@ from activities.records.problems import ProblemReport, record_problem_now
 from learningday.db.engine import session_scope
 from learningday.db.models import Flag, Person
 from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader
+from policies.enforcement import FlagReader, reads_as_manager
 from policies.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,11 @@ def day_flags_dm_text(flags: list[Flag], person: Person, manager_id: int) -> str
 
 
 def _managers(session: Session, readers: list[FlagReader]) -> list[Person]:
-    return [reader for r in readers if r.level != "person" and (reader := session.get(Person, r.person_id)) is not None]
+    return [
+        reader
+        for r in readers
+        if reads_as_manager(r.level) and (reader := session.get(Person, r.person_id)) is not None
+    ]
 
 
 class FlagDmActivities:

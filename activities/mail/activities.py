@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from temporalio import activity
@@ -30,7 +29,7 @@ from learningday.db.engine import session_scope
 from learningday.db.models import ExpenseClaim, Flag, LearningDay, Person
 from learningday.mail_render import render_email
 from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader, flag_days
+from policies.enforcement import FlagReader, digest_mark, flag_days, reads_as_manager, spilled_onto
 from policies.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ class MailActivities:
 
     def _flag_email(self, flag: Flag, person: Person, recipient: _Recipient, shared: dict[str, Any]) -> Email:
         reader = recipient.person
-        manages = recipient.level != "person"
+        manages = reads_as_manager(recipient.level)
         context = dict(
             shared,
             manager_name=reader.name,
@@ -225,17 +224,19 @@ def digest_email(session: Any, manager_id: int, monday: dt.date) -> Any:
             )
         )
         spill_dates = {
-            dt.datetime.fromisoformat(e["start"]).astimezone(ZoneInfo(person.timezone)).date()
+            date
             for f in person_flags
             if f.kind.value == "spillover"
-            for e in (f.evidence or {}).get("events", [])
+            for date in spilled_onto((f.evidence or {}).get("events", []), person.timezone)
         }
-        cells = []
-        for date in days:
-            if date in person_days:
-                cells.append(records.day_status(person_days[date], [f for f in person_flags if f.date == date]))
-            else:
-                cells.append("spillover" if date in spill_dates else None)
+        cells = [
+            digest_mark(
+                person_days[date].state.value if date in person_days else None,
+                [f.kind.value for f in person_flags if f.date == date],
+                date in spill_dates,
+            )
+            for date in days
+        ]
         rows.append({"name": person.name, "cells": cells})
         flags += [
             {

@@ -29,7 +29,7 @@ from learningday.db.engine import session_scope
 from learningday.db.models import Flag, Person
 from learningday.mail_render import render_email
 from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader, flag_days
+from policies.enforcement import FlagReader, flag_days, reads_as_manager
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class DayFlagMail:
         )
 
     def _email(self, flags: list[Flag], person: Person, reader: Person, level: str, shared: dict[str, Any]) -> Email:
-        manages = level != "person"
+        manages = reads_as_manager(level)
         context = dict(
             shared,
             manager_name=reader.name,

@@ -26,14 +26,12 @@ from activities.records.enforcement import FlagRecorded, check_ins, flag_recorde
 from activities.records.problems import ProblemReport, record_problem_now
 from activities.records.work_judgement import judged_day_ids
 from learningday.db.engine import session_scope
-from learningday.db.models import Absence, DayState, Flag, LearningDay, Person
-from policies.enforcement import Finding, Interval, summary_followed_plan
+from learningday.db.models import Absence, Flag, LearningDay, Person
+from policies.enforcement import Finding, Interval, away_intervals, summary_followed_plan, was_held
 from policies.policy import Policy
 from policies.schedule import day_instants
-from policies.spillover import local_day, spillover
+from policies.spillover import absence_interval, local_day, spillover
 from policies.used_for_work import used_for_work
-
-NOT_HELD = (DayState.skipped, DayState.cancelled, DayState.scheduled)
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ def judge_week(
     session: Session, policy: Policy, person_id: int, timezone: str, monday: dt.date, events: list[CalendarEvent]
 ) -> PersonWeek:
     """What the audit flags for one person's week starting `monday`; reads, never writes."""
-    away: list[Interval] = [(e.starts_at, e.ends_at) for e in events if e.event_type == "outOfOffice"]
+    away: list[Interval] = away_intervals(events)
     for absence in session.scalars(
         select(Absence).where(
             Absence.person_id == person_id,
@@ -68,7 +66,7 @@ def judge_week(
             Absence.end_date >= monday,
         )
     ):
-        away.append((local_day(absence.start_date, timezone)[0], local_day(absence.end_date, timezone)[1]))
+        away.append(absence_interval(absence.start_date, absence.end_date, timezone))
     days = sorted(
         learning_days(session, person_id, monday, monday + dt.timedelta(days=6)).values(), key=lambda d: d.date
     )
@@ -76,7 +74,7 @@ def judge_week(
     week = PersonWeek()
     texts: list[tuple[str, str]] = []
     for day in days:
-        if day.state in NOT_HELD:
+        if not was_held(day.state.value):
             continue
         ins = check_ins(session, day.id)
         plan, summary = ins.get("plan"), ins.get("summary")

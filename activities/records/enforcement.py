@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from learningday.db.models import AuditEntry, CheckIn, DayState, Flag, FlagKind, LearningDay, Person
+from learningday.db.models import AuditEntry, CheckIn, Flag, FlagKind, LearningDay, Person
 from learningday.labels import FLAG_LABELS
-from policies.enforcement import Finding, consecutive_misses
+from policies.enforcement import Finding, consecutive_misses, escalation_status, history_mark
 from policies.enforcement import day_status as rules_day_status
 
-MISSED = (FlagKind.missed_plan, FlagKind.missed_summary)
 LABELS = FLAG_LABELS  # the words for each kind; see learningday.labels
 
 
@@ -63,31 +62,24 @@ def weekly_history(session: Session, person_id: int, upto: dt.date, weeks: int =
     for back in range(weeks - 1, -1, -1):
         date = upto - dt.timedelta(days=7 * back)
         on_day = [f for f in flags if f.date == date]
-        status = day_status(days.get(date), on_day)
         monday = date - dt.timedelta(days=date.weekday())
-        if status != "missed" and any(
+        spillover = any(
             f.kind == FlagKind.spillover and monday <= f.date < monday + dt.timedelta(days=7) for f in flags
-        ):
-            status = "spillover"
-        history.append({"date": date, "status": status})
+        )
+        history.append({"date": date, "status": history_mark(day_status(days.get(date), on_day), spillover)})
     return history
 
 
 def missed_in_a_row(session: Session, person_id: int, upto: dt.date, lookback: int = 26) -> int:
     """How many held Learning Days in a row, ending at `upto`, had a missed check-in (skipped
-    days neither count nor break the run). Used for escalation."""
+    days neither count nor break the run). Used for escalation; what counts is
+    `policies.enforcement.escalation_status`."""
     since = upto - dt.timedelta(weeks=lookback)
     days = sorted(learning_days(session, person_id, since, upto).values(), key=lambda d: d.date)
-    missed_dates = {f.date for f in _flags(session, person_id, since, upto) if f.kind in MISSED}
-    statuses: list[str | None] = []
-    for day in days:
-        if day.date in missed_dates:
-            statuses.append("missed")
-        elif day.state == DayState.completed:
-            statuses.append("kept")
-        else:
-            statuses.append(None)
-    return consecutive_misses(statuses)
+    kinds: dict[dt.date, list[str]] = {}
+    for flag in _flags(session, person_id, since, upto):
+        kinds.setdefault(flag.date, []).append(flag.kind.value)
+    return consecutive_misses([escalation_status(day.state.value, kinds.get(day.date, [])) for day in days])
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from learningday.checkins import CheckInResult, CheckInSubmission, DayStatus
 from learningday.db.engine import session_scope
 from learningday.db.models import DayState, LearningDay, Person
+from policies.checkins import check_in_due
 from workflows.learning_day import (
     CheckInAccepted,
     CheckInUpdate,
@@ -133,8 +134,9 @@ def _update_id(kind: str, key: str | None) -> str | None:
 def _next_step(view: DayView) -> str | None:
     if view.state in ("skipped", "completed", "cancelled") or view.instants is None:
         return None
-    if view.plan is None:
+    due = check_in_due(True, view.plan is not None, view.summary is not None)
+    if due == "plan":
         return f"Plan due by {view.instants.plan_deadline:%H:%M} UTC"
-    if view.summary is None:
+    if due == "summary":
         return f"Summary due by {view.instants.summary_deadline:%H:%M} UTC"
     return "All done: you can still edit until the day closes."

@@ -34,6 +34,7 @@ from learningday.db.engine import session_scope
 from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
 from learningday.web import csrf
 from learningday.web.render import templates  # one environment: its filters and globals
+from policies.reimbursement import may_decide
 from workflows.reimbursement import (
     ClaimView,
     Decision,
@@ -122,7 +123,7 @@ def _stale(link: ApprovalLink, page: ClaimPage) -> str | None:
         return "This approval link is not valid."
     if not page.approver.active:
         return "This approval link is for someone who is no longer in the program. Nothing was changed."
-    if page.claim.person_id == link.approver_id:
+    if not may_decide(link.approver_id, page.claim.person_id):
         return "Nobody approves their own claim."
     if page.claim.state.value != "pending":
         return f"This claim is already {page.claim.state.value}. Nothing was changed."

@@ -25,6 +25,7 @@ from learningday.settings import get_settings
 from learningday.tokens import Purpose, TokenRefused, read, sign
 from learningday.web import csrf
 from learningday.web.render import templates  # one environment: its filters and globals
+from policies.enforcement import may_excuse
 
 router = APIRouter()
 
@@ -73,10 +74,8 @@ def _load(session: Session, link: ExcuseLink) -> tuple[Flag, Person] | str:
     if not manager.active:
         return "This link is for someone who is no longer in the program."
     person = session.get(Person, flag.person_id)
-    allowed = {person.manager_id} if person else set()
-    if person and person.manager is not None and person.manager.manager_id is not None:
-        allowed.add(person.manager.manager_id)  # the skip-level manager receives escalations
-    if person is None or manager.id not in allowed:
+    boss = person.manager if person else None
+    if person is None or not may_excuse(manager.id, person.manager_id, boss.manager_id if boss else None):
         return "This link is for someone who no longer manages this person."
     return flag, person
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from learningday.db.models import CheckIn, ExpenseClaim, LearningDay, Person
 from learningday.web import reports
+from policies.checkins import check_in_due
 from policies.policy import Policy
 from policies.schedule import next_learning_day
 
@@ -53,11 +54,10 @@ class MyDay:
         """The check-in to write now: the plan until there is one, then the summary; nothing on
         a day that is over or when both are written (an edit is still possible where the whole
         text is shown: the Me page)."""
-        if self.day is None or self.day.state in reports.CLOSED:
-            return None
-        if self.current is None or self.current.plan is None:
-            return "plan"
-        return "summary" if self.current.summary is None else None
+        day_open = self.day is not None and self.day.state not in reports.CLOSED
+        plan = self.current.plan if self.current else None
+        summary = self.current.summary if self.current else None
+        return check_in_due(day_open, plan is not None, summary is not None)
 
 
 def read_my_day(session: Session, person: Person, policy: Policy) -> MyDay:

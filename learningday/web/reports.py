@@ -24,10 +24,10 @@ from learningday.db.models import (
     Person,
 )
 from learningday.web.access import Scope, in_scope
+from policies.participation import kept_in_a_row, participation_mark
 
 CLOSED = (DayState.completed, DayState.skipped, DayState.cancelled)
 ASKING = (DayState.planning, DayState.learning, DayState.summarising)  # the day is on: check in
-NOT_COUNTED = (DayState.skipped, DayState.cancelled)  # holidays, absences: never a miss
 
 
 @dataclass
@@ -46,17 +46,9 @@ class DayRow:
 
 
 def day_mark(state: DayState, plan: bool, summary: bool, flagged: bool) -> str:
-    """What a Learning Day counts as, on every page that counts days (Team, Me, Program).
-
-    kept: a plan and a summary. missed: flagged, or over without both. skipped: a holiday, an
-    absence or an exception, never a miss. open: still running and nothing missed yet."""
-    if state in NOT_COUNTED:
-        return "skipped"
-    if plan and summary:
-        return "kept"
-    if flagged or state == DayState.completed:
-        return "missed"
-    return "open"
+    """What a Learning Day counts as on every page that counts days (Team, Me, Program): the
+    rule `policies.participation.participation_mark` on a row's state."""
+    return participation_mark(state.value, plan, summary, flagged)
 
 
 def day_rows(
@@ -86,15 +78,8 @@ def day_rows(
 
 
 def streak(rows: list[DayRow]) -> int:
-    """Learning Days kept (plan and summary) in a row, newest first; skipped days do not break it
-    and an open day (still running) neither counts nor breaks."""
-    count = 0
-    for row in rows:
-        if row.mark == "kept":
-            count += 1
-        elif row.mark == "missed":
-            break
-    return count
+    """Learning Days kept in a row, `rows` newest first (`policies.participation.kept_in_a_row`)."""
+    return kept_in_a_row(row.mark for row in rows)
 
 
 def topics(rows: list[DayRow]) -> list[tuple[str, int]]:

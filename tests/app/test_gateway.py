@@ -10,7 +10,10 @@ from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from learningday.checkins import CheckInSubmission
 from learningday.db.models import LearningDay, Person
-from learningday.temporal.gateway import BUSY, TemporalCheckInGateway
+from learningday.temporal.gateway import BUSY, TemporalCheckInGateway, _next_step
+from policies.policy import Policy
+from policies.schedule import day_instants
+from workflows.learning_day import DayView
 
 
 class OverloadedHandle:
@@ -36,3 +39,12 @@ async def test_an_update_timeout_asks_the_person_to_send_again_instead_of_failin
     result = await gateway.submit(CheckInSubmission("ada@example.com", "plan", "Read Raft", "web"))
 
     assert (result.accepted, result.message) == (False, BUSY)
+
+
+def test_the_status_names_the_check_in_due_with_its_deadline_until_both_are_written() -> None:
+    instants = day_instants(Policy(), "UTC", dt.date(2026, 12, 3))  # plan by 12:00, summary by 20:00
+    assert _next_step(DayView(state="planning", instants=instants)) == "Plan due by 12:00 UTC"
+    assert _next_step(DayView(state="learning", plan="Raft", instants=instants)) == "Summary due by 20:00 UTC"
+    both = DayView(state="summarising", plan="Raft", summary="Read it", instants=instants)
+    assert _next_step(both) == "All done: you can still edit until the day closes."
+    assert _next_step(DayView(state="completed", plan="Raft", instants=instants)) is None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from activities.calendar.port import CalendarEvent
 from activities.mail.gmail import GmailMailer
-from learningday.db.models import CheckIn, CheckInKind, DayState, Flag, LearningDay
+from learningday.db.models import Absence, CheckIn, CheckInKind, DayState, Flag, LearningDay
 from tests.enforcement.conftest import MONDAY, THURSDAY, Org, Workers
 from tests.peers.google import GooglePeer
 from workflows.weekly_audit import AuditInput, AuditResult, WeeklyAuditWorkflow
@@ -136,3 +136,61 @@ async def test_the_audit_flags_work_and_spillover_and_sends_each_email_once(
     assert "Sprint planning" in flag_text and "Thu 03 Dec 09:00-11:00" in flag_text  # London time
     assert "Summary followed the plan: no" in flag_text
     assert len(peer.mail) == 6  # 2 flags × 2 recipients + 2 digests, nothing from the re-run
+
+
+async def test_the_audit_judges_only_days_that_took_place(
+    workers: Workers, org: Org, session: Session, gmail: GmailMailer, peer: GooglePeer
+) -> None:
+    # Ada's Thursday was held; Bob's was skipped (an exception recorded): the same meetings and
+    # the same words are used for work on Ada's day and nothing on Bob's.
+    ada_had_a_busy_week(session, org, workers)
+    bobs = LearningDay(person_id=org.bob.id, date=THURSDAY, state=DayState.skipped)
+    session.add(bobs)
+    session.flush()
+    session.add(
+        CheckIn(
+            learning_day_id=bobs.id,
+            kind=CheckInKind.plan,
+            text="The Jira ticket for the release",
+            submitted_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    session.commit()
+    workers.calendar.events["bob@example.com"] = [
+        CalendarEvent(
+            "m2", "Sprint planning", at(THURSDAY, 10), at(THURSDAY, 12), response_status="accepted", attendee_count=6
+        )
+    ]
+    async with workers.running(gmail):
+        await run_audit(workers, "held")
+
+    kinds = session.scalars(select(Flag.kind).where(Flag.person_id == org.ada.id)).all()
+    assert sorted(k.value for k in kinds) == ["spillover", "used_for_work"]
+    assert session.scalars(select(Flag).where(Flag.person_id == org.bob.id)).all() == []
+
+
+async def test_learning_blocks_in_an_absence_recorded_in_the_service_are_not_spillover(
+    workers: Workers, org: Org, session: Session, gmail: GmailMailer, peer: GooglePeer
+) -> None:
+    # Ada's Tuesday block is spillover (as above); Bob has the same block on his Tuesday, but an
+    # absence recorded for that day makes it time away, not learning leaking into the week.
+    ada_had_a_busy_week(session, org, workers)
+    tuesday = MONDAY + dt.timedelta(days=1)
+    session.add(Absence(person_id=org.bob.id, start_date=tuesday, end_date=tuesday, reason="Conference"))
+    session.commit()
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    workers.calendar.events["bob@example.com"] = [
+        CalendarEvent(
+            "s2",
+            "Self-study: Rust",
+            dt.datetime.combine(tuesday, dt.time(9), los_angeles).astimezone(dt.UTC),
+            dt.datetime.combine(tuesday, dt.time(13), los_angeles).astimezone(dt.UTC),
+            attendee_count=1,
+            organizer_self=True,
+        )
+    ]
+    async with workers.running(gmail):
+        await run_audit(workers, "absence")
+
+    assert session.scalar(select(Flag.id).where(Flag.person_id == org.ada.id, Flag.kind == "spillover")) is not None
+    assert session.scalars(select(Flag).where(Flag.person_id == org.bob.id)).all() == []
