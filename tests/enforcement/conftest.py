@@ -1,5 +1,5 @@
 """An org of four (Grace → Maria → Ada, Bob), a real SMTP server, and workers whose mailer and
-calendar the test chooses, on the real Temporal dev server."""
+calendar the test chooses, on the real Temporal dev server or the time-skipping test server."""
 
 from __future__ import annotations
 
@@ -112,11 +112,21 @@ class Workers:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@pytest.fixture
-def workers(temporal_env: WorkflowEnvironment, engine: object) -> Workers:
+def workers_on(env: WorkflowEnvironment) -> Workers:
     queue = f"enf-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_task_queue=queue, temporal_channel_task_queue=f"{queue}-channel")
-    return Workers(temporal_env, settings, CalendarWithEvents(), FakeChat(), Policy())
+    return Workers(env, settings, CalendarWithEvents(), FakeChat(), Policy())
+
+
+@pytest.fixture
+def workers(temporal_env: WorkflowEnvironment, engine: object) -> Workers:
+    return workers_on(temporal_env)
+
+
+@pytest.fixture
+def skipping_workers(skipping_env: WorkflowEnvironment, engine: object) -> Workers:
+    """On the time-skipping test server: a real, uncompressed day passes in an instant."""
+    return workers_on(skipping_env)
 
 
 class CrashAfterFirstSend:
