@@ -23,6 +23,7 @@ from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
 from policies.policy import Policy
 from tests.mail.smtp_peer import HOST, CollectingHandler, smtp_server
+from tests.workflows.clock import thursday_ahead
 from tests.workflows.conftest import FakeCalendar, FakeChat
 
 
@@ -121,6 +122,11 @@ def workers_on(env: WorkflowEnvironment) -> Workers:
 @pytest.fixture
 def workers(temporal_env: WorkflowEnvironment, engine: object) -> Workers:
     return workers_on(temporal_env)
+
+
+async def next_thursday(w: Workers) -> dt.date:
+    """The day a test on the time-skipping server plays: the next working Thursday of its clock."""
+    return thursday_ahead(await w.env.get_current_time(), w.policy)
 
 
 @pytest.fixture

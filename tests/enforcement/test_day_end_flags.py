@@ -29,9 +29,9 @@ from learningday.db.models import (
     Person,
 )
 from policies.policy import Policy
-from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, smtp_mailer
+from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, next_thursday, smtp_mailer
 from tests.enforcement.test_flag_emails import parts
-from tests.workflows.clock import advance_to, thursday_ahead
+from tests.workflows.clock import advance_to
 from tests.workflows.test_learning_day import compact_policy, prompted
 from workflows.learning_day import (
     CheckInUpdate,
@@ -50,10 +50,6 @@ BERLIN = ZoneInfo("Europe/Berlin")  # Ada's zone; the compact day is 09:00-10:00
 def workers(skipping_workers: Workers) -> Workers:
     """Every day in this module runs on the time-skipping test server."""
     return skipping_workers
-
-
-async def next_thursday(w: Workers) -> dt.date:
-    return thursday_ahead(await w.env.get_current_time(), w.policy)
 
 
 def day_label(date: dt.date) -> str:
