@@ -1,5 +1,5 @@
 """An org of four (Grace → Maria → Ada, Bob), a real SMTP server, and workers whose mailer and
-calendar the test chooses, on the real Temporal dev server."""
+calendar the test chooses, on the real Temporal dev server or the time-skipping test server."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
 from policies.policy import Policy
 from tests.mail.smtp_peer import HOST, CollectingHandler, smtp_server
+from tests.workflows.clock import thursday_ahead
 from tests.workflows.conftest import FakeCalendar, FakeChat
 
 
@@ -112,11 +113,26 @@ class Workers:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@pytest.fixture
-def workers(temporal_env: WorkflowEnvironment, engine: object) -> Workers:
+def workers_on(env: WorkflowEnvironment) -> Workers:
     queue = f"enf-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_task_queue=queue, temporal_channel_task_queue=f"{queue}-channel")
-    return Workers(temporal_env, settings, CalendarWithEvents(), FakeChat(), Policy())
+    return Workers(env, settings, CalendarWithEvents(), FakeChat(), Policy())
+
+
+@pytest.fixture
+def workers(temporal_env: WorkflowEnvironment, engine: object) -> Workers:
+    return workers_on(temporal_env)
+
+
+async def next_thursday(w: Workers) -> dt.date:
+    """The day a test on the time-skipping server plays: the next working Thursday of its clock."""
+    return thursday_ahead(await w.env.get_current_time(), w.policy)
+
+
+@pytest.fixture
+def skipping_workers(skipping_env: WorkflowEnvironment, engine: object) -> Workers:
+    """On the time-skipping test server: a real, uncompressed day passes in an instant."""
+    return workers_on(skipping_env)
 
 
 class CrashAfterFirstSend:

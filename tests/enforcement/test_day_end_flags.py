@@ -1,6 +1,10 @@
-"""The day's end on the real Temporal dev server, through a real SMTP server: used for work is
-judged that evening (not on Monday), and a manager hears of one person's day once, however
-many flags it raised. Each test failed before the change (see its comment)."""
+"""The day's end, through a real SMTP server: used for work is judged that evening (not on
+Monday), and a manager hears of one person's day once, however many flags it raised. Each test
+failed before the change (see its comment).
+
+The days run uncompressed on the time-skipping test server, on the next working Thursday of its
+clock: a check-in is sent a minute after its prompt, at that minute of the day (`run_day`).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from temporalio.client import WorkflowHandle
 
 from activities.calendar.port import CalendarEvent, EventQuery
 from learningday.db.models import (
@@ -23,8 +29,9 @@ from learningday.db.models import (
     Person,
 )
 from policies.policy import Policy
-from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, smtp_mailer
+from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, next_thursday, smtp_mailer
 from tests.enforcement.test_flag_emails import parts
+from tests.workflows.clock import advance_to
 from tests.workflows.test_learning_day import compact_policy, prompted
 from workflows.learning_day import (
     CheckInUpdate,
@@ -36,15 +43,18 @@ from workflows.learning_day import (
 )
 from workflows.weekly_audit import AuditInput, WeeklyAuditWorkflow
 
-SCALE = 600.0
 BERLIN = ZoneInfo("Europe/Berlin")  # Ada's zone; the compact day is 09:00-10:00 there
-# Dates no other test starts a day on (workflow ids are learning-day-<person>-<date>).
-BOTH_MISSED = dt.date(2027, 1, 7)
-USED_FOR_WORK = dt.date(2027, 1, 14)
-CALENDAR_DOWN = dt.date(2027, 1, 21)
-AUDITED_AFTER = dt.date(2027, 1, 28)
-ESCALATED = dt.date(2027, 2, 4)
-SKIPPED_AFTER_A_MISS = dt.date(2027, 2, 11)
+
+
+@pytest.fixture
+def workers(skipping_workers: Workers) -> Workers:
+    """Every day in this module runs on the time-skipping test server."""
+    return skipping_workers
+
+
+def day_label(date: dt.date) -> str:
+    """How an email's subject names a day: "Thu 07 Jan"."""
+    return f"{date:%a %d %b}"
 
 
 def meetings_count_after(minutes: int) -> Policy:
@@ -65,17 +75,23 @@ def sprint_planning(day: dt.date) -> CalendarEvent:
     )
 
 
+async def start(w: Workers, person: Person, date: dt.date) -> WorkflowHandle:
+    return await w.env.client.start_workflow(
+        LearningDayWorkflow.run,
+        LearningDayInput(person_id=person.id, date=date),
+        id=workflow_id_for(person.id, date),
+        task_queue=w.settings.temporal_task_queue,
+    )
+
+
 async def run_day(
     w: Workers, person: Person, date: dt.date, plan: str | None = None, summary: str | None = None
 ) -> DayView:
-    handle = await w.env.client.start_workflow(
-        LearningDayWorkflow.run,
-        LearningDayInput(person_id=person.id, date=date, time_scale=SCALE),
-        id=workflow_id_for(person.id, date) + "-" + w.settings.temporal_task_queue,
-        task_queue=w.settings.temporal_task_queue,
-    )
-    for kind, text in (("plan", plan), ("summary", summary)):
+    """The day to its end; the plan sent at 09:01 and the summary at 09:31, a minute after their prompts."""
+    handle = await start(w, person, date)
+    for kind, text, at_minute in (("plan", plan, 1), ("summary", summary, 31)):
         if text is not None:
+            await advance_to(w.env, at(date, 9, at_minute))
             await prompted(handle, f"{kind}:prompt:0")
             await handle.execute_update(
                 LearningDayWorkflow.submit_check_in, CheckInUpdate(kind=kind, text=text, source="web")
@@ -92,12 +108,14 @@ async def test_two_missed_check_ins_of_one_day_reach_the_manager_in_one_email(
 ) -> None:
     # Before: Maria got two emails, "No plan posted" at the plan's cutoff and "No summary posted" at the summary's.
     workers.policy = compact_policy()
+    date = await next_thursday(workers)
     async with workers.running(smtp_mailer(smtp)):
-        view = await run_day(workers, org.ada, BOTH_MISSED)
+        view = await run_day(workers, org.ada, date)
 
     assert view.flags == ["missed_plan", "missed_summary"]
-    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: No plan posted, No summary posted (Thu 07 Jan)"]
-    assert subjects(smtp, "ada@example.com") == ["Ada Lovelace: No plan posted, No summary posted (Thu 07 Jan)"]
+    subject = f"Ada Lovelace: No plan posted, No summary posted ({day_label(date)})"
+    assert subjects(smtp, "maria@example.com") == [subject]
+    assert subjects(smtp, "ada@example.com") == [subject]
     text, html = parts(smtp.to("maria@example.com")[0].message)
     for part in (text, html):
         assert "No plan by the deadline plus grace" in part and "No summary by the deadline plus grace" in part
@@ -109,8 +127,8 @@ async def test_two_missed_check_ins_of_one_day_reach_the_manager_in_one_email(
     assert "/excuse/" not in ada_text
     keys = set(session.scalars(select(OutboxMessage.idempotency_key)))
     assert keys == {
-        f"day-flags:{org.ada.id}:2027-01-07:{org.maria.id}",
-        f"day-flags:{org.ada.id}:2027-01-07:{org.ada.id}",
+        f"day-flags:{org.ada.id}:{date}:{org.maria.id}",
+        f"day-flags:{org.ada.id}:{date}:{org.ada.id}",
     }
 
 
@@ -119,19 +137,20 @@ async def test_a_day_used_for_work_is_flagged_at_its_end_with_its_evidence(
 ) -> None:
     # Before: the day ended with no flag; the manager heard only from the next Monday's audit.
     workers.policy = meetings_count_after(15)
-    workers.calendar.events["ada@example.com"] = [sprint_planning(USED_FOR_WORK)]
+    date = await next_thursday(workers)
+    workers.calendar.events["ada@example.com"] = [sprint_planning(date)]
     async with workers.running(smtp_mailer(smtp)):
         view = await run_day(
             workers,
             org.ada,
-            USED_FOR_WORK,
+            date,
             plan="Raft paper, then implement leader election",
             summary="Mostly the jira ticket for the release",
         )
 
     assert view.state == "completed" and view.flags == ["used_for_work"]
     flag = session.scalars(select(Flag)).one()
-    assert (flag.kind, flag.date) == (FlagKind.used_for_work, USED_FOR_WORK)
+    assert (flag.kind, flag.date) == (FlagKind.used_for_work, date)
     assert "45 minutes of meetings" in flag.reason and "the summary reads as project work" in flag.reason
     assert flag.evidence["facts"] == [
         "Meeting accepted: Sprint planning (6 attendees)",
@@ -139,9 +158,9 @@ async def test_a_day_used_for_work_is_flagged_at_its_end_with_its_evidence(
     ]
     assert [e["title"] for e in flag.evidence["events"]] == ["Sprint planning"]
     [mail] = smtp.to("maria@example.com")
-    assert mail.message["Subject"].strip() == "Ada Lovelace: Learning Day used for work (Thu 14 Jan)"
+    assert mail.message["Subject"].strip() == f"Ada Lovelace: Learning Day used for work ({day_label(date)})"
     text, _ = parts(mail.message)
-    assert "Thu 14 Jan 08:00-08:45  Sprint planning" in text  # the meeting, in Maria's London time
+    assert f"{day_label(date)} 08:00-08:45  Sprint planning" in text  # the meeting, in Maria's London time
     assert "Summary followed the plan: no" in text
     day = session.scalars(select(LearningDay)).one()
     assert day.followed_plan is False
@@ -168,11 +187,12 @@ async def test_a_calendar_unreadable_at_the_days_end_is_a_problem_and_the_day_co
     # Before: no day-end read at all, so nothing recorded (and no used-for-work judgement).
     workers.policy = compact_policy()
     workers.calendar = CalendarDownAfterTheMorning()
+    date = await next_thursday(workers)
     async with workers.running(smtp_mailer(smtp)):
         view = await run_day(
             workers,
             org.ada,
-            CALENDAR_DOWN,
+            date,
             plan="Category theory, chapter 1",
             summary="A hotfix for the billing service",
         )
@@ -184,26 +204,28 @@ async def test_a_calendar_unreadable_at_the_days_end_is_a_problem_and_the_day_co
     assert view.flags == ["used_for_work"]  # the words still count
     flag = session.scalars(select(Flag)).one()
     assert flag.evidence == {"facts": ["Work words in the summary: hotfix"], "events": []}
-    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: Learning Day used for work (Thu 21 Jan)"]
+    assert subjects(smtp, "maria@example.com") == [f"Ada Lovelace: Learning Day used for work ({day_label(date)})"]
 
 
 async def test_the_weekly_audit_judges_spillover_only_for_a_day_judged_at_its_end(
     workers: Workers, org: Org, smtp: Smtp, session: Session
 ) -> None:
     # Before: the day raised nothing and Monday's audit raised both flags (2 instead of 1).
-    tuesday = AUDITED_AFTER - dt.timedelta(days=2)
     workers.policy = meetings_count_after(15)
+    date = await next_thursday(workers)
+    tuesday = date - dt.timedelta(days=2)
     workers.calendar.events["ada@example.com"] = [
-        sprint_planning(AUDITED_AFTER),
+        sprint_planning(date),
         CalendarEvent("s1", "Self-study: Rust", at(tuesday, 9), at(tuesday, 13), attendee_count=1, organizer_self=True),
     ]
     async with workers.running(smtp_mailer(smtp)):
-        view = await run_day(workers, org.ada, AUDITED_AFTER, plan="Raft paper", summary="Raft paper, the log part")
+        view = await run_day(workers, org.ada, date, plan="Raft paper", summary="Raft paper, the log part")
         assert view.flags == ["used_for_work"]
-        assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: Learning Day used for work (Thu 28 Jan)"]
+        used_for_work = f"Ada Lovelace: Learning Day used for work ({day_label(date)})"
+        assert subjects(smtp, "maria@example.com") == [used_for_work]
         result = await workers.env.client.execute_workflow(
             WeeklyAuditWorkflow.run,
-            AuditInput(week_start=AUDITED_AFTER - dt.timedelta(days=3)),
+            AuditInput(week_start=date - dt.timedelta(days=3)),
             id=f"audit-day-end-{workers.settings.temporal_task_queue}",
             task_queue=workers.settings.temporal_task_queue,
         )
@@ -213,8 +235,8 @@ async def test_the_weekly_audit_judges_spillover_only_for_a_day_judged_at_its_en
     assert kinds == ["spillover", "used_for_work"]
     to_maria = subjects(smtp, "maria@example.com")
     assert to_maria[:2] == [
-        "Ada Lovelace: Learning Day used for work (Thu 28 Jan)",
-        "Ada Lovelace: Learning spilled into other weekdays (Tue 26 Jan)",
+        used_for_work,
+        f"Ada Lovelace: Learning spilled into other weekdays ({day_label(tuesday)})",
     ]
     assert len(to_maria) == 3 and to_maria[2].startswith("Learning Day digest")
 
@@ -223,9 +245,11 @@ async def test_the_third_miss_in_a_row_escalates_the_days_one_email(
     workers: Workers, org: Org, smtp: Smtp, session: Session
 ) -> None:
     # Before: Grace got two escalation emails about the one day.
+    workers.policy = compact_policy()
+    date = await next_thursday(workers)
     for weeks_ago in (2, 1):
-        date = ESCALATED - dt.timedelta(weeks=weeks_ago)
-        day = LearningDay(person_id=org.ada.id, date=date, state=DayState.learning)
+        earlier = date - dt.timedelta(weeks=weeks_ago)
+        day = LearningDay(person_id=org.ada.id, date=earlier, state=DayState.learning)
         session.add(day)
         session.flush()
         session.add(
@@ -233,19 +257,18 @@ async def test_the_third_miss_in_a_row_escalates_the_days_one_email(
                 person_id=org.ada.id,
                 learning_day_id=day.id,
                 kind=FlagKind.missed_summary,
-                date=date,
+                date=earlier,
                 reason="No summary",
                 evidence={},
                 raised_at=dt.datetime.now(dt.UTC),
             )
         )
     session.commit()
-    workers.policy = compact_policy()
     async with workers.running(smtp_mailer(smtp)):
-        await run_day(workers, org.ada, ESCALATED)
+        await run_day(workers, org.ada, date)
 
     assert subjects(smtp, "grace@example.com") == [
-        "Escalated: Ada Lovelace: No plan posted, No summary posted (Thu 04 Feb), 3 in a row"
+        f"Escalated: Ada Lovelace: No plan posted, No summary posted ({day_label(date)}), 3 in a row"
     ]
     text, _ = parts(smtp.to("grace@example.com")[0].message)
     assert "3 missed Learning Days in a row: you receive it as the manager's manager" in text
@@ -256,20 +279,17 @@ async def test_a_day_skipped_after_a_missed_plan_still_tells_of_the_miss_once(
     workers: Workers, org: Org, smtp: Smtp, session: Session
 ) -> None:
     workers.policy = compact_policy()
+    date = await next_thursday(workers)
     async with workers.running(smtp_mailer(smtp)):
-        handle = await workers.env.client.start_workflow(
-            LearningDayWorkflow.run,
-            LearningDayInput(person_id=org.ada.id, date=SKIPPED_AFTER_A_MISS, time_scale=SCALE),
-            id=workflow_id_for(org.ada.id, SKIPPED_AFTER_A_MISS) + "-" + workers.settings.temporal_task_queue,
-            task_queue=workers.settings.temporal_task_queue,
-        )
+        handle = await start(workers, org.ada, date)
+        await advance_to(workers.env, at(date, 9, 31))
         await prompted(handle, "summary:prompt:0")  # the plan's cutoff has passed: flagged, not yet told
         assert smtp.to("maria@example.com") == []
         await handle.execute_update(LearningDayWorkflow.skip, SkipRequest(reason="Called away to a customer site"))
         view: DayView = await handle.result()
 
     assert (view.state, view.flags) == ("skipped", ["missed_plan"])
-    assert subjects(smtp, "maria@example.com") == ["Ada Lovelace: No plan posted (Thu 11 Feb)"]
+    assert subjects(smtp, "maria@example.com") == [f"Ada Lovelace: No plan posted ({day_label(date)})"]
     assert not session.scalars(
         select(AuditEntry).where(AuditEntry.action == "work_judged")
     ).all()  # a skipped day is not judged

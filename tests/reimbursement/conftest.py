@@ -1,4 +1,4 @@
-"""A claims harness: the real Temporal dev server, a worker running ReimbursementWorkflow with the
+"""A claims harness: the real Temporal dev server (or the time-skipping test server), a worker running ReimbursementWorkflow with the
 real activities, a real SMTP server (aiosmtpd) behind the SmtpMailer, and the web app's
 approval pages on top. An org in one line: Ada (claimant) → Maria (manager) → Grace; Finn is finance."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -127,19 +128,19 @@ def smtp() -> Iterator[tuple[CollectingHandler, int]]:
         yield handler, port
 
 
-@pytest.fixture
-async def claims(
-    temporal_env: WorkflowEnvironment, session: Session, tmp_path: Path, smtp: tuple[CollectingHandler, int]
+@contextlib.asynccontextmanager
+async def running_claims(
+    env: WorkflowEnvironment, session: Session, tmp_path: Path, smtp: tuple[CollectingHandler, int]
 ) -> AsyncIterator[Claims]:
     data_dir = tmp_path / "data"
     handler, port = smtp
     queue = f"claims-{uuid.uuid4().hex[:8]}"
     settings = Settings(temporal_task_queue=queue)
-    box = Claims(temporal_env.client, settings, handler, make_org(session), data_dir)
+    box = Claims(env.client, settings, handler, make_org(session), data_dir)
     box.policy = Policy(reimbursement=ReimbursementPolicy(finance_email="finn@example.com"))
     mailer = SmtpMailer(HOST, port, tls="none", sender="Learning Day <ld@example.com>", timeout=5)
     worker = Worker(
-        temporal_env.client,
+        env.client,
         task_queue=queue,
         workflows=[ReimbursementWorkflow],
         activities=claim_activities(settings, lambda: box.policy, mailer),
@@ -151,6 +152,23 @@ async def claims(
             yield box
         finally:
             await box.close()
+
+
+@pytest.fixture
+async def claims(
+    temporal_env: WorkflowEnvironment, session: Session, tmp_path: Path, smtp: tuple[CollectingHandler, int]
+) -> AsyncIterator[Claims]:
+    async with running_claims(temporal_env, session, tmp_path, smtp) as box:
+        yield box
+
+
+@pytest.fixture
+async def skipping_claims(
+    skipping_env: WorkflowEnvironment, session: Session, tmp_path: Path, smtp: tuple[CollectingHandler, int]
+) -> AsyncIterator[Claims]:
+    """On the time-skipping test server: the test moves its clock through the policy's real days."""
+    async with running_claims(skipping_env, session, tmp_path, smtp) as box:
+        yield box
 
 
 __all__ = ["PDF", "Claims", "Decimal", "asyncio"]

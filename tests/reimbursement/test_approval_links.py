@@ -1,5 +1,6 @@
 """Approval links through the web app, on the dev server and a real SMTP server: a GET decides
-nothing, the CSRF-protected POST decides once, and every bad link gets a clear page."""
+nothing, the CSRF-protected POST decides once, and every bad link gets a clear page. Two
+approvers of an escalated claim click on the time-skipping server, two policy days in."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from temporalio.testing import WorkflowEnvironment
 
 from learningday.claims.tokens import ApprovalLink, approval_token, read_approval_token
 from learningday.db.models import ClaimDecision, UsedToken
@@ -157,14 +159,17 @@ async def test_tampered_expired_and_foreign_links_get_a_clear_page_and_change_no
     assert (await status(claims, filed.claim_id)).state == "pending"  # type: ignore[arg-type]
 
 
-async def test_two_approvers_clicking_at_once_give_exactly_one_decision(claims: Claims, session: Session) -> None:
+async def test_two_approvers_clicking_at_once_give_exactly_one_decision(
+    skipping_env: WorkflowEnvironment, skipping_claims: Claims, session: Session
+) -> None:
     # Escalation leaves both the manager and her manager holding a live link for level 1.
+    claims = skipping_claims
     claims.policy = Policy(
         reimbursement=ReimbursementPolicy(reminder_after_days=1, escalate_after_days=2, expire_after_days=60)
     )
-    claims.time_scale = 86400 / 0.5  # half a second per policy day
     filed = await claims.file("42.50")
     maria = await emailed_token(claims, filed.claim_id, "maria@example.com")  # type: ignore[arg-type]
+    await skipping_env.sleep(dt.timedelta(days=2, hours=1))  # escalated a day ago; 58 days before expiry
     grace = await emailed_token(claims, filed.claim_id, "grace@example.com")  # type: ignore[arg-type]
     async with claims.web() as one, claims.web() as two:
         pages = [await one.get(f"/approve/{maria}"), await two.get(f"/approve/{grace}")]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,22 +22,10 @@ from learningday.checkins import CheckInSubmission
 from learningday.db.models import AuditEntry, CheckIn, Flag, LearningDay
 from learningday.temporal.gateway import TemporalCheckInGateway
 from tests.waiting import eventually
+from tests.workflows.clock import advance_to, berlin, thursday_ahead
 from tests.workflows.conftest import Harness
-from tests.workflows.test_learning_day import THURSDAY, add_person, compact_policy, plan, prompted, start_day, summary
-from workflows.learning_day import LearningDayInput, LearningDayWorkflow, SkipRequest, workflow_id_for
-
-UTC = dt.UTC
-
-
-def berlin(hour: int, minute: int, date: dt.date = THURSDAY) -> dt.datetime:
-    """A wall-clock time in Berlin on `date`, in UTC."""
-    return dt.datetime.combine(date, dt.time(hour, minute), tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
-
-
-def thursday_ahead(now: dt.datetime) -> dt.date:
-    """A Thursday at least two days after `now`: a day the kickoff has started ahead."""
-    date = now.date() + dt.timedelta(days=2)
-    return date + dt.timedelta(days=(3 - date.weekday()) % 7)
+from tests.workflows.test_learning_day import add_person, compact_policy, plan, prompted, start_day_ahead, summary
+from workflows.learning_day import LearningDayWorkflow, SkipRequest
 
 
 def away(title: str, start: dt.datetime, end: dt.datetime) -> CalendarEvent:
@@ -58,13 +45,18 @@ async def refusal(update: object) -> str:
 # --- absences ----------------------------------------------------------------------------------
 
 
+async def next_thursday(env: WorkflowEnvironment) -> dt.date:
+    return thursday_ahead(await env.get_current_time(), compact_policy())
+
+
 async def test_a_partial_absence_holds_the_day_and_excuses_only_the_check_in_it_covers(
-    harness: Harness, session: Session
+    skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
 ) -> None:
-    person = add_person(session)
+    harness, person, date = skipping_harness, add_person(session), await next_thursday(skipping_env)
     # The compact day is 09:00–10:00 in Berlin; the plan is due at 09:20, the summary at 09:50.
-    harness.calendar.away[person.email] = [away("Dentist", berlin(9, 15), berlin(9, 30))]
-    view = await (await start_day(harness, person)).result()  # nobody answers
+    harness.calendar.away[person.email] = [away("Dentist", berlin(date, 9, 15), berlin(date, 9, 30))]
+    handle, _ = await start_day_ahead(skipping_env, harness, person, date)
+    view = await handle.result()  # nobody answers
 
     assert view.state == "completed" and len(harness.calendar.holds) == 1
     assert view.prompts_sent[:2] == ["plan:prompt:0", "plan:reminder:1"]
@@ -75,12 +67,16 @@ async def test_a_partial_absence_holds_the_day_and_excuses_only_the_check_in_it_
     assert len(excused) == 1 and "Dentist" in excused[0]["reason"]
 
 
-async def test_a_30_minute_errand_does_not_skip_the_day(harness: Harness, session: Session) -> None:
-    person = add_person(session)
-    harness.calendar.away[person.email] = [away("Post office", berlin(9, 31), berlin(9, 36))]
-    handle = await start_day(harness, person)
+async def test_a_30_minute_errand_does_not_skip_the_day(
+    skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
+) -> None:
+    harness, person, date = skipping_harness, add_person(session), await next_thursday(skipping_env)
+    harness.calendar.away[person.email] = [away("Post office", berlin(date, 9, 31), berlin(date, 9, 36))]
+    handle, _ = await start_day_ahead(skipping_env, harness, person, date)
+    await advance_to(skipping_env, berlin(date, 9, 1))
     await prompted(handle, "plan:prompt:0")
     await handle.execute_update(LearningDayWorkflow.submit_check_in, plan())
+    await advance_to(skipping_env, berlin(date, 9, 33))  # during the errand
     await prompted(handle, "summary:prompt:0")
     await handle.execute_update(LearningDayWorkflow.submit_check_in, summary())
     view = await handle.result()
@@ -90,14 +86,14 @@ async def test_a_30_minute_errand_does_not_skip_the_day(harness: Harness, sessio
 
 
 async def test_out_of_office_for_all_the_working_hours_in_pieces_skips_the_day(
-    harness: Harness, session: Session
+    skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
 ) -> None:
-    person = add_person(session)
+    harness, person, date = skipping_harness, add_person(session), await next_thursday(skipping_env)
     harness.calendar.away[person.email] = [
-        away("Conference", berlin(8, 0), berlin(9, 40)),
-        away("Travel home", berlin(9, 40), berlin(11, 0)),
+        away("Conference", berlin(date, 8, 0), berlin(date, 9, 40)),
+        away("Travel home", berlin(date, 9, 40), berlin(date, 11, 0)),
     ]
-    view = await (await start_day(harness, person)).result()
+    view = await (await start_day_ahead(skipping_env, harness, person, date))[0].result()
 
     assert view.state == "skipped" and "Conference, Travel home" in (view.skip_reason or "")
     assert harness.calendar.holds == {} and harness.chat.prompts == {}
@@ -106,28 +102,11 @@ async def test_out_of_office_for_all_the_working_hours_in_pieces_skips_the_day(
 # --- too early, late, too late ------------------------------------------------------------------
 
 
-async def start_real_day(env: WorkflowEnvironment, h: Harness, session: Session):  # type: ignore[no-untyped-def]
-    """Next Thursday's day started ahead (as the kickoff does), uncompressed, on the skipping server."""
-    h.policy = compact_policy()
-    person = add_person(session)
-    date = thursday_ahead(await env.get_current_time())
-    handle = await h.client.start_workflow(
-        LearningDayWorkflow.run,
-        LearningDayInput(person_id=person.id, date=date),
-        id=workflow_id_for(person.id, date),
-        task_queue=h.settings.temporal_task_queue,
-    )
-    return person, handle, date
-
-
-async def advance_to(env: WorkflowEnvironment, moment: dt.datetime) -> None:
-    await env.sleep((moment - await env.get_current_time()).total_seconds())
-
-
 async def test_a_plan_sent_before_the_learning_day_starts_is_refused_as_too_early(
     skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
 ) -> None:
-    person, handle, date = await start_real_day(skipping_env, skipping_harness, session)
+    person = add_person(session)
+    handle, date = await start_day_ahead(skipping_env, skipping_harness, person)
 
     async def day_recorded() -> bool:
         return session.scalar(select(LearningDay.id).where(LearningDay.person_id == person.id)) is not None
@@ -149,11 +128,11 @@ async def test_a_plan_sent_before_the_learning_day_starts_is_refused_as_too_earl
 async def test_a_plan_within_the_grace_is_late_and_after_it_too_late(
     skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
 ) -> None:
-    _, handle, date = await start_real_day(skipping_env, skipping_harness, session)
-    await advance_to(skipping_env, berlin(9, 22, date))  # after the 09:20 deadline, within 5 minutes of grace
+    handle, date = await start_day_ahead(skipping_env, skipping_harness, add_person(session))
+    await advance_to(skipping_env, berlin(date, 9, 22))  # after the 09:20 deadline, within 5 minutes of grace
     late = await handle.execute_update(LearningDayWorkflow.submit_check_in, plan("Raft, late"))
     assert late.late
-    await advance_to(skipping_env, berlin(9, 27, date))  # past the grace: 09:25
+    await advance_to(skipping_env, berlin(date, 9, 27))  # past the grace: 09:25
     message = await refusal(handle.execute_update(LearningDayWorkflow.submit_check_in, plan("Raft, edited too late")))
 
     assert "closed at 09:25" in message and "stays as you last saved it" in message and "not saved" in message
@@ -162,10 +141,13 @@ async def test_a_plan_within_the_grace_is_late_and_after_it_too_late(
     await handle.terminate("test over")
 
 
-async def test_a_plan_after_its_cutoff_is_refused_and_the_miss_stands(harness: Harness, session: Session) -> None:
-    person = add_person(session)
-    handle = await start_day(harness, person)
-    await prompted(handle, "summary:prompt:0")  # the plan's cutoff has passed unanswered
+async def test_a_plan_after_its_cutoff_is_refused_and_the_miss_stands(
+    skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
+) -> None:
+    harness = skipping_harness
+    handle, date = await start_day_ahead(skipping_env, harness, add_person(session))
+    await advance_to(skipping_env, berlin(date, 9, 31))  # the plan's cutoff (09:25) has passed unanswered
+    await prompted(handle, "summary:prompt:0")
 
     message = await refusal(handle.execute_update(LearningDayWorkflow.submit_check_in, plan("Better late than never")))
     assert "recorded as missed" in message and "summary is due" in message
@@ -182,10 +164,10 @@ async def test_a_plan_after_its_cutoff_is_refused_and_the_miss_stands(harness: H
 
 
 async def test_plans_sent_at_once_leave_the_workflow_and_the_database_agreeing(
-    harness: Harness, session: Session
+    skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
 ) -> None:
-    person = add_person(session)
-    handle = await start_day(harness, person)
+    handle, date = await start_day_ahead(skipping_env, skipping_harness, add_person(session))
+    await advance_to(skipping_env, berlin(date, 9, 1))
     await prompted(handle, "plan:prompt:0")
     texts = [f"Plan number {n}" for n in range(10)]
 
