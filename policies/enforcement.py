@@ -304,21 +304,6 @@ def day_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | 
     return "kept" if state == "completed" else None
 
 
-MISSED_CHECK_INS = frozenset({"missed_plan", "missed_summary"})
-
-
-def escalation_status(state: str | None, unexcused_flag_kinds: Iterable[str]) -> str | None:
-    """How a Learning Day counts towards escalation (`consecutive_misses`): "missed" with a
-    missed check-in not excused, "kept" when completed, None otherwise (skipped, not over yet).
-
-    Narrower than `day_status`: only missed check-ins (used for leisure) make a run of misses; a
-    completed day used for work counts as kept here, as `escalation.consecutive_misses_to_skip_level`
-    has always been counted."""
-    if any(kind in MISSED_CHECK_INS for kind in unexcused_flag_kinds):
-        return "missed"
-    return "kept" if state == "completed" else None
-
-
 def history_mark(status: str | None, spillover_that_week: bool) -> str | None:
     """A Learning Day's cell in a flag email's eight-week strip: its `day_status`, or "spillover"
     when the week it belongs to has a spillover flag and the day itself was not missed."""

@@ -1,12 +1,10 @@
 """How a Learning Day counts on the pages that count days: the Me and Team pages' history strip,
 the streak, and the program's participation rate.
 
-Participation asks "did the person write both check-ins?", so a day is kept with a plan and a
-summary. This is not the record the flag emails and the digest show
-(`policies.enforcement.day_status`, which follows the unexcused flags: a day used for work is
-missed there, a check-in excused by an absence is not); both are kept as they are until the
-program decides that the two should agree.
-Pure: the web reads the rows and asks these functions.
+One truth: a day counts as its record says (`policies.enforcement.day_status`, the unexcused
+flags the workflow raised), the same on the pages, in the flag emails, in the digest and for
+escalation. So a day used for work is missed everywhere, and a check-in excused by an absence
+or by a manager is never a miss anywhere. Pure: the web reads the rows and asks these functions.
 """
 
 from __future__ import annotations
@@ -14,23 +12,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from policies.enforcement import day_status
+
 Mark = Literal["kept", "missed", "skipped", "open"]
 
 NOT_COUNTED = ("skipped", "cancelled")  # holidays, absences, exceptions: never a miss
 
 
-def participation_mark(state: str, has_plan: bool, has_summary: bool, flagged: bool) -> Mark:
+def participation_mark(state: str, unexcused_flag_kinds: Iterable[str]) -> Mark:
     """What a Learning Day counts as, on every page that counts days (Team, Me, Program).
 
-    kept: a plan and a summary. missed: flagged, or over without both. skipped: a holiday, an
-    absence or an exception, never a miss. open: still running and nothing missed yet."""
+    missed: an unexcused missed check-in or used for work (`day_status`), even on a day skipped
+    after its plan was missed. kept: completed with nothing unexcused. skipped: a holiday, an
+    absence or an exception. open: still running and nothing missed yet."""
+    status = day_status(state, unexcused_flag_kinds)
+    if status == "missed":
+        return "missed"
     if state in NOT_COUNTED:
         return "skipped"
-    if has_plan and has_summary:
-        return "kept"
-    if flagged or state == "completed":
-        return "missed"
-    return "open"
+    return "kept" if status == "kept" else "open"
 
 
 def kept_in_a_row(marks_newest_first: Iterable[str]) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from learningday.db.models import AuditEntry, CheckIn, Flag, FlagKind, LearningDay, Person
 from learningday.labels import FLAG_LABELS
-from policies.enforcement import Finding, consecutive_misses, escalation_status, history_mark
+from policies.enforcement import Finding, consecutive_misses, history_mark
 from policies.enforcement import day_status as rules_day_status
 
 LABELS = FLAG_LABELS  # the words for each kind; see learningday.labels
@@ -71,15 +71,15 @@ def weekly_history(session: Session, person_id: int, upto: dt.date, weeks: int =
 
 
 def missed_in_a_row(session: Session, person_id: int, upto: dt.date, lookback: int = 26) -> int:
-    """How many held Learning Days in a row, ending at `upto`, had a missed check-in (skipped
-    days neither count nor break the run). Used for escalation; what counts is
-    `policies.enforcement.escalation_status`."""
+    """How many held Learning Days in a row, ending at `upto`, were missed (skipped days neither
+    count nor break the run). Used for escalation; a day counts as the record says
+    (`policies.enforcement.day_status`), as in the flag emails, the digest and the pages."""
     since = upto - dt.timedelta(weeks=lookback)
     days = sorted(learning_days(session, person_id, since, upto).values(), key=lambda d: d.date)
     kinds: dict[dt.date, list[str]] = {}
     for flag in _flags(session, person_id, since, upto):
         kinds.setdefault(flag.date, []).append(flag.kind.value)
-    return consecutive_misses([escalation_status(day.state.value, kinds.get(day.date, [])) for day in days])
+    return consecutive_misses([rules_day_status(day.state.value, kinds.get(day.date, [])) for day in days])
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from policies.participation import participation_mark
 from workflows.learning_day import DayView, LearningDayWorkflow, workflow_id_for
 
 CLOSED = ("completed", "skipped")
@@ -80,18 +81,10 @@ class DayWatch:
         await self._look()  # the last happenings, after the learners are done
 
     async def outcomes(self) -> Counter[str]:
-        """kept, missed or skipped per day, as the days ended."""
-        ended: Counter[str] = Counter()
-        for view in self._seen.values():
-            if view.state == "skipped":
-                ended["skipped"] += 1
-            elif view.flags:
-                ended["missed"] += 1
-            elif view.state == "completed":
-                ended["kept"] += 1
-            else:
-                ended["open"] += 1
-        return ended
+        """kept, missed, skipped or open per day, as the days ended: counted as the pages and the
+        flag emails count them (`participation_mark`), so a day skipped after its plan was
+        missed is a miss here too."""
+        return Counter(participation_mark(view.state, view.flags) for view in self._seen.values())
 
     async def _look(self) -> None:
         for person_id, name in self._names.items():

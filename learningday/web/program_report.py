@@ -4,10 +4,11 @@ Every figure is a `Table` (title, columns, rows) so the page draws its charts fr
 rows the CSV export writes: what a chart shows is exactly what the file holds. All of them take
 the viewer's scope, a date range and an optional team.
 
-Participation is the share of Learning Days held that were kept: `kept / days`, where a day is
-kept with a plan and a summary and held once it is kept or missed, exactly as the Team page marks
-it (`reports.day_mark`). A missed plan or summary is a day held and not kept, so it lowers the
-rate; a holiday, an absence or a day still running is not held and changes nothing.
+Participation is the share of Learning Days held that were kept: `kept / days`, where a day
+counts as its record says (`policies.participation.participation_mark`: its unexcused flags),
+exactly as the Team page and the flag emails count it, and is held once it is kept or missed. A
+missed plan or summary, or a day used for work, is a day held and not kept, so it lowers the
+rate; a holiday, an absence, an excused check-in or a day still running changes nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from learningday.db.models import (
     Person,
 )
 from learningday.web.access import Scope, in_scope
-from learningday.web.reports import claim_amount, day_mark, week_of
+from learningday.web.reports import claim_amount, week_of
+from policies.participation import participation_mark
 from policies.policy import Policy
 
 
@@ -67,7 +69,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 @dataclass
 class _Day:
-    """One Learning Day as the program counts it: its mark (`reports.day_mark`) and check-ins."""
+    """One Learning Day as the program counts it: its mark (`participation_mark`) and check-ins."""
 
     date: dt.date
     team: str
@@ -91,7 +93,7 @@ def _days(session: Session, scope: Scope, f: ProgramFilter) -> list[_Day]:
         query = query.where(Person.team == f.team)
     days = session.execute(query).all()
     kinds: dict[int, set[str]] = defaultdict(set)
-    flagged: set[int] = set()
+    unexcused: dict[int, list[str]] = defaultdict(list)
     ids = [d.id for d in days]
     for chunk in range(0, len(ids), 500):
         some = ids[chunk : chunk + 500]
@@ -99,12 +101,15 @@ def _days(session: Session, scope: Scope, f: ProgramFilter) -> list[_Day]:
             select(CheckIn.learning_day_id, CheckIn.kind).where(CheckIn.learning_day_id.in_(some))
         ):
             kinds[day_id].add(kind.value)
-        flagged.update(session.scalars(select(Flag.learning_day_id).where(Flag.learning_day_id.in_(some))))
+        for flagged_day, flag_kind in session.execute(
+            select(Flag.learning_day_id, Flag.kind).where(Flag.learning_day_id.in_(some), Flag.excused_at.is_(None))
+        ):
+            unexcused[flagged_day or 0].append(flag_kind.value)
     result = []
     for d in days:
         plan, summary = "plan" in kinds[d.id], "summary" in kinds[d.id]
         result.append(
-            _Day(d.date, d.team or "(no team)", day_mark(d.state, plan, summary, d.id in flagged), plan, summary)
+            _Day(d.date, d.team or "(no team)", participation_mark(d.state.value, unexcused[d.id]), plan, summary)
         )
     return result
 

@@ -41,14 +41,10 @@ class DayRow:
 
     @property
     def mark(self) -> str:
-        """kept | missed | skipped | open — the cell of a person's history strip."""
-        return day_mark(self.day.state, self.plan is not None, self.summary is not None, bool(self.flags))
-
-
-def day_mark(state: DayState, plan: bool, summary: bool, flagged: bool) -> str:
-    """What a Learning Day counts as on every page that counts days (Team, Me, Program): the
-    rule `policies.participation.participation_mark` on a row's state."""
-    return participation_mark(state.value, plan, summary, flagged)
+        """kept | missed | skipped | open — the cell of a person's history strip: what the
+        record says (`policies.participation.participation_mark` on the unexcused flags)."""
+        unexcused = [flag.kind.value for flag in self.flags if flag.excused_at is None]
+        return participation_mark(self.day.state.value, unexcused)
 
 
 def day_rows(

@@ -10,28 +10,36 @@ from policies.participation import kept_in_a_row, participation_mark
 
 
 @pytest.mark.parametrize(
-    ("state", "plan", "summary", "flagged", "mark"),
+    ("state", "unexcused_flags", "mark"),
     [
-        ("completed", True, True, False, "kept"),
-        ("summarising", True, True, False, "kept"),  # both written: kept before the day is over
-        ("completed", True, False, False, "missed"),  # over without both
-        ("learning", False, False, True, "missed"),  # the plan's miss is flagged: missed already
-        ("learning", True, False, False, "open"),
-        ("scheduled", False, False, False, "open"),
-        ("skipped", False, False, True, "skipped"),  # skipped after a missed plan: never a miss here
-        ("cancelled", True, True, False, "skipped"),
+        ("completed", [], "kept"),
+        ("completed", ["missed_summary"], "missed"),
+        ("completed", ["used_for_work"], "missed"),  # a failure mode, as the flag emails say
+        ("completed", ["spillover"], "kept"),  # spillover is the week's, not the day's
+        ("learning", ["missed_plan"], "missed"),  # the plan's miss is recorded: missed already
+        ("learning", [], "open"),
+        ("scheduled", [], "open"),
+        ("skipped", ["missed_plan"], "missed"),  # skipped after a missed plan: the miss stands
+        ("skipped", [], "skipped"),
+        ("cancelled", [], "skipped"),
     ],
 )
-def test_a_day_is_kept_with_both_check_ins_missed_when_flagged_or_over_without(
-    state: str, plan: bool, summary: bool, flagged: bool, mark: str
-) -> None:
-    assert participation_mark(state, plan, summary, flagged) == mark
+def test_a_day_counts_as_its_unexcused_flags_say(state: str, unexcused_flags: list[str], mark: str) -> None:
+    assert participation_mark(state, unexcused_flags) == mark
 
 
-def test_participation_and_the_flag_emails_record_count_a_day_used_for_work_differently() -> None:
-    # Pinned as it stands: the pages count check-ins, the flag emails and the digest count flags.
-    assert participation_mark("completed", True, True, flagged=True) == "kept"
-    assert day_status("completed", ["used_for_work"]) == "missed"
+def test_the_pages_and_the_flag_emails_count_every_day_alike() -> None:
+    """One truth: the pages' mark is the record's `day_status` wherever the record has one."""
+    for state in ("completed", "skipped", "cancelled", "learning", "summarising", "scheduled"):
+        for flags in ([], ["missed_plan"], ["used_for_work"], ["spillover"], ["missed_plan", "missed_summary"]):
+            status = day_status(state, flags)
+            if status is not None:
+                assert participation_mark(state, flags) == status, (state, flags)
+
+
+def test_an_excused_check_in_is_not_a_miss() -> None:
+    """A summary excused by an absence or by the manager leaves no unexcused flag: a kept day."""
+    assert participation_mark("completed", unexcused_flag_kinds=[]) == "kept"
 
 
 def test_the_streak_counts_kept_days_back_to_the_last_miss_past_skipped_and_open_ones() -> None:

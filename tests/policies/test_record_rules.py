@@ -6,32 +6,32 @@ import datetime as dt
 
 from policies.enforcement import (
     consecutive_misses,
+    day_status,
     digest_mark,
-    escalation_status,
     history_mark,
     spilled_onto,
     was_held,
 )
 
 
-def test_only_a_missed_check_in_counts_towards_escalation() -> None:
-    assert escalation_status("completed", ["missed_plan"]) == "missed"
-    assert escalation_status("skipped", ["missed_summary"]) == "missed"  # skipped after a missed plan
-    assert escalation_status("completed", []) == "kept"
-    # A day used for work is a miss in the record (day_status) but not for escalation.
-    assert escalation_status("completed", ["used_for_work", "spillover"]) == "kept"
-    assert escalation_status("skipped", []) is None and escalation_status("learning", []) is None
+def test_escalation_counts_the_days_the_record_counts_as_missed() -> None:
+    assert day_status("completed", ["missed_plan"]) == "missed"
+    assert day_status("skipped", ["missed_summary"]) == "missed"  # skipped after a missed plan
+    assert day_status("completed", ["used_for_work", "spillover"]) == "missed"  # a failure mode too
+    assert day_status("completed", ["spillover"]) == "kept"
+    assert day_status("skipped", []) is None and day_status("learning", []) is None
 
 
-def test_a_run_of_missed_check_ins_is_broken_by_a_kept_day_but_not_by_a_skipped_one() -> None:
+def test_a_run_of_missed_days_is_broken_by_a_kept_day_but_not_by_a_skipped_one() -> None:
     days = [
         ("completed", ["missed_plan"]),
-        ("completed", ["used_for_work"]),  # kept, for escalation: the run starts again
+        ("completed", []),  # kept: the run starts again
         ("completed", ["missed_summary"]),
         ("skipped", []),  # a holiday neither counts nor breaks
+        ("completed", ["used_for_work"]),  # used for work: one more missed Learning Day
         ("completed", ["missed_plan", "missed_summary"]),
     ]
-    assert consecutive_misses([escalation_status(state, kinds) for state, kinds in days]) == 2
+    assert consecutive_misses([day_status(state, kinds) for state, kinds in days]) == 3
 
 
 def test_a_week_with_spillover_marks_its_learning_day_unless_the_day_was_missed() -> None:

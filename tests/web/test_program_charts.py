@@ -150,3 +150,20 @@ def test_on_a_phone_each_chart_is_drawn_at_phone_width_with_its_labels_above_the
         ("0.0", "start", "")
     ] * 2  # above its bar, from the left edge
     assert " ".join(shown for *_, shown in lines) == SEED_CATEGORIES["management"]  # on two lines, uncut
+
+
+def test_an_excused_check_in_is_kept_and_a_day_used_for_work_missed_as_the_flag_emails_count_them(
+    session: Session, org: Org
+) -> None:
+    """One truth: the Team page's marks and the Program's rates count a day as its unexcused
+    flags do (`day_status`, which the flag emails and escalation use)."""
+    earlier = THURSDAY - WEEK
+    excused = add_flag(session, add_day(session, org.alan, earlier, plan="Raft"))  # no summary: an absence
+    excused.excused_at = excused.raised_at
+    add_flag(session, add_day(session, org.alan, THURSDAY, plan="Paxos", summary="Paxos"), FlagKind.used_for_work)
+    session.commit()
+
+    marks = {row.day.date: row.mark for row in day_rows(session, [org.alan.id])}
+    assert marks == {earlier: "kept", THURSDAY: "missed"}
+    tables = program_tables(session, ALL, ProgramFilter(THURSDAY - 4 * WEEK, TODAY), Policy())
+    assert tables["teams"].rows == [["Research", 2, 1, 2, 1, 0.5, 1.0, 0.5]]
