@@ -1,13 +1,16 @@
 """A real, uncompressed Learning Day in the person's own timezone, across DST changes.
 
-Runs on the time-skipping test server: the workflow sleeps until 09:00 local on a Thursday in
-2027 and the server skips ahead, so the instants it acted on are the policy's, to the minute.
+Runs on the time-skipping test server: the workflow sleeps until 09:00 local on a Thursday around
+the next spring-forward and the server skips ahead, so the instants it acted on are the policy's,
+to the minute. The server's clock starts at the real date, so the Thursdays are found from today
+(the next DST change in each zone), not written down: a fixed date would pass and break the test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
@@ -30,6 +33,29 @@ from workflows.learning_day import (
 UTC = dt.UTC
 
 
+def around_spring_forward(timezone: str) -> tuple[dt.date, dt.date]:
+    """The Thursdays just before and just after the zone's next spring-forward (clocks go ahead)."""
+    zone = ZoneInfo(timezone)
+    day = dt.date.today() + dt.timedelta(days=7)
+    offset = dt.datetime.combine(day, dt.time(12), zone).utcoffset()
+    while True:
+        day += dt.timedelta(days=1)
+        later = dt.datetime.combine(day, dt.time(12), zone).utcoffset()
+        if later is not None and offset is not None and later > offset:
+            before = day - dt.timedelta(days=(day.weekday() - 3) % 7 or 7)
+            return before, before + dt.timedelta(weeks=1)
+        offset = later
+
+
+def at_utc(date: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(date, dt.time(hour), UTC)
+
+
+def a_thursday_ahead() -> dt.date:
+    day = dt.date.today() + dt.timedelta(days=7)
+    return day + dt.timedelta(days=(3 - day.weekday()) % 7)
+
+
 async def run_day(h: Harness, session: Session, timezone: str, date: dt.date) -> DayView:
     person = Person(email=f"p{date:%m%d}@example.com", name="P", timezone=timezone)
     session.add(person)
@@ -43,17 +69,22 @@ async def run_day(h: Harness, session: Session, timezone: str, date: dt.date) ->
     )
 
 
+LOS_ANGELES = around_spring_forward("America/Los_Angeles")
+BERLIN = around_spring_forward("Europe/Berlin")
+TONGA = a_thursday_ahead()
+
+
 @pytest.mark.parametrize(
     ("timezone", "date", "hold_start_utc", "plan_prompt_utc"),
     [
-        # US DST starts Sunday 2027-03-14: 09:00 PST is 17:00 UTC, then 09:00 PDT is 16:00 UTC.
-        ("America/Los_Angeles", dt.date(2027, 3, 11), dt.datetime(2027, 3, 11, 17, 0, tzinfo=UTC), "17:00"),
-        ("America/Los_Angeles", dt.date(2027, 3, 18), dt.datetime(2027, 3, 18, 16, 0, tzinfo=UTC), "16:00"),
-        # EU DST starts Sunday 2027-03-28: 09:00 CET is 08:00 UTC, then 09:00 CEST is 07:00 UTC.
-        ("Europe/Berlin", dt.date(2027, 3, 25), dt.datetime(2027, 3, 25, 8, 0, tzinfo=UTC), "08:00"),
-        ("Europe/Berlin", dt.date(2027, 4, 1), dt.datetime(2027, 4, 1, 7, 0, tzinfo=UTC), "07:00"),
+        # 09:00 PST is 17:00 UTC; after the US spring-forward 09:00 PDT is 16:00 UTC.
+        ("America/Los_Angeles", LOS_ANGELES[0], at_utc(LOS_ANGELES[0], 17), "17:00"),
+        ("America/Los_Angeles", LOS_ANGELES[1], at_utc(LOS_ANGELES[1], 16), "16:00"),
+        # 09:00 CET is 08:00 UTC; after the EU spring-forward 09:00 CEST is 07:00 UTC.
+        ("Europe/Berlin", BERLIN[0], at_utc(BERLIN[0], 8), "08:00"),
+        ("Europe/Berlin", BERLIN[1], at_utc(BERLIN[1], 7), "07:00"),
         # UTC+13: Thursday 09:00 in Tonga is Wednesday 20:00 UTC.
-        ("Pacific/Tongatapu", dt.date(2027, 3, 11), dt.datetime(2027, 3, 10, 20, 0, tzinfo=UTC), "20:00"),
+        ("Pacific/Tongatapu", TONGA, at_utc(TONGA - dt.timedelta(days=1), 20), "20:00"),
     ],
 )
 async def test_the_day_follows_local_time_through_dst(
@@ -86,7 +117,7 @@ async def test_day_refresh_after_a_policy_change_moves_the_hold_in_place_and_the
     person = Person(email="mover@example.com", name="M", timezone="Europe/Berlin")
     session.add(person)
     session.commit()
-    date = dt.date(2027, 3, 25)  # 09:00 CET is 08:00 UTC
+    date = BERLIN[0]  # 09:00 CET is 08:00 UTC
     now = await skipping_env.get_current_time()
     assert now.date() < date, "precondition: the day is still to come on this server's clock"
     handle = await skipping_harness.client.start_workflow(
@@ -117,7 +148,7 @@ async def test_day_refresh_after_a_policy_change_moves_the_hold_in_place_and_the
     (hold,) = skipping_harness.calendar.holds.values()
     assert skipping_harness.calendar.inserts == 1  # updated in place, never re-created
     assert (hold.starts_at, hold.ends_at) == (
-        dt.datetime(2027, 3, 25, 9, 0, tzinfo=UTC),
-        dt.datetime(2027, 3, 25, 15, 0, tzinfo=UTC),
+        at_utc(date, 9),
+        at_utc(date, 15),
     )
-    assert view.instants is not None and view.instants.plan_prompt == dt.datetime(2027, 3, 25, 9, 0, tzinfo=UTC)
+    assert view.instants is not None and view.instants.plan_prompt == at_utc(date, 9)
