@@ -19,7 +19,7 @@ from policies.policy import Policy
 
 
 class EventLike(Protocol):
-    """What the rules read from a calendar event (activities.calendar.port.CalendarEvent fits)."""
+    """What the rules read from a calendar event (learningday.contracts.calendar.CalendarEvent fits)."""
 
     title: str
     starts_at: dt.datetime

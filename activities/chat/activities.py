@@ -12,8 +12,9 @@ from typing import TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chat.port import ChannelPost, Chat, MessageRef, Prompt
+from activities.chat.port import Chat
 from activities.chat.slack import SlackDeliveryError
+from learningday.contracts.chat import ChannelPost, MessageRef, Prompt
 
 T = TypeVar("T")
 

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.calendar.port import CalendarEvent, EventQuery
+from learningday.contracts.audit import AuditInput
+from learningday.contracts.calendar import CalendarEvent, EventQuery
+from learningday.contracts.day import CheckInUpdate, DayView, LearningDayInput, SkipRequest, workflow_id_for
 from learningday.db.models import (
     AuditEntry,
     DayState,
@@ -26,15 +28,8 @@ from policies.policy import Policy
 from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, smtp_mailer
 from tests.enforcement.test_flag_emails import parts
 from tests.workflows.test_learning_day import compact_policy, prompted
-from workflows.learning_day import (
-    CheckInUpdate,
-    DayView,
-    LearningDayInput,
-    LearningDayWorkflow,
-    SkipRequest,
-    workflow_id_for,
-)
-from workflows.weekly_audit import AuditInput, WeeklyAuditWorkflow
+from workflows.learning_day import LearningDayWorkflow
+from workflows.weekly_audit import WeeklyAuditWorkflow
 
 SCALE = 600.0
 BERLIN = ZoneInfo("Europe/Berlin")  # Ada's zone; the compact day is 09:00-10:00 there

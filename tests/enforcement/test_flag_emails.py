@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from learningday.contracts.day import CheckInUpdate, LearningDayInput, workflow_id_for
 from learningday.db.models import DayState, Flag, FlagKind, LearningDay, OutboxMessage
 from tests.enforcement.conftest import THURSDAY, CrashAfterFirstSend, Org, Smtp, Workers, smtp_mailer
 from tests.waiting import eventually
 from tests.workflows.test_learning_day import compact_policy
-from workflows.learning_day import CheckInUpdate, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 SCALE = 600.0
 

@@ -18,14 +18,15 @@ from sqlalchemy.orm import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.calendar.port import CalendarEvent
 from learningday.checkins import CheckInSubmission
+from learningday.contracts.calendar import CalendarEvent
+from learningday.contracts.day import LearningDayInput, SkipRequest, workflow_id_for
 from learningday.db.models import AuditEntry, CheckIn, Flag, LearningDay
 from learningday.temporal.gateway import TemporalCheckInGateway
 from tests.waiting import eventually
 from tests.workflows.conftest import Harness
 from tests.workflows.test_learning_day import THURSDAY, add_person, compact_policy, plan, prompted, start_day, summary
-from workflows.learning_day import LearningDayInput, LearningDayWorkflow, SkipRequest, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 UTC = dt.UTC
 

@@ -13,18 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle
 
+from learningday.contracts.day import CheckInUpdate, DayView, LearningDayInput, SkipRequest, workflow_id_for
 from learningday.db.models import Absence, CheckIn, DayState, Flag, LearningDay, Person
 from policies.policy import Policy
 from tests.waiting import eventually
 from tests.workflows.conftest import Harness
-from workflows.learning_day import (
-    CheckInUpdate,
-    DayView,
-    LearningDayInput,
-    LearningDayWorkflow,
-    SkipRequest,
-    workflow_id_for,
-)
+from workflows.learning_day import LearningDayWorkflow
 
 THURSDAY = dt.date(2026, 12, 3)
 THANKSGIVING = dt.date(2026, 11, 26)
