@@ -9,7 +9,6 @@ a second write of a different text under the same revision is refused as two tru
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -199,8 +198,3 @@ def _same(row: CheckIn, record: CheckInRecord) -> bool:
         record.resources,
         record.source,
     )
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
