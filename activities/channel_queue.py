@@ -1,29 +1,23 @@
 """Handing a channel post to that channel's sequencer workflow (signal-with-start).
 
 Signal-with-start starts the sequencer if it is idle and closed, and otherwise just queues
-the post; a retried enqueue signals twice and the sequencer drops the second by its key.
+the post; a retried enqueue signals twice and the sequencer drops the second by its key. The
+sequencer is started by its registered name and input (learningday.contracts.channel): an
+activity never imports a workflow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.chat.port import ChannelPost
-from workflows.channel_poster import (
+from learningday.contracts.channel import (
+    CHANNEL_POSTER_WORKFLOW,
     ChannelPosterInput,
-    ChannelPosterWorkflow,
+    EnqueueRequest,
     QueuedPost,
     poster_workflow_id,
 )
-
-
-@dataclass(frozen=True)
-class EnqueueRequest:
-    post: ChannelPost
-    reply_to_workflow_id: str
 
 
 class ChannelQueue:
@@ -37,7 +31,7 @@ class ChannelQueue:
     async def enqueue_channel_post(self, request: EnqueueRequest) -> None:
         channel = request.post.channel
         await self._client.start_workflow(
-            ChannelPosterWorkflow.run,
+            CHANNEL_POSTER_WORKFLOW,
             ChannelPosterInput(
                 channel=channel,
                 posts_per_second=self._posts_per_second,

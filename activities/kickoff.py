@@ -2,7 +2,9 @@
 
 Starting workflows from an activity (not as child workflows) keeps the kickoff's history small
 whatever the company's size; the workflow id makes every start idempotent, so a retried or
-overlapping kickoff finds the day already running and moves on.
+overlapping kickoff finds the day already running and moves on. Each day is started by the
+workflow's registered name and input (learningday.contracts.day): an activity never imports a
+workflow.
 """
 
 from __future__ import annotations
@@ -20,28 +22,15 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from learningday.contracts.day import LEARNING_DAY_WORKFLOW, LearningDayInput, workflow_id_for
+from learningday.contracts.kickoff import KickoffRequest, KickoffResult
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from policies.policy import Policy
 from policies.schedule import next_learning_day
-from workflows.learning_day import LearningDayInput, LearningDayWorkflow, workflow_id_for
 
 log = logging.getLogger(__name__)
 BATCH = 200
-
-
-@dataclass(frozen=True)
-class KickoffRequest:
-    reference: dt.datetime  # the Schedule's fire time: each person's next Learning Day after it
-    time_scale: float = 1.0
-    only_person_ids: list[int] | None = None
-    date: dt.date | None = None  # force this date instead of each person's next Learning Day
-
-
-@dataclass(frozen=True)
-class KickoffResult:
-    started: int
-    already_running: int
 
 
 @dataclass(frozen=True)
@@ -76,7 +65,7 @@ class Kickoff:
         """Start one Learning Day; False when that person's day was already started."""
         try:
             await self._client.start_workflow(
-                LearningDayWorkflow.run,
+                LEARNING_DAY_WORKFLOW,
                 LearningDayInput(person_id=person_id, date=date, time_scale=time_scale),
                 id=workflow_id_for(person_id, date),
                 task_queue=self._task_queue,

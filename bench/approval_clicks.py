@@ -40,9 +40,9 @@ from bench.stack import (
     write_json,
 )
 from learningday.claims.service import ClaimSubmission, submit_claim
-from learningday.claims.tokens import read_approval_token
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimDecision, Person
+from learningday.links.approval import read_approval_token
 from learningday.temporal.devserver import free_port, port_is_open
 from policies.policy import Policy
 

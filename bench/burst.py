@@ -33,11 +33,12 @@ from temporalio.client import Client
 
 from bench.peers import CHANNEL, running_peers
 from bench.stack import base_stack, percentile, run, timed, worker_process, write_json
+from learningday.contracts.day import LearningDayInput, workflow_id_for
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.settings import get_settings
 from policies.policy import Policy
-from workflows.learning_day import LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 WITHIN = 300.0  # seconds: the goal is every prompt out within five minutes of its time
 

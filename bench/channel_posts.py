@@ -22,17 +22,13 @@ import contextlib
 import itertools
 import time
 
-from activities.chat.port import ChannelPost
 from bench import history
 from bench.fanout import compact_policy
 from bench.peers import CHANNEL, running_peers
 from bench.stack import base_stack, run, worker_process, write_json
-from workflows.channel_poster import (
-    ChannelPosterInput,
-    ChannelPosterWorkflow,
-    QueuedPost,
-    poster_workflow_id,
-)
+from learningday.contracts.channel import ChannelPosterInput, QueuedPost, poster_workflow_id
+from learningday.contracts.chat import ChannelPost
+from workflows.channel_poster import ChannelPosterWorkflow
 
 QUEUE = "learningday"
 CHANNEL_QUEUE = "learningday-channel-posts"

@@ -33,16 +33,13 @@ from bench import history
 from bench.peers import CHANNEL, running_peers
 from bench.stack import ProcessMeter, base_stack, run, timed, worker_process, write_json
 from learningday.checkins import CheckInSubmission
+from learningday.contracts.channel import poster_workflow_id
+from learningday.contracts.day import LearningDayInput, workflow_id_for
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.temporal.gateway import TemporalCheckInGateway
 from policies.policy import Policy
-from workflows.channel_poster import poster_workflow_id
-from workflows.learning_day import (
-    LearningDayInput,
-    LearningDayWorkflow,
-    workflow_id_for,
-)
+from workflows.learning_day import LearningDayWorkflow
 
 THURSDAY = dt.date(2026, 12, 3)
 ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "Asia/Tokyo", "UTC"]

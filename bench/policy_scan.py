@@ -15,7 +15,7 @@ import random
 import sys
 import time
 
-from activities.calendar.port import CalendarEvent
+from learningday.contracts.calendar import CalendarEvent
 from policies.policy import Policy
 from policies.schedule import day_instants
 from policies.spillover import local_day, spillover

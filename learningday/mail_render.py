@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, UndefinedError, select_autoescape
 
-from activities.mail.port import Email
+from learningday.contracts.mail import Email
 
 # One cell of a history or digest row: what happened on that day for that person.
 MARKS = {"kept": "✓", "missed": "✗", "spillover": "!"}

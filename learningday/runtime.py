@@ -22,6 +22,7 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
+from activities.mail.factory import mailer_from_settings
 from learningday.db.engine import get_engine
 from learningday.db.migrate import require_migrated
 from learningday.listeners import ServerFailed
@@ -169,7 +170,7 @@ async def serve(
 
             socket_mode = asyncio.create_task(run_socket_mode(lambda: gateway, settings, stop))
         if with_web:
-            app = create_app(settings, gateway)
+            app = create_app(settings, gateway, mailer_from_settings)
             app.state.temporal_client = client  # for /readyz
             config = uvicorn.Config(
                 app, host=settings.web_host, port=settings.web_port, log_level="warning", log_config=None

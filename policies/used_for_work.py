@@ -19,7 +19,7 @@ from policies.policy import Policy
 
 
 class EventLike(Protocol):
-    """What the rules read from a calendar event (activities.calendar.port.CalendarEvent fits).
+    """What the rules read from a calendar event (learningday.contracts.calendar.CalendarEvent fits).
 
     Read-only properties: the rules never set them, and a frozen dataclass's fields are read-only."""
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 from collections import deque
-from dataclasses import dataclass, field
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -24,8 +22,18 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.chat.activities import ChatActivities
-    from activities.chat.port import ChannelPost, MessageRef, PostOutcome, PostsInTurn, PostsInTurnDone
-    from activities.records.problems import ProblemReport, record_delivery_problem
+    from activities.records.problems import record_delivery_problem
+    from learningday.contracts.channel import (
+        CHANNEL_POSTER_WORKFLOW,
+        ChannelPosted,
+        ChannelPosterInput,
+        PostOutcome,
+        PostsInTurn,
+        PostsInTurnDone,
+        QueuedPost,
+    )
+    from learningday.contracts.chat import MessageRef
+    from learningday.contracts.problems import ProblemReport
     from workflows.failures import reason_of
 
 IDLE_BEFORE_CLOSING = dt.timedelta(minutes=10)
@@ -36,37 +44,7 @@ POSTS_PER_TURN = 50  # posts one activity makes in a row: bounds its input, hear
 SLACK_BUSY_BACKOFF_MAX = 30.0  # seconds between tries while Slack cannot take a post right now
 
 
-def poster_workflow_id(channel: str, task_queue: str) -> str:
-    """One sequencer per channel (per deployment's task queue); the id names no channel."""
-    return "channel-poster-" + hashlib.sha256(f"{task_queue}\n{channel}".encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class QueuedPost:
-    post: ChannelPost
-    reply_to_workflow_id: str
-
-
-@dataclass(frozen=True)
-class ChannelPosted:
-    """Sent back to the Learning Day that asked for the post: its `ts`, or why it failed."""
-
-    kind: str
-    ts: str | None
-    failed: str | None = None
-
-
-@dataclass
-class ChannelPosterInput:
-    channel: str
-    posts_per_second: float = 1.0
-    task_queue: str = ""  # where post_to_channel runs; empty: this workflow's own queue
-    pending: list[QueuedPost] = field(default_factory=list)  # carried over continue-as-new
-    recent_keys: list[str] = field(default_factory=list)
-    last_post_at: dt.datetime | None = None
-
-
-@workflow.defn
+@workflow.defn(name=CHANNEL_POSTER_WORKFLOW)
 class ChannelPosterWorkflow:
     def __init__(self) -> None:
         self._queue: deque[QueuedPost] = deque()

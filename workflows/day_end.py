@@ -29,11 +29,9 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendar.activities import CalendarActivities
-    from activities.calendar.port import CalendarEvent, EventQuery
-    from activities.mail.day_flags import DayFlagsNotice
-    from activities.records.day import DayContext
-    from activities.records.enforcement import FlagRecorded
-    from activities.records.work_judgement import WorkJudgement
+    from learningday.contracts.calendar import CalendarEvent, EventQuery
+    from learningday.contracts.day import DayContext
+    from learningday.contracts.flags import DayFlagsNotice, FlagRecorded, WorkJudgement
     from policies.checkins import OutOfOffice
     from policies.enforcement import away_intervals, day_flag_recipients, summary_followed_plan
     from policies.schedule import DayInstants

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from temporalio import workflow
@@ -36,32 +35,40 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.calendar.activities import CalendarActivities, HoldRemoval
-    from activities.calendar.port import EventQuery, HoldRequest
-    from activities.channel_queue import ChannelQueue, EnqueueRequest
+    from activities.calendar.activities import CalendarActivities
+    from activities.channel_queue import ChannelQueue
     from activities.chat.activities import ChatActivities
     from activities.chat.flag_dm import FlagDmActivities
-    from activities.chat.port import ChannelPost, Prompt
-    from activities.mail.activities import FlagNotice, MailActivities
-    from activities.mail.day_flags import DayFlagMail, DayFlagsNotice
+    from activities.mail.activities import MailActivities
+    from activities.mail.day_flags import DayFlagMail
     from activities.mail.prompt_mail import PromptMail
-    from activities.records.day import (
+    from activities.records.day import DayRecords
+    from activities.records.problems import record_delivery_problem
+    from activities.records.work_judgement import record_work_judgement
+    from learningday.contracts.calendar import EventQuery, HoldRemoval, HoldRequest
+    from learningday.contracts.channel import ChannelPosted, EnqueueRequest
+    from learningday.contracts.chat import ChannelPost, Prompt
+    from learningday.contracts.day import (
+        LEARNING_DAY_WORKFLOW,
+        CheckInAccepted,
         CheckInRecord,
+        CheckInUpdate,
         DayContext,
         DayKey,
-        DayRecords,
         DayStateChange,
+        DayView,
         ExcusedCheckIn,
         FlagRecord,
+        LearningDayInput,
+        SkipRequest,
+        channel_post_key,
     )
-    from activities.records.enforcement import FlagRecorded
-    from activities.records.problems import ProblemReport, record_delivery_problem
-    from activities.records.work_judgement import record_work_judgement
+    from learningday.contracts.flags import DayFlagsNotice, FlagNotice, FlagRecorded
+    from learningday.contracts.problems import ProblemReport
     from policies import checkins
     from policies.enforcement import flag_recipients
     from policies.schedule import DayInstants, compress, compress_instant, day_instants
     from workflows import day_end
-    from workflows.channel_poster import ChannelPosted
     from workflows.failures import FailureError, reason_of, refused_for_good
     from workflows.instants import wait_for_instant
 
@@ -79,69 +86,7 @@ ALL_POSTS_WAIT = dt.timedelta(hours=2)  # then the day closes and records the po
 CLOSED_STATES = ("completed", "skipped", "cancelled")
 
 
-def workflow_id_for(person_id: int, date: dt.date) -> str:
-    return f"learning-day-{person_id}-{date.isoformat()}"
-
-
-def channel_post_key(workflow_id: str, kind: str) -> str:
-    """A day's channel post's idempotency key; the web's channel page threads posts by it."""
-    return f"channel:{workflow_id}:{kind}"
-
-
-@dataclass(frozen=True)
-class LearningDayInput:
-    person_id: int
-    date: dt.date
-    # >1 runs the day faster (demo, tests): 540 turns 09:00–18:00 into a minute.
-    time_scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class CheckInUpdate:
-    kind: str  # plan | summary | next (a plain reply: whichever check-in is open now)
-    text: str
-    source: str
-    why: str | None = None
-    category: str | None = None
-    resources: str | None = None
-    # The front door's idempotency key, also the update id: a redelivery answers like the first.
-    key: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckInAccepted:
-    kind: str
-    edited: bool
-    late: bool
-
-
-@dataclass(frozen=True)
-class SkipRequest:
-    reason: str
-    key: str | None = None
-
-
-@dataclass
-class DayView:
-    """What `status` shows: enough for the web page, Slack `/learning status` and tests."""
-
-    state: str = "scheduled"
-    date: dt.date | None = None
-    skip_reason: str | None = None
-    plan: str | None = None
-    summary: str | None = None
-    plan_at: dt.datetime | None = None
-    summary_at: dt.datetime | None = None
-    hold_event_id: str | None = None
-    prompts_sent: list[str] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-    posted: list[str] = field(default_factory=list)
-    instants: DayInstants | None = None
-    excused: list[str] = field(default_factory=list)  # check-ins a partial absence excused
-    problems: list[str] = field(default_factory=list)  # side roads that failed, e.g. "prompt:slack"
-
-
-@workflow.defn
+@workflow.defn(name=LEARNING_DAY_WORKFLOW)
 class LearningDayWorkflow:
     def __init__(self) -> None:
         self._view = DayView()

@@ -19,16 +19,28 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.mail.claim_mail import ApprovalRequest, ClaimMail, ClaimNotice
-    from activities.records.claims import ClaimContext, ClaimEvent, ClaimRecords, DecisionRecord
-    from activities.records.problems import ProblemReport, record_delivery_problem
+    from activities.mail.claim_mail import ClaimMail
+    from activities.records.claims import ClaimRecords
+    from activities.records.problems import record_delivery_problem
+    from learningday.contracts.claims import (
+        ApprovalRequest,
+        ClaimContext,
+        ClaimEvent,
+        ClaimNotice,
+        ClaimView,
+        Decision,
+        DecisionOutcome,
+        DecisionRecord,
+        ReimbursementInput,
+        decision_key,
+    )
+    from learningday.contracts.problems import ProblemReport
     from policies.reimbursement import (
         ApprovalStep,
         Approver,
@@ -45,51 +57,6 @@ ACTIVITY_TIMEOUT = dt.timedelta(seconds=60)
 DATABASE_TIMEOUT = dt.timedelta(seconds=15)
 MAIL_BUDGET = dt.timedelta(hours=6)  # an email not out by then is recorded; the claim goes on
 RETRY = RetryPolicy(maximum_interval=dt.timedelta(minutes=1))
-
-
-def workflow_id_for(claim_id: int) -> str:
-    return f"claim-{claim_id}"
-
-
-@dataclass(frozen=True)
-class ReimbursementInput:
-    claim_id: int
-    # >1 makes every policy day shorter by this factor (tests, demos): 86400 = a day per second.
-    time_scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class Decision:
-    approver_id: int
-    token_id: str
-    approve: bool
-    comment: str | None = None
-
-
-def decision_key(decision: Decision) -> str:
-    """The decision's idempotency key and update id: one link, one answer."""
-    return f"decide:{decision.token_id}:{'approve' if decision.approve else 'reject'}"
-
-
-@dataclass(frozen=True)
-class DecisionOutcome:
-    state: str  # the claim's state after the decision: pending (next level) | approved | rejected
-    level: int
-    message: str
-
-
-@dataclass
-class ClaimView:
-    """What `status` shows and `run` returns: the claim's state and how it got there."""
-
-    state: str = "pending"
-    level: int = 0
-    levels: int = 0
-    approvers: dict[int, str] = field(default_factory=dict)  # current approver id -> token id
-    decisions: list[str] = field(default_factory=list)  # "1:approved:<approver id>", …
-    reminders: int = 0
-    escalations: int = 0
-    expires_at: dt.datetime | None = None
 
 
 @workflow.defn

@@ -24,17 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.mail.activities import DigestActivities, DigestPage, FlagNotice, MailActivities
-    from activities.records.audit import AuditActivities, AuditPage
-    from activities.records.enforcement import FlagRecorded
-    from activities.records.problems import ProblemReport, record_delivery_problem
+    from activities.mail.activities import DigestActivities, MailActivities
+    from activities.records.audit import AuditActivities
+    from activities.records.problems import record_delivery_problem
+    from learningday.contracts.audit import AuditInput, AuditPage, AuditResult, DigestPage
+    from learningday.contracts.flags import FlagNotice, FlagRecorded
+    from learningday.contracts.problems import ProblemReport
     from policies.enforcement import flag_recipients
     from policies.policy import Policy
     from policies.spillover import week_start
@@ -45,29 +46,6 @@ PAGE_TIMEOUT = dt.timedelta(minutes=30)
 HEARTBEAT = dt.timedelta(minutes=2)
 NOTIFY_BUDGET = dt.timedelta(hours=6)  # one flag's emails: then recorded, and the audit goes on
 DIGEST_BUDGET = dt.timedelta(hours=12)  # one page of digests: a relay down half a day
-
-
-def audit_workflow_id(monday: dt.date) -> str:
-    """The id of an on-demand audit of the week starting `monday`: one run per week, so a second
-    `learningday audit run --send` finds the first instead of starting another."""
-    return f"learning-day-weekly-audit-{monday.isoformat()}"
-
-
-@dataclass(frozen=True)
-class AuditInput:
-    week_start: dt.date | None = None  # the Monday audited; default: last week
-    phase: str = "people"  # people | digests
-    after_id: int = 0  # cursor: last person (people) or manager (digests) done
-    page_size: int = 200
-    flags: int = 0  # running totals, carried across continue-as-new
-    digests: int = 0
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    week_start: dt.date
-    flags: int
-    digests: int
 
 
 @workflow.defn

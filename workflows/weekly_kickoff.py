@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.kickoff import KickoffRequest, KickoffResult
+    from learningday.contracts.kickoff import KickoffRequest, KickoffResult
 
 
 @workflow.defn

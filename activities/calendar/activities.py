@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.calendar.port import Calendar, CalendarEvent, EventQuery, HoldRef, HoldRequest
+from activities.calendar.port import Calendar
+from learningday.contracts.calendar import (
+    AwayEvents,
+    DayEvents,
+    EventQuery,
+    HoldRef,
+    HoldRemoval,
+    HoldRequest,
+)
 from policies.checkins import OutOfOffice
 from policies.enforcement import is_out_of_office
-
-
-@dataclass(frozen=True)
-class HoldRemoval:
-    person_email: str
-    date: dt.date
-
-
-@dataclass(frozen=True)
-class AwayEvents:
-    """The out-of-office events overlapping a window; what they mean is the policies' call."""
-
-    events: list[OutOfOffice]
-
-
-@dataclass(frozen=True)
-class DayEvents:
-    """Every event of a person's Learning Day, for the day-end judgement of used for work."""
-
-    events: list[CalendarEvent]
 
 
 class CalendarActivities:

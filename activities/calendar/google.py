@@ -21,8 +21,8 @@ from google.oauth2 import service_account
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.errors import HttpError
 
-from activities.calendar.port import CalendarEvent, EventQuery, HoldRef, HoldRequest, hold_event_id
 from activities.google_client import SharedCollection
+from learningday.contracts.calendar import CalendarEvent, EventQuery, HoldRef, HoldRequest, hold_event_id
 
 log = logging.getLogger(__name__)
 

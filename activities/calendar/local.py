@@ -16,21 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.calendar.port import CalendarEvent, EventQuery, HoldRef, HoldRequest, hold_event_id
+from learningday.contracts.calendar import CalendarEvent, EventQuery, HoldRef, HoldRequest, hold_event_id
 from learningday.db.engine import session_scope
+from learningday.db.holds import CANCELLED, CONFIRMED, as_utc
 from learningday.db.models import CalendarHold, Person
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
-
-CONFIRMED = "confirmed"
-CANCELLED = "cancelled"
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """Aware UTC; SQLite hands back naive datetimes, which we always stored as UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 class LocalCalendar:

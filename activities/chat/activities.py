@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chat.port import ChannelPost, Chat, MessageRef, PostOutcome, PostsInTurn, PostsInTurnDone, Prompt
+from activities.chat.port import Chat
 from activities.chat.slack import SlackDeliveryError
+from learningday.contracts.channel import PostOutcome, PostsInTurn, PostsInTurnDone
+from learningday.contracts.chat import ChannelPost, MessageRef, Prompt
 
 T = TypeVar("T")
 

@@ -22,13 +22,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.chat.activities import _delivering
 from activities.chat.port import Chat, DirectMessage
-from activities.mail.activities import FlagNotice
-from activities.mail.day_flags import DayFlagsNotice, unexcused_flags
+from activities.mail.day_flags import unexcused_flags
 from activities.records import enforcement as records
-from activities.records.problems import ProblemReport, record_problem_now
+from activities.records.problems import record_problem_now
+from learningday.contracts.flags import DayFlagsNotice, FlagNotice
+from learningday.contracts.problems import ProblemReport
 from learningday.db.engine import session_scope
 from learningday.db.models import Flag, Person
-from learningday.web.excuse import excuse_url
+from learningday.links.excuse import excuse_url
 from policies.enforcement import FlagReader, reads_as_manager
 from policies.policy import Policy
 

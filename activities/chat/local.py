@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 
 from activities.chat import outbox
-from activities.chat.blocks import QUESTIONS, policy_categories
-from activities.chat.port import ChannelPost, DirectMessage, MessageRef, Prompt
+from activities.chat.port import DirectMessage
+from learningday.contracts.chat import LOCAL_CHANNEL, ChannelPost, MessageRef, Prompt
 from learningday.db.engine import session_scope
+from learningday.slack_blocks import QUESTIONS, policy_categories
 
 LOCAL_DM = "local_dm"
-LOCAL_CHANNEL = "local_channel"
 
 
 class LocalChat:

@@ -36,7 +36,11 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import update
 
 from activities.chat import outbox
-from activities.chat.blocks import (
+from activities.chat.port import DirectMessage
+from learningday.contracts.chat import ChannelPost, MessageRef, Prompt
+from learningday.db.engine import session_scope
+from learningday.db.models import Person
+from learningday.slack_blocks import (
     channel_message,
     direct_message,
     message_metadata,
@@ -44,9 +48,6 @@ from activities.chat.blocks import (
     policy_categories,
     prompt_message,
 )
-from activities.chat.port import ChannelPost, DirectMessage, MessageRef, Prompt
-from learningday.db.engine import session_scope
-from learningday.db.models import Person
 
 LOOKBACK = dt.timedelta(days=1)
 CLOCK_SKEW = dt.timedelta(minutes=5)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -22,32 +22,20 @@ from temporalio.exceptions import ApplicationError
 from activities.calendar.port import Calendar
 from activities.mail.delivery import deliver_or_record
 from activities.mail.flag_facts import calendar_that_day, day_facts
-from activities.mail.port import Email, Mailer
 from activities.records import enforcement as records
-from activities.records.problems import ProblemReport
+from learningday.contracts.audit import DigestPage, DigestPageResult
+from learningday.contracts.flags import FlagNotice, FlagNotified
+from learningday.contracts.mail import Email, Mailer
+from learningday.contracts.problems import ProblemReport
 from learningday.db.engine import session_scope
 from learningday.db.models import ExpenseClaim, Flag, LearningDay, Person
+from learningday.flag_evidence import evidence_events, evidence_lines
+from learningday.links.excuse import excuse_url
 from learningday.mail_render import render_email
-from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader, digest_mark, flag_days, reads_as_manager, spilled_onto
+from policies.enforcement import digest_mark, flag_days, reads_as_manager, spilled_onto
 from policies.policy import Policy
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FlagNotice:
-    flag_id: int
-    # Who to tell, as the workflow decided with policies.enforcement.flag_recipients.
-    readers: list[FlagReader] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class FlagNotified:
-    recipient_ids: list[int] = field(default_factory=list)  # who the email went (or had gone) to
-    levels: list[str] = field(default_factory=list)
-    skipped: str | None = None  # why nobody was mailed (excused, no manager)
-    undelivered_ids: list[int] = field(default_factory=list)  # refused for good: a delivery problem
 
 
 @dataclass(frozen=True)
@@ -102,7 +90,7 @@ class MailActivities:
             **facts,
             "flag_label": records.LABELS.get(flag.kind.value, flag.kind.value),
             "reason": flag.reason,
-            "events": records.evidence_events(flag) or calendar_that_day(self._calendar, person, flag.date),
+            "events": evidence_events(flag) or calendar_that_day(self._calendar, person, flag.date),
             "escalated": escalated,
         }
 
@@ -113,7 +101,7 @@ class MailActivities:
             shared,
             manager_name=reader.name,
             manager_timezone=reader.timezone,
-            evidence=records.evidence_lines(flag, reader.timezone),
+            evidence=evidence_lines(flag, reader.timezone),
             excuse_url=excuse_url(flag.id, reader.id) if manages else None,
             audience=recipient.level,
         )
@@ -128,20 +116,6 @@ class MailActivities:
 
 
 # --- the weekly digest -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DigestPage:
-    week_start: dt.date  # the Monday of the week reported
-    after_manager_id: int = 0
-    limit: int = 200
-
-
-@dataclass(frozen=True)
-class DigestPageResult:
-    manager_ids: list[int] = field(default_factory=list)
-    last_manager_id: int = 0
-    done: bool = True
 
 
 class DigestActivities:

@@ -8,47 +8,22 @@ it never fails because one email bounced.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from temporalio import activity
 
-from activities.mail.port import Email, Mailer
 from activities.mail.smtp import MailRejected
-from activities.records.claims import ClaimSummary
-from activities.records.problems import ProblemReport, record_problem_now
-from learningday.claims.tokens import ApprovalLink
+from activities.records.problems import record_problem_now
+from learningday.contracts.claims import ApprovalRequest, ClaimNotice, ClaimSummary
+from learningday.contracts.mail import Email, Mailer
+from learningday.contracts.problems import ProblemReport
 from learningday.labels import expense_label
+from learningday.links.approval import ApprovalLink
 from learningday.mail_render import money, render_email
 from policies.policy import Policy
-from policies.reimbursement import Approver
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ApprovalRequest:
-    claim: ClaimSummary
-    approver: Approver
-    level: int
-    reason: str
-    token_id: str
-    expires_at: dt.datetime
-    n: int  # 1 for the first email of this approver at this level, 2 for a reminder…
-    reminder: bool = False
-    on_behalf_of: str | None = None  # the absent approver's name, for a delegate
-
-
-@dataclass(frozen=True)
-class ClaimNotice:
-    claim: ClaimSummary
-    event: str  # e.g. "submitted", "approved-1", "approved", "rejected", "expired", "escalated-1"
-    decision: str  # what the template says: pending | approved | rejected | expired
-    decided_by: str | None = None
-    comment: str | None = None
-    next_step: str | None = None
 
 
 def _claim_context(claim: ClaimSummary, policy: Policy) -> dict[str, object]:

@@ -13,37 +13,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
 
 from activities.calendar.port import Calendar
-from activities.mail.activities import FlagNotified
 from activities.mail.delivery import deliver_or_record
 from activities.mail.flag_facts import calendar_that_day, day_facts
-from activities.mail.port import Email, Mailer
 from activities.records import enforcement as records
-from activities.records.problems import ProblemReport
+from learningday.contracts.flags import DayFlagsNotice, FlagNotified
+from learningday.contracts.mail import Email, Mailer
+from learningday.contracts.problems import ProblemReport
 from learningday.db.engine import session_scope
 from learningday.db.models import Flag, Person
+from learningday.flag_evidence import evidence_events, evidence_lines
+from learningday.links.excuse import excuse_url
 from learningday.mail_render import render_email
-from learningday.web.excuse import excuse_url
-from policies.enforcement import FlagReader, flag_days, reads_as_manager
+from policies.enforcement import flag_days, reads_as_manager
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DayFlagsNotice:
-    """One person's flags of one day, and who to tell (decided by the workflow with
-    policies.enforcement.flag_recipients)."""
-
-    person_id: int
-    learning_day_id: int
-    date: dt.date
-    flag_ids: list[int]
-    readers: list[FlagReader] = field(default_factory=list)
 
 
 def day_flags_key(person_id: int, date: dt.date, reader_id: int) -> str:
@@ -84,7 +72,7 @@ class DayFlagMail:
             readers = [(reader, r.level) for r in notice.readers if (reader := session.get(Person, r.person_id))]
             escalated = any(level == "manager_of_manager" for _, level in readers)
             shared = day_facts(session, person, flags[0].learning_day_id, notice.date)
-            events = [e for f in flags for e in records.evidence_events(f)]
+            events = [e for f in flags for e in evidence_events(f)]
             shared |= {
                 "events": events or calendar_that_day(self._calendar, person, notice.date),
                 "escalated": escalated,
@@ -112,7 +100,7 @@ class DayFlagMail:
                 {
                     "label": records.LABELS.get(f.kind.value, f.kind.value),
                     "reason": f.reason,
-                    "evidence": records.evidence_lines(f, reader.timezone),
+                    "evidence": evidence_lines(f, reader.timezone),
                     "excuse_url": excuse_url(f.id, reader.id) if manages else None,
                 }
                 for f in flags

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError
 
-from activities.mail.port import Email, Mailer, Sent
 from activities.mail.smtp import MailRejected
-from activities.records.problems import ProblemReport, record_problem_now
+from activities.records.problems import record_problem_now
+from learningday.contracts.mail import Email, Mailer, Sent
+from learningday.contracts.problems import ProblemReport
 
 
 def send_or_raise(mailer: Mailer, email: Email) -> Sent:

@@ -8,8 +8,8 @@ chosen, so a plain SMTP or local install never loads the Google client.
 from __future__ import annotations
 
 from activities.mail.maildir import MaildirMailer
-from activities.mail.port import Mailer
 from activities.mail.smtp import SmtpMailer
+from learningday.contracts.mail import Mailer
 from learningday.settings import Settings
 
 BACKENDS = ("smtp", "gmail", "maildir")

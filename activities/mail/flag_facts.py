@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from activities.calendar.port import Calendar, EventQuery
+from activities.calendar.port import Calendar
 from activities.records import enforcement as records
+from learningday.contracts.calendar import EventQuery
 from learningday.db.models import Person
 from policies.enforcement import summary_followed_plan
 from policies.spillover import local_day

@@ -23,8 +23,8 @@ from activities.calendar.google import load_credentials, service_endpoint
 from activities.google_client import SharedCollection
 from activities.mail.message import build_message, message_id_for
 from activities.mail.outbox import already_sent, record_sent
-from activities.mail.port import Email, Sent
 from activities.mail.smtp import CHANNEL, MailRejected, MailTemporarilyUnavailable, SessionFactory
+from learningday.contracts.mail import Email, Sent
 from learningday.db.engine import session_scope
 from learningday.db.installation import installation_id
 from learningday.settings import Settings

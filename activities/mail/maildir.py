@@ -13,8 +13,8 @@ from pathlib import Path
 
 from activities.mail.message import build_message, message_id_for
 from activities.mail.outbox import already_sent, record_sent
-from activities.mail.port import Email, Sent
 from activities.mail.smtp import CHANNEL, SessionFactory
+from learningday.contracts.mail import Email, Sent
 from learningday.db.engine import session_scope
 from learningday.db.installation import installation_id
 

@@ -17,7 +17,7 @@ import re
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from activities.mail.port import Email
+from learningday.contracts.mail import Email
 from policies.text import one_line
 
 # Used when the sender has no usable domain; .invalid is reserved, so it can never be someone's.

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.mail.port import Email
 from learningday import metrics
+from learningday.contracts.mail import Email
 from learningday.db.models import OutboxMessage, OutboxStatus
 
 

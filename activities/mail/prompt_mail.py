@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.chat.blocks import QUESTIONS
-from activities.chat.port import Prompt
 from activities.mail.delivery import send_or_raise
-from activities.mail.port import Mailer
+from learningday.contracts.chat import Prompt
+from learningday.contracts.mail import Mailer
 from learningday.mail_render import render_email
+from learningday.slack_blocks import QUESTIONS
 
 
 class PromptMail:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from activities.mail.message import build_message, message_id_for
 from activities.mail.outbox import already_sent, record_sent
-from activities.mail.port import Email, Sent
+from learningday.contracts.mail import Email, Sent
 from learningday.db.engine import session_scope
 from learningday.db.installation import installation_id
 

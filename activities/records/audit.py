@@ -21,10 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.calendar.port import Calendar, CalendarEvent, EventQuery
-from activities.records.enforcement import FlagRecorded, check_ins, flag_recorded, learning_days, raise_flag
-from activities.records.problems import ProblemReport, record_problem_now
+from activities.calendar.port import Calendar
+from activities.records.enforcement import check_ins, flag_recorded, learning_days, raise_flag
+from activities.records.problems import record_problem_now
 from activities.records.work_judgement import judged_day_ids
+from learningday.contracts.audit import AuditPage, AuditPageResult
+from learningday.contracts.calendar import CalendarEvent, EventQuery
+from learningday.contracts.problems import ProblemReport
 from learningday.db.engine import session_scope
 from learningday.db.models import Absence, Flag, LearningDay, Person
 from policies.enforcement import Finding, Interval, away_intervals, summary_followed_plan, was_held
@@ -99,23 +102,6 @@ def judge_week(
     if finding:
         week.findings.append(WeekFinding(finding, monday, days[0].id if days else None))
     return week
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    week_start: dt.date  # the Monday of the week audited
-    after_person_id: int = 0
-    limit: int = 200
-
-
-@dataclass(frozen=True)
-class AuditPageResult:
-    flags: list[FlagRecorded] = field(default_factory=list)
-    last_person_id: int = 0
-    people: int = 0
-    done: bool = True
-    unaudited_person_ids: list[int] = field(default_factory=list)  # their calendar could not be read
-    policy: Policy | None = None  # the policy the page was audited under (for the flags' recipients)
 
 
 class AuditActivities:

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from learningday import metrics
+from learningday.contracts.claims import ClaimContext, ClaimEvent, ClaimSummary, DecisionRecord
+from learningday.db.claims import audit, routing_people
 from learningday.db.engine import session_scope
 from learningday.db.models import (
-    Absence,
     AuditEntry,
     ClaimDecision,
     ClaimState,
@@ -33,90 +32,10 @@ from learningday.db.models import (
     UsedToken,
 )
 from policies.policy import Policy
-from policies.reimbursement import Approver
-
-COMMITTED = (ClaimState.pending, ClaimState.approved)
-
-
-@dataclass(frozen=True)
-class ClaimSummary:
-    """What emails and pages show about a claim."""
-
-    claim_id: int
-    person_id: int
-    claimant_name: str
-    claimant_email: str
-    amount: Decimal
-    currency: str
-    base_amount: Decimal
-    category: str
-    description: str
-    submitted_at: dt.datetime
-    link: str | None = None
-    topic: str | None = None
-
-
-@dataclass(frozen=True)
-class ClaimContext:
-    claim: ClaimSummary
-    state: str
-    claimant: Approver
-    manager: Approver | None
-    managers_manager: Approver | None
-    finance: Approver | None
-    policy: Policy
-
-
-@dataclass(frozen=True)
-class DecisionRecord:
-    claim_id: int
-    level: int  # 0 = auto-approval
-    decision: str  # approved | rejected | auto_approved
-    at: dt.datetime
-    approver_id: int | None = None
-    token_id: str | None = None
-    comment: str | None = None
-    final_state: str | None = None  # set when this decision settles the claim
-    on_behalf_of_id: int | None = None
-    workflow_id: str = ""
-
-
-@dataclass(frozen=True)
-class ClaimEvent:
-    """Anything else worth an audit entry (reminded, escalated, expired); `state` ends the claim."""
-
-    claim_id: int
-    action: str
-    key: str  # unique per event, so a retried activity writes one entry
-    details: dict[str, Any] = field(default_factory=dict)
-    state: str | None = None
-    at: dt.datetime | None = None
-    workflow_id: str = ""
 
 
 class ReplayedLink(Exception):
     pass
-
-
-def spent_this_year(session: Session, person_id: int, year: int) -> Decimal:
-    """Approved and pending claims filed in `year`, in the policy currency (the budget's use)."""
-    start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
-    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
-    total = session.scalar(
-        select(func.coalesce(func.sum(func.coalesce(ExpenseClaim.base_amount, ExpenseClaim.amount)), 0)).where(
-            ExpenseClaim.person_id == person_id,
-            ExpenseClaim.state.in_(COMMITTED),
-            ExpenseClaim.submitted_at >= start,
-            ExpenseClaim.submitted_at < end,
-        )
-    )
-    return Decimal(str(total)).quantize(Decimal("0.01"))
-
-
-def audit(session: Session, actor: str, action: str, claim_id: int, **details: Any) -> None:
-    session.add(
-        AuditEntry(actor=actor, action=action, subject_type="expense_claim", subject_id=str(claim_id), details=details)
-    )
 
 
 class ClaimRecords:
@@ -263,53 +182,6 @@ def summary_of(claim: ExpenseClaim) -> ClaimSummary:
         link=claim.link,
         topic=claim.topic,
     )
-
-
-def routing_people(
-    session: Session, person: Person, policy: Policy
-) -> tuple[Approver, Approver | None, Approver | None, Approver | None]:
-    """The claimant, their manager, their manager's manager and finance, as approvers today."""
-    manager = person.manager
-    managers_manager = manager.manager if manager else None
-    finance = _by_email(session, policy.reimbursement.finance_email)
-    today = dt.datetime.now(dt.UTC).date()
-    claimant = _approver(session, person, policy, today, depth=0)
-    assert claimant is not None
-    return (
-        claimant,
-        _approver(session, manager, policy, today),
-        _approver(session, managers_manager, policy, today),
-        _approver(session, finance, policy, today),
-    )
-
-
-def _by_email(session: Session, email: str | None) -> Person | None:
-    if not email:
-        return None
-    return session.scalar(select(Person).where(Person.email == email.lower(), Person.active.is_(True)))
-
-
-def _approver(
-    session: Session, person: Person | None, policy: Policy, today: dt.date, depth: int = 1
-) -> Approver | None:
-    """`person` as an approver: out of office if an absence covers today; delegate per policy."""
-    if person is None:
-        return None
-    out = (
-        depth > 0
-        and session.scalar(
-            select(Absence.id).where(
-                Absence.person_id == person.id, Absence.start_date <= today, Absence.end_date >= today
-            )
-        )
-        is not None
-    )
-    delegate = None
-    if out:
-        configured = policy.reimbursement.delegates.get(person.email)
-        stand_in = _by_email(session, configured) if configured else person.manager
-        delegate = _approver(session, stand_in, policy, today, depth=0) if stand_in else None
-    return Approver(person_id=person.id, email=person.email, name=person.name, out_of_office=out, delegate=delegate)
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

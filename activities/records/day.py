@@ -9,17 +9,25 @@ a second write of a different text under the same revision is refused as two tru
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.records.enforcement import FlagRecorded, flag_recorded
+from activities.records.enforcement import flag_recorded
 from learningday import metrics
+from learningday.contracts.day import (
+    CheckInRecord,
+    CheckInSaved,
+    DayContext,
+    DayKey,
+    DayStateChange,
+    ExcusedCheckIn,
+    FlagRecord,
+)
+from learningday.contracts.flags import FlagRecorded
 from learningday.db.engine import session_scope
 from learningday.db.models import (
     Absence,
@@ -32,80 +40,8 @@ from learningday.db.models import (
     LearningDay,
     Person,
 )
-from policies.policy import Policy
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DayKey:
-    person_id: int
-    date: dt.date
-    workflow_id: str
-
-
-@dataclass(frozen=True)
-class DayContext:
-    """Everything the workflow needs to know about the person and the program for the day."""
-
-    learning_day_id: int
-    person_id: int
-    person_email: str
-    person_name: str
-    timezone: str
-    slack_user_id: str | None
-    policy: Policy
-    recorded_absence: str | None
-    checkin_url: str
-    channel_task_queue: str
-
-
-@dataclass(frozen=True)
-class DayStateChange:
-    learning_day_id: int
-    state: str
-    skip_reason: str | None = None
-    hold_event_id: str | None = None
-    channel_thread_ts: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckInRecord:
-    learning_day_id: int
-    kind: str
-    text: str
-    source: str
-    at: dt.datetime
-    why: str | None = None
-    category: str | None = None
-    resources: str | None = None
-    revision: int = 1  # the workflow's count of accepted versions of this check-in
-
-
-@dataclass(frozen=True)
-class CheckInSaved:
-    check_in_id: int
-    edited: bool
-
-
-@dataclass(frozen=True)
-class FlagRecord:
-    person_id: int
-    learning_day_id: int | None
-    kind: str
-    date: dt.date
-    reason: str
-    at: dt.datetime
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ExcusedCheckIn:
-    """An unanswered check-in excused by a partial absence: recorded, never flagged."""
-
-    learning_day_id: int
-    kind: str
-    reason: str
 
 
 def _audit(session: Any, actor: str, action: str, subject: str, subject_id: object, **details: Any) -> None:
@@ -117,10 +53,9 @@ def _audit(session: Any, actor: str, action: str, subject: str, subject_id: obje
 class DayRecords:
     """Activities writing a Learning Day to the database. Stateless apart from its settings."""
 
-    def __init__(self, policy_loader: Any, checkin_url: Any, channel_task_queue: str) -> None:
+    def __init__(self, policy_loader: Any, checkin_url: Any) -> None:
         self._policy_loader = policy_loader
         self._checkin_url = checkin_url
-        self._channel_task_queue = channel_task_queue
 
     @activity.defn(name="load_day_context")
     def load_day_context(self, key: DayKey) -> DayContext:
@@ -154,7 +89,6 @@ class DayRecords:
                 policy=self._policy_loader(),
                 recorded_absence=absence.reason if absence else None,
                 checkin_url=self._checkin_url(person.id, key.date),
-                channel_task_queue=self._channel_task_queue,
             )
 
     @activity.defn(name="record_day_state")
@@ -264,8 +198,3 @@ def _same(row: CheckIn, record: CheckInRecord) -> bool:
         record.resources,
         record.source,
     )
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from learningday.contracts.flags import FlagRecorded
 from learningday.db.models import AuditEntry, CheckIn, Flag, FlagKind, LearningDay, Person
 from learningday.labels import FLAG_LABELS
 from policies.enforcement import Finding, consecutive_misses, history_mark
@@ -82,17 +82,6 @@ def missed_in_a_row(session: Session, person_id: int, upto: dt.date, lookback: i
     return consecutive_misses([rules_day_status(day.state.value, kinds.get(day.date, [])) for day in days])
 
 
-@dataclass(frozen=True)
-class FlagRecorded:
-    """A flag's id and what deciding its recipients needs (`policies.enforcement.flag_recipients`)."""
-
-    flag_id: int
-    person_id: int
-    missed_in_a_row: int
-    manager_id: int | None
-    managers_manager_id: int | None
-
-
 def flag_recorded(session: Session, flag: Flag) -> FlagRecorded:
     person = session.get(Person, flag.person_id)
     manager = person.manager if person is not None else None
@@ -146,30 +135,3 @@ def raise_flag(
             )
         )
     return flag.id
-
-
-def evidence_lines(flag: Flag, timezone: str) -> list[str]:
-    """The flag's evidence as sentences, times in the reader's `timezone`."""
-    from learningday.mail_render import localtime
-
-    evidence = flag.evidence or {}
-    lines = list(evidence.get("facts", []))
-    if "cutoff" in evidence:
-        cutoff = dt.datetime.fromisoformat(evidence["cutoff"])
-        lines.append(f"Deadline plus grace: {localtime(cutoff, timezone)} ({timezone})")
-    prompts = evidence.get("prompts")
-    if prompts is not None:
-        lines.append(f"Prompts and reminders sent: {len(prompts)}")
-    return lines
-
-
-def evidence_events(flag: Flag) -> list[dict[str, Any]]:
-    """The calendar events stored with the flag, as {title, start, end} aware datetimes."""
-    return [
-        {
-            "title": e.get("title", ""),
-            "start": dt.datetime.fromisoformat(e["start"]),
-            "end": dt.datetime.fromisoformat(e["end"]),
-        }
-        for e in (flag.evidence or {}).get("events", [])
-    ]

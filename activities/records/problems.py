@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,23 +18,12 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 
 from learningday import metrics
+from learningday.contracts.problems import ProblemReport
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, DeliveryProblem
 
 log = logging.getLogger(__name__)
 REASON_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class ProblemReport:
-    key: str  # the failed step's idempotency key, e.g. "prompt:<workflow id>:plan:0"
-    step: str  # prompt | prompt_email | flag_email | flag_dm | channel_post | digest | claim_email | …
-    subject_type: str  # learning_day | flag | expense_claim | week | channel
-    subject_id: str
-    reason: str
-    outcome: str  # what happened instead, in words: "emailed the check-in link instead"
-    person_id: int | None = None
-    at: dt.datetime | None = None
 
 
 def record_problem(session: Session, report: ProblemReport) -> bool:

@@ -12,34 +12,19 @@ retried activity converges on the same rows.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.records.enforcement import FlagRecorded, flag_recorded, raise_flag
+from activities.records.enforcement import flag_recorded, raise_flag
 from learningday import metrics
+from learningday.contracts.flags import FlagRecorded, WorkJudgement
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Flag, FlagKind, LearningDay
-from policies.enforcement import Finding
 
 JUDGED = "work_judged"
-
-
-@dataclass(frozen=True)
-class WorkJudgement:
-    """What the workflow decided at the day's end, to be written as it is."""
-
-    person_id: int
-    learning_day_id: int
-    date: dt.date
-    at: dt.datetime
-    finding: Finding | None = None  # None: the day was kept
-    followed_plan: bool | None = None  # None: no plan or no summary to compare
-    calendar_read: bool = True  # False: judged on the plan and summary only
 
 
 def judged_day_ids(session: Session, day_ids: Iterable[int]) -> set[int]:

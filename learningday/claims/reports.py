@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from activities.records.claims import spent_this_year
 from learningday.csv_export import to_csv
+from learningday.db.claims import spent_this_year
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimState, ExpenseClaim, Person
 from policies.policy import Policy

@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from activities.records.claims import COMMITTED, audit, routing_people, spent_this_year
 from learningday.claims.receipts import receipt_problem, receipt_type, store_receipt
+from learningday.contracts.claims import ReimbursementInput, workflow_id_for
+from learningday.db.claims import COMMITTED, audit, routing_people, spent_this_year
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, ClaimState, ExpenseClaim, Person
 from policies.policy import Policy
@@ -42,11 +43,7 @@ from policies.reimbursement import (
     parse_amount,
     remaining_budget,
 )
-from workflows.reimbursement import (
-    ReimbursementInput,
-    ReimbursementWorkflow,
-    workflow_id_for,
-)
+from workflows.reimbursement import ReimbursementWorkflow
 
 log = logging.getLogger(__name__)
 KEY_MAX = 200  # expense_claims.submission_key

@@ -81,8 +81,9 @@ def run(
 
 
 def _send(monday: dt.date) -> None:
+    from learningday.contracts.audit import AuditInput, AuditResult, audit_workflow_id
     from learningday.temporal.client import connect
-    from workflows.weekly_audit import AuditInput, AuditResult, WeeklyAuditWorkflow, audit_workflow_id
+    from workflows.weekly_audit import WeeklyAuditWorkflow
 
     settings, workflow_id = get_settings(), audit_workflow_id(monday)
 

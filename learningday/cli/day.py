@@ -50,7 +50,8 @@ def start(
         raise typer.BadParameter("name at least one --person, or --all")
     # Here, not at the top: the kickoff imports the workflows, and every command (`--help` too)
     # would pay for that before it could answer (the taken-port test allows 5 s).
-    from activities.kickoff import Kickoff, KickoffRequest, learning_date_for
+    from activities.kickoff import Kickoff, learning_date_for
+    from learningday.contracts.kickoff import KickoffRequest
 
     participants = _participants(person, everyone)
     settings = get_settings()

@@ -12,8 +12,9 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from learningday.checkins import CheckInSubmission
+from learningday.contracts.day import DayView, workflow_id_for
 from learningday.temporal.gateway import TemporalCheckInGateway
-from workflows.learning_day import DayView, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 log = logging.getLogger(__name__)
 

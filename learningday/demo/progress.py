@@ -15,8 +15,9 @@ from collections.abc import Callable
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from learningday.contracts.day import DayView, workflow_id_for
 from policies.participation import participation_mark
-from workflows.learning_day import DayView, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 CLOSED = ("completed", "skipped")
 PROMPTS = {

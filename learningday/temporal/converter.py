@@ -4,9 +4,9 @@
 sandbox makes a converter per workflow instance: every new Learning Day or claim built the
 adapters for the same activity results again (`DayContext` carries the whole `Policy`). In the
 approval-click benchmark that was ~8 % of the worker's CPU. The types of the modules passed
-through the sandbox (activities/, policies/ and the standard library) are the same objects in
-every instance, so their adapters are kept here, once. Types defined in workflow modules are
-re-imported in each sandbox; they keep the per-instance cache, so no dead sandbox is pinned.
+through the sandbox (learningday.contracts, policies/ and the standard library) are the same
+objects in every instance, so their adapters are kept here, once. Types defined anywhere else
+may be re-imported in each sandbox; they keep the per-instance cache, so no dead sandbox is pinned.
 The wire format is exactly pydantic_data_converter's.
 """
 
@@ -27,7 +27,7 @@ from temporalio.converter import (
     JSONPlainPayloadConverter,
 )
 
-SHARED_MODULES = ("activities.", "policies.", "builtins", "datetime", "decimal", "typing")
+SHARED_MODULES = ("learningday.contracts.", "policies.", "builtins", "datetime", "decimal", "typing")
 
 
 @functools.lru_cache(maxsize=512)

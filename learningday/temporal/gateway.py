@@ -19,16 +19,11 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from learningday.checkins import CheckInResult, CheckInSubmission, DayStatus
+from learningday.contracts.day import CheckInAccepted, CheckInUpdate, DayView, SkipRequest
 from learningday.db.engine import session_scope
 from learningday.db.models import DayState, LearningDay, Person
 from policies.checkins import check_in_due
-from workflows.learning_day import (
-    CheckInAccepted,
-    CheckInUpdate,
-    DayView,
-    LearningDayWorkflow,
-    SkipRequest,
-)
+from workflows.learning_day import LearningDayWorkflow
 
 _CLOSED = (DayState.completed, DayState.skipped, DayState.cancelled)
 NO_DAY = "No Learning Day is running for you right now."

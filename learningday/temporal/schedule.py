@@ -19,8 +19,9 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from learningday.contracts.audit import AuditInput
 from policies.policy import Policy
-from workflows.weekly_audit import AuditInput, WeeklyAuditWorkflow
+from workflows.weekly_audit import WeeklyAuditWorkflow
 from workflows.weekly_kickoff import WeeklyKickoffWorkflow
 
 log = logging.getLogger(__name__)

@@ -28,16 +28,16 @@ from activities.kickoff import Kickoff
 from activities.mail.activities import DigestActivities, MailActivities
 from activities.mail.day_flags import DayFlagMail
 from activities.mail.factory import mailer_from_settings
-from activities.mail.port import Mailer
 from activities.mail.prompt_mail import PromptMail
 from activities.records.audit import AuditActivities
 from activities.records.day import DayRecords
 from activities.records.problems import record_delivery_problem
 from activities.records.work_judgement import record_work_judgement
+from learningday.contracts.mail import Mailer
+from learningday.links.checkin import checkin_url
 from learningday.policy_source import current_policy
 from learningday.settings import Settings
 from learningday.temporal.retry_metrics import CountRetries
-from learningday.web.links import checkin_url
 from policies.policy import Policy
 from workflows.channel_poster import ChannelPosterWorkflow
 from workflows.learning_day import LearningDayWorkflow
@@ -47,11 +47,14 @@ from workflows.weekly_kickoff import WeeklyKickoffWorkflow
 
 log = logging.getLogger(__name__)
 
-# policies/ is pure and deterministic, and so are the payload dataclasses in activities/:
-# loading them once, outside the per-workflow sandbox, is both safe and much cheaper.
+# policies/ is pure and deterministic, and so are the payload dataclasses in learningday.contracts:
+# loading them once, outside the per-workflow sandbox, is both safe and much cheaper. activities/
+# too: a workflow names the activity methods it calls, and a module defining a workflow may
+# import them outside an `imports_passed_through` block (tests/replay's reordered workflow does).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "policies",
+        "learningday.contracts",
         "activities",
         "holidays",
         # Process-wide metrics: importing them again inside a sandbox would be refused
@@ -119,7 +122,7 @@ def build_workers(
     _warm_up_holidays(policy_loader)
     interceptors = [CountRetries(), *interceptors]
     shutdown = dt.timedelta(seconds=settings.graceful_shutdown_seconds)
-    records = DayRecords(policy_loader, checkin_url, settings.temporal_channel_task_queue)
+    records = DayRecords(policy_loader, checkin_url)
     calendar = CalendarActivities(ports.calendar)
     chat = ChatActivities(ports.chat)
     kickoff = Kickoff(client, settings.temporal_task_queue, policy_loader)
@@ -214,7 +217,7 @@ def claim_activities(
     from activities.mail.claim_mail import ClaimMail
     from activities.mail.factory import mailer_from_settings
     from activities.records.claims import ClaimRecords
-    from learningday.claims.tokens import approval_url
+    from learningday.links.approval import approval_url
 
     records = ClaimRecords(policy_loader)
     mail = ClaimMail(mailer or mailer_from_settings(settings), approval_url, policy_loader)

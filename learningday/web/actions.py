@@ -26,7 +26,7 @@ def excuse_link(session: Session, flag: Flag, viewer_id: int) -> str | None:
     if viewer_id not in _managers_above(session, flag.person_id, 2):
         return None
     try:
-        from learningday.web.excuse import excuse_token
+        from learningday.links.excuse import excuse_token
     except ImportError:
         return None
     return f"/excuse/{excuse_token(flag.id, viewer_id)}"

@@ -29,20 +29,14 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateR
 from temporalio.service import RPCError, RPCStatusCode
 
 from learningday.claims.receipts import receipt_type
-from learningday.claims.tokens import ApprovalLink, LinkRefused, read_approval_token
+from learningday.contracts.claims import ClaimView, Decision, DecisionOutcome, decision_key, workflow_id_for
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimDecision, ExpenseClaim, Person, UsedToken
+from learningday.links.approval import ApprovalLink, LinkRefused, read_approval_token
 from learningday.web import csrf
 from learningday.web.render import templates  # one environment: its filters and globals
 from policies.reimbursement import may_decide
-from workflows.reimbursement import (
-    ClaimView,
-    Decision,
-    DecisionOutcome,
-    ReimbursementWorkflow,
-    decision_key,
-    workflow_id_for,
-)
+from workflows.reimbursement import ReimbursementWorkflow
 
 router = APIRouter()
 COMMENT_MAX = 2000

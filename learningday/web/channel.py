@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
-from activities.chat.local import LOCAL_CHANNEL
+from learningday.contracts.chat import LOCAL_CHANNEL
 from learningday.db.engine import session_scope
 from learningday.db.models import OutboxMessage, Person
 from learningday.settings import get_settings
@@ -28,7 +28,7 @@ router = APIRouter()
 
 POST_LIMIT = 200  # the newest posts; older ones are in the archive
 # The key a day gives its post, "channel:<workflow id>:<kind>" with the workflow id
-# "learning-day-<person id>-<date>" (workflows.learning_day.channel_post_key and
+# "learning-day-<person id>-<date>" (learningday.contracts.day.channel_post_key and
 # workflow_id_for; the tests build their posts with those, so a change of format fails them).
 POST_KEY = re.compile(r"channel:learning-day-(?P<person>\d+)-(?P<date>\d{4}-\d{2}-\d{2}):(?P<kind>plan|summary)")
 

@@ -23,9 +23,9 @@ import secrets
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from activities.records.claims import spent_this_year
 from learningday.claims.receipts import MAX_RECEIPT_BYTES
 from learningday.claims.service import ClaimSubmission, submit_claim
+from learningday.db.claims import spent_this_year
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.policy_source import current_policy

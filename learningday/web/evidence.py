@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from activities.records.enforcement import evidence_events, evidence_lines
 from learningday.db.models import Flag
+from learningday.flag_evidence import evidence_events, evidence_lines
 from learningday.mail_render import localtime
 
 

@@ -11,7 +11,6 @@ changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
@@ -21,45 +20,12 @@ from sqlalchemy.orm import Session
 from learningday.db.engine import session_scope
 from learningday.db.models import AuditEntry, Flag, Person, UsedToken
 from learningday.labels import flag_label
-from learningday.settings import get_settings
-from learningday.tokens import Purpose, TokenRefused, read, sign
+from learningday.links.excuse import ExcuseLink, read_excuse_token
 from learningday.web import csrf
 from learningday.web.render import templates  # one environment: its filters and globals
 from policies.enforcement import may_excuse
 
 router = APIRouter()
-
-
-def excuse_token(flag_id: int, manager_id: int) -> str:
-    return sign(Purpose.EXCUSE_LINK, [flag_id, manager_id])
-
-
-def excuse_url(flag_id: int, manager_id: int) -> str:
-    base = get_settings().public_base_url.rstrip("/")
-    return f"{base}/excuse/{excuse_token(flag_id, manager_id)}"
-
-
-@dataclass(frozen=True)
-class ExcuseLink:
-    flag_id: int
-    manager_id: int
-
-    @property
-    def token_id(self) -> str:
-        return f"excuse:{self.flag_id}:{self.manager_id}"
-
-
-def read_excuse_token(token: str) -> ExcuseLink | str:
-    """The link's (flag, manager), or why it cannot be used."""
-    try:
-        flag_id, manager_id = read(Purpose.EXCUSE_LINK, token)
-        return ExcuseLink(int(flag_id), int(manager_id))
-    except TokenRefused as refused:
-        if refused.expired:
-            return "This link has expired. Excuse the flag from a newer email, or ask the program owner."
-        return "This link is not valid. Use the link exactly as it arrived in the email."
-    except (ValueError, TypeError):
-        return "This link is not valid. Use the link exactly as it arrived in the email."
 
 
 def _scope(token: str) -> str:

@@ -18,8 +18,8 @@ from fastapi import APIRouter, HTTPException, Response
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
-from activities.calendar.local import CANCELLED, as_utc
 from learningday.db.engine import session_scope
+from learningday.db.holds import CANCELLED, as_utc
 from learningday.db.models import CalendarHold, Person
 from learningday.settings import get_settings
 from learningday.tokens import Purpose, TokenRefused, read, sign

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from learningday.checkins import CheckInGateway, CheckInResult, CheckInSubmission
 from learningday.db.engine import session_scope
 from learningday.db.models import CheckIn, Flag, LearningDay, Person
+from learningday.links.checkin import checkin_token, read_checkin_token
 from learningday.policy_source import current_policy
 from learningday.web import archive, channel, csrf, oidc, program, reports, signin
 from learningday.web.access import (
@@ -35,7 +36,6 @@ from learningday.web.bounds import RecordId, no_nul_characters
 from learningday.web.claims import claim_form_url
 from learningday.web.evidence import evidence_for
 from learningday.web.ics import feed_url
-from learningday.web.links import checkin_token, read_checkin_token
 from learningday.web.my_day import local_today, read_my_day
 from learningday.web.render import render, templates
 

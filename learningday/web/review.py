@@ -16,15 +16,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from temporalio.service import RPCError
 
-from learningday.claims.tokens import ApprovalLink, approval_token
+from learningday.contracts.claims import ClaimView, workflow_id_for
 from learningday.db.engine import session_scope
 from learningday.db.models import ClaimState, ExpenseClaim, Person
+from learningday.links.approval import ApprovalLink, approval_token
 from learningday.web.access import Viewer, can_see, team_scope
 from learningday.web.approvals import temporal_client
 from learningday.web.auth import signed_in
 from learningday.web.bounds import RecordId
 from learningday.web.errors import error_page
-from workflows.reimbursement import ClaimView, ReimbursementWorkflow, workflow_id_for
+from workflows.reimbursement import ReimbursementWorkflow
 
 router = APIRouter()
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from activities.mail.port import Email
+from learningday.contracts.mail import Email, Mailer
 from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.settings import get_settings
@@ -77,16 +77,14 @@ def send_login_link(
             person_id if person_id is not None else "unknown",
         )
     elif person_id is not None and address is not None:
-        _send_link(person_id, address, _safe_next(next))
+        _send_link(request.app.state.mailer_for(get_settings()), person_id, address, _safe_next(next))
         log.info("sign-in link sent to person %d", person_id)
     context = {"mode": "link", "next": _safe_next(next), "sent": True}
     return render(request, "login.html", context, form_scope=csrf.LOGIN_SCOPE)
 
 
-def _send_link(person_id: int, address: str, target: str) -> None:
+def _send_link(mailer: Mailer, person_id: int, address: str, target: str) -> None:
     from urllib.parse import quote
-
-    from activities.mail.factory import mailer_from_settings
 
     url = f"{login_url(person_id)}?next={quote(target, safe='')}"
     minutes = get_settings().login_link_max_age_minutes
@@ -102,7 +100,7 @@ def _send_link(person_id: int, address: str, target: str) -> None:
         text=text,
         html=html,
     )
-    mailer_from_settings(get_settings()).send(email)
+    mailer.send(email)
 
 
 @router.get("/link/{token}")

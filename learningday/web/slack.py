@@ -43,17 +43,6 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
-from activities.chat.blocks import (
-    CLAIM_CALLBACK,
-    MODAL_CALLBACK_PREFIX,
-    OPEN_CHECKIN_ACTION,
-    OPEN_IN_BROWSER_ACTION,
-    checkin_modal,
-    claim_modal,
-    modal_values,
-    policy_categories,
-    unescape,
-)
 from learningday.checkins import (
     CheckInGateway,
     CheckInResult,
@@ -65,6 +54,17 @@ from learningday.db.engine import session_scope
 from learningday.db.models import Person
 from learningday.policy_source import current_policy
 from learningday.settings import Settings, get_settings
+from learningday.slack_blocks import (
+    CLAIM_CALLBACK,
+    MODAL_CALLBACK_PREFIX,
+    OPEN_CHECKIN_ACTION,
+    OPEN_IN_BROWSER_ACTION,
+    checkin_modal,
+    claim_modal,
+    modal_values,
+    policy_categories,
+    unescape,
+)
 from learningday.web import slack_home, slack_shapes
 from learningday.web.claims import claim_form_url
 from policies.policy import Policy

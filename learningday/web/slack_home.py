@@ -21,7 +21,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from activities.chat.blocks import (
+from learningday import labels
+from learningday.db.engine import session_scope
+from learningday.db.models import Person
+from learningday.mail_render import money
+from learningday.policy_source import current_policy
+from learningday.slack_blocks import (
     BUTTON_LABELS,
     MAX_SECTION_TEXT,
     OPEN_CHECKIN_ACTION,
@@ -29,11 +34,6 @@ from activities.chat.blocks import (
     clip_escaped,
     escape,
 )
-from learningday import labels
-from learningday.db.engine import session_scope
-from learningday.db.models import Person
-from learningday.mail_render import money
-from learningday.policy_source import current_policy
 from learningday.web.my_day import MyDay, ReportDay, read_my_day, read_team_today
 
 MAX_VIEW_BLOCKS = 100

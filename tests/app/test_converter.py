@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.records.day import DayKey
+from learningday.contracts.day import DayKey
 from learningday.temporal import converter
-from workflows.learning_day import LearningDayInput
 
 
 async def test_payloads_are_exactly_those_of_the_pydantic_converter() -> None:
@@ -18,7 +18,15 @@ async def test_payloads_are_exactly_those_of_the_pydantic_converter() -> None:
     assert await converter.data_converter.decode(ours, [DayKey]) == [key]
 
 
-def test_an_activity_type_gets_one_adapter_per_process_and_a_workflow_type_none() -> None:
+@dataclass(frozen=True)
+class Elsewhere:
+    """A payload type outside the passed-through modules, as a workflow module's own would be."""
+
+    person_id: int
+    date: dt.date
+
+
+def test_a_contracts_type_gets_one_adapter_per_process_and_any_other_type_none() -> None:
     def decode(value: object, hint: type) -> object:
         payload_converter = converter.SharedAdapterPayloadConverter()  # one per workflow instance
         return payload_converter.from_payloads(payload_converter.to_payloads([value]), [hint])[0]
@@ -28,10 +36,10 @@ def test_an_activity_type_gets_one_adapter_per_process_and_a_workflow_type_none(
     assert decode(key, DayKey) == key and decode(key, DayKey) == key
     assert converter._shared_adapter.cache_info().currsize == 1  # built once for both instances
 
-    # Workflow modules are imported afresh in every sandbox: their types are never kept here.
-    day = LearningDayInput(person_id=1, date=dt.date(2026, 12, 3))
-    assert decode(day, LearningDayInput) == day
-    assert decode([day], list[LearningDayInput]) == [day]  # "builtins", but not shareable
+    # Modules outside the passthrough are imported afresh in every sandbox: never kept here.
+    day = Elsewhere(person_id=1, date=dt.date(2026, 12, 3))
+    assert decode(day, Elsewhere) == day
+    assert decode([day], list[Elsewhere]) == [day]  # "builtins", but not shareable
     assert converter._shared_adapter.cache_info().currsize == 1
     assert decode([key], list[DayKey]) == [key]
     assert converter._shared_adapter.cache_info().currsize == 2

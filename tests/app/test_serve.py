@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from learningday.contracts.day import workflow_id_for
 from learningday.db.models import Flag, OutboxMessage, Person
+from learningday.links.checkin import checkin_token
 from learningday.temporal.devserver import free_port, port_is_open
-from learningday.web.links import checkin_token
 from tests.waiting import eventually
-from workflows.learning_day import LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 THURSDAY = dt.date(2026, 12, 3)
 CLI = [sys.executable, "-m", "learningday.cli"]

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from activities.calendar.port import CalendarEvent, hold_event_id
 from learningday.cli import app
+from learningday.contracts.audit import audit_workflow_id
+from learningday.contracts.calendar import CalendarEvent, hold_event_id
 from learningday.db.models import (
     AuditEntry,
     CalendarHold,
@@ -32,7 +33,6 @@ from learningday.settings import get_settings
 from learningday.temporal.devserver import free_port
 from policies.spillover import week_start
 from tests.enforcement.conftest import Org, Smtp, Workers, org, smtp, smtp_mailer, workers  # noqa: F401 - fixtures
-from workflows.weekly_audit import audit_workflow_id
 
 runner = CliRunner()
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from activities.chat.port import ChannelPost
+from learningday.contracts.chat import ChannelPost
 from learningday.settings import Settings
 from learningday.temporal.worker import ports_from_settings
 from tests.peers.slack import BOT_TOKEN, SlackPeer, slack_peer  # noqa: F401

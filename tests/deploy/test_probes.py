@@ -142,13 +142,14 @@ def test_log_format_is_checked() -> None:
 def test_a_retried_flag_is_counted_once(session) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
-    from activities.records.day import DayRecords, FlagRecord
+    from activities.records.day import DayRecords
+    from learningday.contracts.day import FlagRecord
     from learningday.db.models import Person
 
     person = Person(email="grace@example.com", name="Grace Hopper", timezone="UTC")
     session.add(person)
     session.commit()
-    records = DayRecords(lambda: None, lambda *_: "", "channel")
+    records = DayRecords(lambda: None, lambda *_: "")
     flag = FlagRecord(
         person_id=person.id,
         learning_day_id=None,

@@ -25,10 +25,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from learningday.contracts.day import workflow_id_for
 from learningday.db.models import AuditEntry, CalendarHold, DayState, Flag, LearningDay, OutboxMessage, Person
 from learningday.temporal.devserver import DevServer, free_port
 from tests.waiting import eventually
-from workflows.learning_day import LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.calendar.port import CalendarEvent, EventQuery
-from activities.mail.port import Mailer
+from learningday.contracts.calendar import CalendarEvent, EventQuery
+from learningday.contracts.mail import Mailer
 from learningday.db.models import Person
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers

@@ -17,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle
 
-from activities.calendar.port import CalendarEvent, EventQuery
+from learningday.contracts.audit import AuditInput
+from learningday.contracts.calendar import CalendarEvent, EventQuery
+from learningday.contracts.day import CheckInUpdate, DayView, LearningDayInput, SkipRequest, workflow_id_for
 from learningday.db.models import (
     AuditEntry,
     DayState,
@@ -33,15 +35,8 @@ from tests.enforcement.conftest import CalendarWithEvents, Org, Smtp, Workers, n
 from tests.enforcement.test_flag_emails import parts
 from tests.workflows.clock import advance_to
 from tests.workflows.test_learning_day import compact_policy, prompted
-from workflows.learning_day import (
-    CheckInUpdate,
-    DayView,
-    LearningDayInput,
-    LearningDayWorkflow,
-    SkipRequest,
-    workflow_id_for,
-)
-from workflows.weekly_audit import AuditInput, WeeklyAuditWorkflow
+from workflows.learning_day import LearningDayWorkflow
+from workflows.weekly_audit import WeeklyAuditWorkflow
 
 BERLIN = ZoneInfo("Europe/Berlin")  # Ada's zone; the compact day is 09:00-10:00 there
 

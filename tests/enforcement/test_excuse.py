@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from learningday.db.models import AuditEntry, Flag, FlagKind
+from learningday.links.excuse import excuse_token
 from learningday.web import excuse
 from tests.enforcement.conftest import THURSDAY, Org
 
@@ -41,7 +42,7 @@ def flag(session: Session, org: Org) -> Flag:
 
 
 def path(flag_id: int, manager_id: int) -> str:
-    return f"/excuse/{excuse.excuse_token(flag_id, manager_id)}"
+    return f"/excuse/{excuse_token(flag_id, manager_id)}"
 
 
 def csrf_from(page: str) -> str:

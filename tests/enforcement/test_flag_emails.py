@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle
 
+from learningday.contracts.day import CheckInUpdate, LearningDayInput, workflow_id_for
 from learningday.db.models import DayState, Flag, FlagKind, LearningDay, OutboxMessage
 from tests.enforcement.conftest import THURSDAY, CrashAfterFirstSend, Org, Smtp, Workers, next_thursday, smtp_mailer
 from tests.waiting import eventually
 from tests.workflows.clock import advance_to, berlin
 from tests.workflows.test_learning_day import compact_policy
-from workflows.learning_day import CheckInUpdate, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 
 async def ada_on_the_compact_day(w: Workers) -> dt.date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from activities.calendar.port import CalendarEvent
+from learningday.contracts.calendar import CalendarEvent
 from policies.enforcement import (
     check_in_missed,
     consecutive_misses,

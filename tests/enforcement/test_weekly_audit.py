@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.calendar.port import CalendarEvent
 from activities.mail.gmail import GmailMailer
+from learningday.contracts.audit import AuditInput, AuditResult
+from learningday.contracts.calendar import CalendarEvent
 from learningday.db.models import Absence, CheckIn, CheckInKind, DayState, Flag, LearningDay
 from tests.enforcement.conftest import MONDAY, THURSDAY, Org, Workers
 from tests.peers.google import GooglePeer
-from workflows.weekly_audit import AuditInput, AuditResult, WeeklyAuditWorkflow
+from workflows.weekly_audit import WeeklyAuditWorkflow
 
 SENDER = "learning-day@example.com"
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -53,6 +53,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.mail.message import message_id_for
 from activities.records.enforcement import LABELS
+from learningday.contracts.day import DayView, LearningDayInput, workflow_id_for
 from learningday.db.installation import forget_cached, installation_id
 from learningday.db.models import DayState, Flag, LearningDay, OutboxMessage, OutboxStatus, Person
 from learningday.settings import Settings
@@ -60,7 +61,7 @@ from learningday.temporal.devserver import DevServer
 from tests.deploy.test_two_workers import THURSDAY, WorkerProcess, cluster  # noqa: F401 - fixture
 from tests.mail.smtp_peer import HOST, free_port
 from tests.waiting import eventually
-from workflows.learning_day import DayView, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 pytestmark = pytest.mark.slow
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
+from learningday.contracts.day import DayView, LearningDayInput, workflow_id_for
 from learningday.db.models import DeliveryProblem, Flag, Person, Role
 from learningday.settings import Settings
 from learningday.web.auth import login_token
@@ -34,7 +35,7 @@ from tests.peers.slack import BOT_TOKEN, SlackPeer, running_slack_peer
 from tests.peers.slack_requests import SECRET
 from tests.waiting import eventually
 from tests.workflows.test_learning_day import THURSDAY, compact_policy, plan, summary
-from workflows.learning_day import DayView, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 SCALE = 60.0
 ADA_SLACK, LIN_SLACK = "UADA00001", "ULIN00001"

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
 from learningday import metrics
+from learningday.contracts.day import DayView, LearningDayInput, workflow_id_for
 from learningday.db import engine as db_engine
 from learningday.db import migrate
 from learningday.db.models import AuditEntry, CheckIn, DayState, Flag, LearningDay, OutboxMessage, Person
@@ -49,7 +50,7 @@ from tests.faults.private_postgres import PrivatePostgres, find_server_binaries,
 from tests.waiting import eventually
 from tests.workflows.conftest import FakeCalendar, FakeChat, Harness
 from tests.workflows.test_learning_day import THURSDAY, compact_policy, plan, summary
-from workflows.learning_day import DayView, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.calendar.port import hold_event_id
+from learningday.contracts.calendar import hold_event_id
+from learningday.contracts.day import DayView, LearningDayInput, workflow_id_for
 from learningday.db.models import Flag, OutboxMessage, Person
 from learningday.settings import Settings
 from learningday.temporal.devserver import DevServer, free_port
@@ -36,7 +37,7 @@ from tests.peers.google import GooglePeer
 from tests.peers.slack import SlackPeer
 from tests.waiting import eventually
 from tests.workflows.test_learning_day import compact_policy, plan, summary
-from workflows.learning_day import DayView, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 SCALE = 100.0  # one policy minute = 0.6 s: plan cutoff at ~15 s, summary prompt at ~18 s
 NAMES = ["ada", "bob", "cyd", "dee"]

@@ -18,17 +18,18 @@ from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.chat.port import ChannelPost, MessageRef, Prompt
 from activities.mail.maildir import MaildirMailer
 from activities.mail.smtp import MailRejected
 from learningday.checkins import CheckInSubmission
+from learningday.contracts.chat import ChannelPost, MessageRef, Prompt
+from learningday.contracts.day import DayView
 from learningday.db.models import CheckIn, Person
 from learningday.temporal.gateway import TemporalCheckInGateway
 from tests.enforcement.conftest import Org, Smtp, Workers, org, smtp, smtp_mailer, workers  # noqa: F401 - fixtures
 from tests.enforcement.test_weekly_audit import ada_had_a_busy_week, run_audit
 from tests.workflows.conftest import Harness, harness, running_harness  # noqa: F401 - fixtures
 from tests.workflows.test_learning_day import add_person, plan, prompted, start_day, summary
-from workflows.learning_day import DayView, LearningDayWorkflow
+from workflows.learning_day import LearningDayWorkflow
 
 DAY_OVER = 90.0  # a compact day takes ~11 s at 300×: a day still open after this never ends
 

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
-from activities.calendar.port import hold_event_id
+from learningday.contracts.calendar import hold_event_id
+from learningday.contracts.day import DayView, LearningDayInput, workflow_id_for
 from learningday.db.models import Flag, OutboxMessage, Person
 from learningday.settings import Settings
 from tests.faults.relay import PASSWORD, USERNAME, RestartableRelay
@@ -38,12 +39,7 @@ from tests.peers.slack import BOT_TOKEN, SlackPeer
 from tests.peers.slack_requests import SECRET
 from tests.waiting import eventually
 from tests.workflows.test_learning_day import compact_policy, plan
-from workflows.learning_day import (
-    DayView,
-    LearningDayInput,
-    LearningDayWorkflow,
-    workflow_id_for,
-)
+from workflows.learning_day import LearningDayWorkflow
 
 SCALE = 60.0  # one policy minute per second: room for Google's randomised backoff
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
 from activities.chat.slack import SlackChat
+from learningday.contracts.day import CheckInUpdate, LearningDayInput, workflow_id_for
 from learningday.db.models import Person
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
@@ -20,12 +21,7 @@ from tests.peers.slack import BOT_TOKEN, running_slack_peer
 from tests.waiting import eventually
 from tests.workflows.conftest import FakeCalendar
 from tests.workflows.test_learning_day import compact_policy
-from workflows.learning_day import (
-    CheckInUpdate,
-    LearningDayInput,
-    LearningDayWorkflow,
-    workflow_id_for,
-)
+from workflows.learning_day import LearningDayWorkflow
 
 PEOPLE = 30
 THURSDAY_DATE = "2026-12-03"

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channel_queue import ChannelQueue, EnqueueRequest
-from activities.chat.port import ChannelPost
+from activities.channel_queue import ChannelQueue
 from activities.chat.slack import SlackChat
+from learningday.contracts.channel import EnqueueRequest, poster_workflow_id
+from learningday.contracts.chat import ChannelPost
 from learningday.db.models import DeliveryProblem
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
@@ -24,7 +25,6 @@ from tests.peers.slack import BOT_TOKEN, running_slack_peer
 from tests.waiting import eventually
 from tests.workflows.conftest import FakeCalendar
 from tests.workflows.test_learning_day import compact_policy
-from workflows.channel_poster import poster_workflow_id
 
 POSTS = 8
 RATE = 2.0

@@ -29,7 +29,9 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from activities.calendar.port import hold_event_id
+from activities.mail.factory import mailer_from_settings
+from learningday.contracts.calendar import hold_event_id
+from learningday.contracts.day import DayView, LearningDayInput, workflow_id_for
 from learningday.db.models import CheckIn, DayState, LearningDay, OutboxMessage, Person
 from learningday.settings import Settings
 from learningday.temporal.gateway import TemporalCheckInGateway
@@ -41,7 +43,7 @@ from tests.peers.slack import BOT_TOKEN, SlackPeer, running_slack_peer
 from tests.peers.slack_requests import SECRET, dm, send_event
 from tests.waiting import eventually
 from tests.workflows.test_learning_day import compact_policy
-from workflows.learning_day import DayView, LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 THURSDAY = dt.date(2026, 12, 3)
 ADA_SLACK = "UADA00001"
@@ -122,7 +124,7 @@ async def run_stack(
     """Workers with the vendor adapters chosen from settings, and the web app in front."""
     workers = build_workers(env.client, settings, policy_loader=lambda: policy, interceptors=interceptors)
     tasks = [asyncio.create_task(w.run()) for w in workers]
-    app = create_app(settings, TemporalCheckInGateway(env.client))
+    app = create_app(settings, TemporalCheckInGateway(env.client), mailer_from_settings)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:

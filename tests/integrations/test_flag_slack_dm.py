@@ -11,15 +11,15 @@ from sqlalchemy.orm import Session
 
 from activities.chat.flag_dm import FlagDmActivities
 from activities.chat.slack import SlackChat
-from activities.mail.activities import FlagNotice
-from activities.mail.day_flags import DayFlagsNotice
+from learningday.contracts.day import LearningDayInput, workflow_id_for
+from learningday.contracts.flags import DayFlagsNotice, FlagNotice
 from learningday.db.models import Flag, FlagKind, Person
 from policies.enforcement import FlagReader
 from policies.policy import Policy
 from tests.peers.slack import BOT_TOKEN, SlackPeer, running_slack_peer, slack_peer  # noqa: F401
 from tests.workflows.conftest import Harness, harness  # noqa: F401
 from tests.workflows.test_learning_day import compact_policy
-from workflows.learning_day import LearningDayInput, LearningDayWorkflow, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 THURSDAY = dt.date(2026, 12, 3)
 

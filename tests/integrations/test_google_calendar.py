@@ -12,7 +12,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from activities.calendar.google import GoogleCalendar
-from activities.calendar.port import EventQuery, HoldRequest, hold_event_id
+from learningday.contracts.calendar import EventQuery, HoldRequest, hold_event_id
 from tests.integrations.google_fixtures import backoffs, key_file, peer  # noqa: F401
 from tests.peers.google import GooglePeer
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from activities.calendar.local import LocalCalendar
-from activities.calendar.port import EventQuery, HoldRequest, hold_event_id
+from learningday.contracts.calendar import EventQuery, HoldRequest, hold_event_id
 from learningday.db.models import CalendarHold, Person
 from learningday.web import ics
 

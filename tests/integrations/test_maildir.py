@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from activities.mail.maildir import MaildirMailer
 from activities.mail.message import message_id_for
-from activities.mail.port import Email
+from learningday.contracts.mail import Email
 from learningday.db.installation import installation_id
 from learningday.db.models import OutboxMessage, OutboxStatus
 

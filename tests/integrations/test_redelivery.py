@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.mail.factory import mailer_from_settings
+from learningday.contracts.day import DayView, LearningDayInput, SkipRequest, workflow_id_for
 from learningday.db.models import AuditEntry, CheckIn, Person
+from learningday.links.checkin import checkin_token
 from learningday.settings import Settings
 from learningday.temporal.gateway import TemporalCheckInGateway
 from learningday.web.app import create_app
-from learningday.web.links import checkin_token
 from tests.integrations.test_day_end_to_end import (  # noqa: F401 - fixtures
     ADA_SLACK,
     THURSDAY,
@@ -37,7 +39,7 @@ from tests.peers.slack import SlackPeer
 from tests.peers.slack_requests import dm, interact, plan_submission, send_event
 from tests.waiting import eventually
 from tests.workflows.test_learning_day import compact_policy
-from workflows.learning_day import DayView, LearningDayInput, LearningDayWorkflow, SkipRequest, workflow_id_for
+from workflows.learning_day import LearningDayWorkflow
 
 SCALE = 60.0  # the plan's cutoff 25 s after the start: time to deliver everything twice
 
@@ -52,7 +54,7 @@ async def stack(
 
 def replica(stack: Stack) -> httpx.AsyncClient:
     """Another web app on the same Temporal and database: it shares nothing in memory."""
-    app = create_app(stack.settings, TemporalCheckInGateway(stack.client))
+    app = create_app(stack.settings, TemporalCheckInGateway(stack.client), mailer_from_settings)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 

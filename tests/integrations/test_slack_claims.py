@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from learningday.claims.service import ClaimSubmission, SubmitResult
+from learningday.contracts.claims import workflow_id_for
 from learningday.db.models import ExpenseClaim, Person
 from learningday.settings import Settings
 from learningday.web.slack import (
@@ -31,7 +32,6 @@ from tests.peers.slack import BOT_TOKEN, SlackPeer, slack_peer  # noqa: F401
 from tests.peers.slack_requests import SECRET, command, interact
 from tests.reimbursement.conftest import Claims, claims, smtp  # noqa: F401
 from tests.waiting import eventually
-from workflows.reimbursement import workflow_id_for
 
 ADA, ZED = "UADA00001", "UZED00009"  # Zed has a Slack account but is not in our people table
 POLICY = Policy(

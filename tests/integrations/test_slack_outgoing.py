@@ -12,8 +12,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from activities.chat.local import LocalChat
-from activities.chat.port import ChannelPost, DirectMessage, Prompt
+from activities.chat.port import DirectMessage
 from activities.chat.slack import SlackChat, SlackDeliveryError
+from learningday.contracts.chat import ChannelPost, Prompt
 from learningday.db.models import OutboxMessage, OutboxStatus, Person
 from tests.peers.slack import BOT_TOKEN, SlackPeer, running_slack_peer, slack_peer  # noqa: F401
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.mail.message import message_id_for
-from activities.mail.port import Email
 from activities.mail.smtp import MailRejected, MailTemporarilyUnavailable, SmtpMailer
+from learningday.contracts.mail import Email
 from learningday.db.installation import installation_id
 from learningday.db.models import OutboxMessage, OutboxStatus
 from tests.mail.smtp_peer import (

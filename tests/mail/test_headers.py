@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from activities.mail.message import build_message
-from activities.mail.port import Email
 from activities.mail.smtp import SmtpMailer
+from learningday.contracts.mail import Email
 from tests.mail.smtp_peer import HOST, CollectingHandler, smtp_server
 
 SENDER = "Learning Day <learning-day@example.com>"

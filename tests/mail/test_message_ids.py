@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from activities.mail.maildir import MaildirMailer
 from activities.mail.message import build_message, message_id_for
-from activities.mail.port import Email
 from activities.mail.smtp import SessionFactory, SmtpMailer
+from learningday.contracts.mail import Email
 from learningday.db import migrate
 from learningday.db.engine import make_engine
 from learningday.db.installation import forget_cached, installation_id

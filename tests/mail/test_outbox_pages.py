@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from activities.mail.message import build_message
-from activities.mail.port import Email
+from learningday.contracts.mail import Email
 from learningday.db.models import Role
 from learningday.settings import Settings
 from learningday.web.access import Viewer

@@ -227,7 +227,7 @@ def test_claim_emails_name_the_expense_category_in_words() -> None:
     from decimal import Decimal
 
     from activities.mail.claim_mail import _claim_context
-    from activities.records.claims import ClaimSummary
+    from learningday.contracts.claims import ClaimSummary
     from policies.policy import Policy
 
     claim = ClaimSummary(

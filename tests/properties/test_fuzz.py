@@ -34,14 +34,15 @@ from schemathesis import GenerationMode
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError, RPCStatusCode
 
-from learningday.claims.tokens import ApprovalLink, approval_token
+from activities.mail.factory import mailer_from_settings
 from learningday.db.models import ClaimState, Role
+from learningday.links.approval import ApprovalLink, approval_token
+from learningday.links.checkin import checkin_token
+from learningday.links.excuse import excuse_token
 from learningday.settings import get_settings
 from learningday.web.app import create_app
 from learningday.web.claims import claim_form_url
-from learningday.web.excuse import excuse_token
 from learningday.web.ics import feed_token
-from learningday.web.links import checkin_token
 from learningday.web.program_report import TABLES
 from tests.integrations.test_slack_incoming import ADA, ada, gateway, slack  # noqa: F401 - fixtures
 from tests.peers.slack import SlackPeer, slack_peer  # noqa: F401 - fixture
@@ -129,7 +130,7 @@ def _server_error(method: str, path: str, response: httpx.Response) -> str | Non
 
 def test_no_request_from_the_openapi_schema_gets_a_server_error(engine: object, session: Session) -> None:
     site = fuzz_org(session)
-    app = create_app(get_settings(), FakeGateway())  # type: ignore[arg-type]
+    app = create_app(get_settings(), FakeGateway(), mailer_from_settings)  # type: ignore[arg-type]
     app.state.temporal_client = NoTemporal()
     schema = schemathesis.openapi.from_dict(app.openapi())
     failures: list[str] = []

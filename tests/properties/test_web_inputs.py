@@ -16,13 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from learningday.claims.tokens import ApprovalLink, approval_token
+from activities.mail.factory import mailer_from_settings
+from learningday.links.approval import ApprovalLink, approval_token
+from learningday.links.checkin import checkin_token
+from learningday.links.excuse import excuse_token
 from learningday.settings import get_settings
 from learningday.web.app import create_app
 from learningday.web.auth import login_token
-from learningday.web.excuse import excuse_token
 from learningday.web.ics import feed_token
-from learningday.web.links import checkin_token
 from tests.integrations.test_slack_incoming import ADA, ada, gateway, slack  # noqa: F401 - fixtures
 from tests.peers.slack import slack_peer  # noqa: F401 - fixture
 from tests.peers.slack_requests import signed
@@ -83,7 +84,9 @@ async def test_any_correctly_signed_slack_request_gets_an_answer_not_a_crash(
 @pytest.fixture
 def web(engine: Engine) -> Iterator[TestClient]:
     with TestClient(
-        create_app(get_settings(), FakeGateway()), base_url="http://127.0.0.1:8000", follow_redirects=False
+        create_app(get_settings(), FakeGateway(), mailer_from_settings),
+        base_url="http://127.0.0.1:8000",
+        follow_redirects=False,
     ) as client:
         yield client
 

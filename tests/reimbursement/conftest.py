@@ -23,8 +23,10 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.mail.factory import mailer_from_settings
 from activities.mail.smtp import SmtpMailer
 from learningday.claims.service import ClaimSubmission, SubmitResult, submit_claim
+from learningday.contracts.claims import workflow_id_for
 from learningday.db.engine import session_scope
 from learningday.db.models import ExpenseClaim, Person
 from learningday.settings import Settings
@@ -32,7 +34,7 @@ from learningday.temporal.worker import WORKFLOW_RUNNER, claim_activities
 from learningday.web.app import create_app
 from policies.policy import Policy, ReimbursementPolicy
 from tests.mail.smtp_peer import HOST, CollectingHandler, Received, smtp_server
-from workflows.reimbursement import ReimbursementWorkflow, workflow_id_for
+from workflows.reimbursement import ReimbursementWorkflow
 
 PDF = b"%PDF-1.4\n% a receipt\n"
 APPROVE_LINK = re.compile(r"/approve/([A-Za-z0-9_\-.]+)")
@@ -102,7 +104,9 @@ class Claims:
 
     def web(self) -> httpx.AsyncClient:
         # The web app reads receipts from the data dir the claims were filed into.
-        app = create_app(self.settings.model_copy(update={"data_dir": self.data_dir}), gateway=None)  # type: ignore[arg-type]
+        app = create_app(
+            self.settings.model_copy(update={"data_dir": self.data_dir}), gateway=None, mailer_for=mailer_from_settings
+        )  # type: ignore[arg-type]
         app.state.temporal_client = self.client
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 

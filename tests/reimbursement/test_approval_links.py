@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
-from learningday.claims.tokens import ApprovalLink, approval_token, read_approval_token
+from learningday.contracts.claims import workflow_id_for
 from learningday.db.models import ClaimDecision, UsedToken
-from learningday.web.links import checkin_token
+from learningday.links.approval import ApprovalLink, approval_token, read_approval_token
+from learningday.links.checkin import checkin_token
 from policies.policy import Policy, ReimbursementPolicy
 from tests.reimbursement.conftest import Claims
 from tests.waiting import eventually
-from workflows.reimbursement import ReimbursementWorkflow, workflow_id_for
+from workflows.reimbursement import ReimbursementWorkflow
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
-from activities.records.claims import ClaimRecords, DecisionRecord
+from activities.records.claims import ClaimRecords
 from learningday.claims.reports import approved_claims_csv
+from learningday.contracts.claims import ClaimView, DecisionRecord, workflow_id_for
 from learningday.db.models import AuditEntry, ClaimDecision, ExpenseClaim, OutboxMessage, UsedToken
 from tests.reimbursement.conftest import Claims
 from tests.reimbursement.test_approval_links import CSRF, emailed_token
-from workflows.reimbursement import ClaimView, ReimbursementWorkflow, workflow_id_for
+from workflows.reimbursement import ReimbursementWorkflow
 
 CLAIMS = 4
 CLICKS = 20

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from learningday.claims.tokens import read_approval_token
+from learningday.contracts.claims import ReimbursementInput, workflow_id_for
 from learningday.db.models import AuditEntry, ClaimState, ExpenseClaim
+from learningday.links.approval import read_approval_token
 from learningday.mail_render import render_email
 from learningday.web.claims import claim_form_url
 from policies.policy import Policy
@@ -23,7 +24,7 @@ from policies.reimbursement import ClaimDraft, claim_problems
 from tests.reimbursement.conftest import Claims
 from tests.reimbursement.test_submission import cli_env  # noqa: F401 - fixture
 from tests.waiting import eventually
-from workflows.reimbursement import ReimbursementInput, ReimbursementWorkflow, workflow_id_for
+from workflows.reimbursement import ReimbursementWorkflow
 
 XSS = "javascript:alert(document.domain)"
 LINK_MAX = ExpenseClaim.__table__.c.link.type.length  # what the column keeps

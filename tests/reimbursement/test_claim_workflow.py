@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from learningday.claims.tokens import LinkRefused, read_approval_token
+from learningday.contracts.claims import ClaimView, Decision, workflow_id_for
 from learningday.db.models import (
     Absence,
     AuditEntry,
@@ -20,15 +20,11 @@ from learningday.db.models import (
     ExpenseClaim,
     Person,
 )
+from learningday.links.approval import LinkRefused, read_approval_token
 from policies.policy import Policy, ReimbursementPolicy
 from tests.reimbursement.conftest import Claims
 from tests.waiting import eventually
-from workflows.reimbursement import (
-    ClaimView,
-    Decision,
-    ReimbursementWorkflow,
-    workflow_id_for,
-)
+from workflows.reimbursement import ReimbursementWorkflow
 
 
 def handle(claims: Claims, claim_id: int) -> WorkflowHandle:

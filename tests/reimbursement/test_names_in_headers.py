@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from learningday.contracts.claims import workflow_id_for
 from learningday.db.models import Person
 from tests.reimbursement.conftest import Claims
 from tests.reimbursement.test_approval_links import emailed_token, open_and_decide
-from workflows.reimbursement import ReimbursementWorkflow, workflow_id_for
+from workflows.reimbursement import ReimbursementWorkflow
 
 
 async def test_a_line_break_in_the_claimants_name_does_not_stop_the_approval_request(

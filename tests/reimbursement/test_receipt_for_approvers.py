@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from learningday.claims.tokens import ApprovalLink, approval_token, read_approval_token
 from learningday.db.models import ExpenseClaim, Person
+from learningday.links.approval import ApprovalLink, approval_token, read_approval_token
 from tests.reimbursement.conftest import PDF, Claims
 from tests.reimbursement.test_approval_links import emailed_token, open_and_decide
 

@@ -13,8 +13,8 @@ import re
 import httpx
 from sqlalchemy.orm import Session
 
-from learningday.claims.tokens import read_approval_token
 from learningday.db.models import Person
+from learningday.links.approval import read_approval_token
 from learningday.web.auth import login_url
 from tests.reimbursement.conftest import Claims
 from tests.waiting import eventually

@@ -19,12 +19,13 @@ from typer.testing import CliRunner
 
 from learningday.claims.receipts import MAX_RECEIPT_BYTES
 from learningday.cli import app as cli
+from learningday.contracts.claims import Decision, workflow_id_for
 from learningday.db.models import AuditEntry, ExpenseClaim
 from learningday.web.claims import claim_form_url
 from tests.conftest import reset_caches
 from tests.reimbursement.conftest import PDF, Claims
 from tests.waiting import eventually
-from workflows.reimbursement import Decision, ReimbursementWorkflow, workflow_id_for
+from workflows.reimbursement import ReimbursementWorkflow
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -205,7 +206,7 @@ async def test_the_cli_files_a_claim_then_exports_it_once_approved_and_shows_the
         return bool(claims.links_for(claims.org.maria))
 
     await eventually(emailed, what="approval email to Maria")
-    from learningday.claims.tokens import read_approval_token
+    from learningday.links.approval import read_approval_token
 
     link = read_approval_token(claims.links_for(claims.org.maria)[0])
     handle = claims.client.get_workflow_handle_for(ReimbursementWorkflow.run, workflow_id_for(claim_id))

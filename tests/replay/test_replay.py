@@ -23,9 +23,8 @@ import learningday.temporal.worker as worker_module
 from learningday.temporal.worker import WORKFLOW_RUNNER
 
 with workflow.unsafe.imports_passed_through():
-    from activities.calendar.activities import AwayEvents
-    from activities.calendar.port import EventQuery, HoldRef, HoldRequest
-    from activities.records.day import DayContext, DayKey
+    from learningday.contracts.calendar import AwayEvents, EventQuery, HoldRef, HoldRequest
+    from learningday.contracts.day import DayContext, DayKey
 
 HISTORIES = Path(__file__).parent / "histories"
 INDEX: dict[str, str] = json.loads((HISTORIES / "index.json").read_text())

@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from activities.mail.factory import mailer_from_settings
 from learningday.checkins import CheckInResult, CheckInSubmission, DayStatus
+from learningday.contracts.day import channel_post_key, workflow_id_for
 from learningday.db.engine import session_scope
 from learningday.db.models import (
     CheckIn,
@@ -34,7 +36,6 @@ from learningday.db.models import (
 from learningday.settings import get_settings
 from learningday.web.app import create_app
 from learningday.web.auth import login_token
-from workflows.learning_day import channel_post_key, workflow_id_for
 
 TODAY = dt.date.today()
 # The latest Thursday up to today: pages show recent weeks, so the data is recent too.
@@ -216,7 +217,7 @@ def gateway() -> FakeGateway:
 
 @pytest.fixture
 def app(engine: Engine, gateway: FakeGateway) -> FastAPI:
-    return create_app(get_settings(), gateway)
+    return create_app(get_settings(), gateway, mailer_from_settings)
 
 
 @pytest.fixture

@@ -19,15 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.mail.message import build_message
-from learningday.claims.tokens import ApprovalLink, approval_url
 from learningday.db.models import ClaimState, DayState, DeliveryProblem, Flag
+from learningday.links.approval import ApprovalLink, approval_url
+from learningday.links.checkin import checkin_url
+from learningday.links.excuse import excuse_url
 from learningday.mail_render import render_email
 from learningday.settings import get_settings
 from learningday.web.auth import login_url
 from learningday.web.claims import claim_form_url
-from learningday.web.excuse import excuse_url
 from learningday.web.ics import feed_url
-from learningday.web.links import checkin_url
 from tests.mail.test_templates import flag_context
 from tests.web.conftest import RANGE, THURSDAY, TODAY, WEEK, Org, add_channel_post, add_claim, add_day, add_flag
 

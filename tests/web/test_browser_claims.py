@@ -11,6 +11,7 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session
 
+from activities.mail.factory import mailer_from_settings
 from learningday.db.models import ClaimState, ExpenseClaim
 from learningday.temporal.devserver import free_port
 from learningday.web.app import create_app
@@ -24,7 +25,7 @@ async_api = pytest.importorskip("playwright.async_api", reason="Playwright is no
 
 @pytest.fixture
 async def served(claims: Claims) -> AsyncIterator[str]:
-    app = create_app(claims.settings, gateway=None)  # type: ignore[arg-type]
+    app = create_app(claims.settings, gateway=None, mailer_for=mailer_from_settings)  # type: ignore[arg-type]
     app.state.temporal_client = claims.client
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))

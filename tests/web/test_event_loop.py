@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from learningday.db.models import DayState
-from learningday.web.links import checkin_url
+from learningday.links.checkin import checkin_url
 from tests.web.conftest import THURSDAY, FakeGateway, Org, add_day, form_token, sign_in
 from tests.web.every_page import Site, build_site
 from tests.web.test_security_headers import every_route, requests_for

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from learningday.claims.tokens import ApprovalLink, approval_token
 from learningday.db.models import ClaimDecision, DayState, ExpenseClaim, Flag, UsedToken
+from learningday.links.approval import ApprovalLink, approval_token
+from learningday.links.checkin import checkin_token
+from learningday.links.excuse import excuse_token
 from learningday.web.auth import SESSION_COOKIE, login_token
 from learningday.web.claims import claim_form_url
 from learningday.web.csrf import FORM_COOKIE
-from learningday.web.excuse import excuse_token
-from learningday.web.links import checkin_token
 from tests.web.conftest import THURSDAY, FakeGateway, Org, add_claim, add_day, add_flag, form_token, sign_in
 
 

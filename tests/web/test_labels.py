@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from activities.mail.claim_mail import _claim_context
-from activities.records.claims import ClaimSummary
+from learningday.contracts.claims import ClaimSummary
 from learningday.db.models import ClaimState
 from learningday.labels import count, expense_label, flag_label
 from learningday.policy_source import current_policy

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from learningday.db.models import DayState
-from learningday.web.links import read_checkin_token
+from learningday.links.checkin import read_checkin_token
 from tests.web.conftest import TODAY, Org, add_day, form_token, sign_in
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session
 
+from activities.mail.factory import mailer_from_settings
 from learningday.settings import get_settings
 from learningday.web.app import create_app
 from tests.web.conftest import FakeGateway, Org, sign_in
@@ -146,11 +147,11 @@ def test_an_unhandled_error_is_a_500_with_the_headers(app: FastAPI) -> None:
 
 
 def test_hsts_only_when_the_public_address_is_https(engine: object) -> None:
-    plain = TestClient(create_app(get_settings(), FakeGateway()))
+    plain = TestClient(create_app(get_settings(), FakeGateway(), mailer_from_settings))
     assert "strict-transport-security" not in plain.get("/healthz").headers
 
     https = get_settings().model_copy(update={"public_base_url": "https://learningday.example.com"})
-    secure = TestClient(create_app(https, FakeGateway()))
+    secure = TestClient(create_app(https, FakeGateway(), mailer_from_settings))
     response = secure.get("/healthz")
     assert response.headers["strict-transport-security"] == "max-age=31536000"
     assert response.headers["x-content-type-options"] == "nosniff"

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from activities.mail.factory import mailer_from_settings
 from learningday.db.models import SignInRequest
 from learningday.settings import get_settings
 from tests.web.conftest import CSRF_FIELD, Org, form_token
@@ -74,7 +75,7 @@ def without_token(page: str) -> str:
 def test_the_limit_holds_across_web_replicas(app: FastAPI, engine, gateway, org: Org, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     from learningday.web.app import create_app
 
-    other_app = create_app(get_settings(), gateway)
+    other_app = create_app(get_settings(), gateway, mailer_from_settings)
     before = mails_to(data_dir, "alan@example.com")
     with (
         TestClient(app, base_url="http://127.0.0.1:8000") as one,

@@ -19,9 +19,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.calendar.port import CalendarEvent, EventQuery, HoldRef, HoldRequest
-from activities.chat.port import ChannelPost, DirectMessage, MessageRef, Prompt
-from activities.mail.port import Mailer
+from activities.chat.port import DirectMessage
+from learningday.contracts.calendar import CalendarEvent, EventQuery, HoldRef, HoldRequest
+from learningday.contracts.chat import ChannelPost, MessageRef, Prompt
+from learningday.contracts.mail import Mailer
 from learningday.settings import Settings
 from learningday.temporal.worker import Ports, build_workers
 from policies.policy import Policy
@@ -44,7 +45,7 @@ class FakeCalendar:
         return HoldRef(event_id=request.event_id, kind="focusTime", created=created)
 
     def remove_hold(self, person_email: str, date: dt.date) -> bool:
-        from activities.calendar.port import hold_event_id
+        from learningday.contracts.calendar import hold_event_id
 
         with self.lock:
             event_id = hold_event_id(person_email, date)

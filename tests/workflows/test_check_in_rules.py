@@ -17,15 +17,16 @@ from sqlalchemy.orm import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.calendar.port import CalendarEvent
 from learningday.checkins import CheckInSubmission
+from learningday.contracts.calendar import CalendarEvent
+from learningday.contracts.day import SkipRequest
 from learningday.db.models import AuditEntry, CheckIn, Flag, LearningDay
 from learningday.temporal.gateway import TemporalCheckInGateway
 from tests.waiting import eventually
 from tests.workflows.clock import advance_to, berlin, thursday_ahead
 from tests.workflows.conftest import Harness
 from tests.workflows.test_learning_day import add_person, compact_policy, plan, prompted, start_day_ahead, summary
-from workflows.learning_day import LearningDayWorkflow, SkipRequest
+from workflows.learning_day import LearningDayWorkflow
 
 
 def away(title: str, start: dt.datetime, end: dt.datetime) -> CalendarEvent:

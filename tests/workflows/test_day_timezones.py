@@ -18,17 +18,13 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from learningday.cli import app
+from learningday.contracts.day import DayView, LearningDayInput, workflow_id_for
 from learningday.db.models import Person
 from policies.policy import Policy
 from tests.conftest import reset_caches
 from tests.waiting import eventually
 from tests.workflows.conftest import Harness
-from workflows.learning_day import (
-    DayView,
-    LearningDayInput,
-    LearningDayWorkflow,
-    workflow_id_for,
-)
+from workflows.learning_day import LearningDayWorkflow
 
 UTC = dt.UTC
 

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
-from activities.kickoff import KickoffRequest, KickoffResult
+from learningday.contracts.day import workflow_id_for
+from learningday.contracts.kickoff import KickoffRequest, KickoffResult
 from learningday.db.models import Person
 from learningday.temporal.schedule import SCHEDULE_ID, ensure_weekly_schedule, kickoff_weekday
 from policies.policy import Policy
 from tests.workflows.conftest import Harness
-from workflows.learning_day import workflow_id_for
 from workflows.weekly_kickoff import WeeklyKickoffWorkflow
 
 # A week no other test plays: the dev server is shared by the whole session and the kickoff

@@ -18,19 +18,13 @@ from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from learningday.contracts.day import CheckInUpdate, DayView, LearningDayInput, SkipRequest, workflow_id_for
 from learningday.db.models import Absence, CheckIn, DayState, Flag, LearningDay, Person
 from policies.policy import Policy
 from tests.waiting import eventually
 from tests.workflows.clock import advance_to, berlin, thursday_ahead
 from tests.workflows.conftest import Harness
-from workflows.learning_day import (
-    CheckInUpdate,
-    DayView,
-    LearningDayInput,
-    LearningDayWorkflow,
-    SkipRequest,
-    workflow_id_for,
-)
+from workflows.learning_day import LearningDayWorkflow
 
 THURSDAY = dt.date(2026, 12, 3)
 THANKSGIVING = dt.date(2026, 11, 26)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.chat.port import ChannelPost, Prompt, PromptKind
+from learningday.contracts.chat import ChannelPost, Prompt, PromptKind
 
 OPEN_CHECKIN_ACTION = "open_checkin"
 OPEN_IN_BROWSER_ACTION = "open_in_browser"

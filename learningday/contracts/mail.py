@@ -1,4 +1,8 @@
-"""The mail port: one multipart message, sent at most once per idempotency key."""
+"""The mail port: one multipart message, sent at most once per idempotency key.
+
+The activities' emails and the web's sign-in link are both an `Email` to a `Mailer`; the mailers
+themselves (SMTP, Gmail, a local Maildir) are in activities/mail/, and the web is handed one.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The web: pages, sign-in, signed-link pages, the ICS feed, Slack's endpoints (see app.py)."""
