@@ -22,12 +22,22 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from learningday.checkins import CheckInResult, CheckInSubmission, DayStatus
-from learningday.db.models import CheckIn, CheckInKind, ClaimState, DayState, ExpenseClaim, LearningDay, Person
+from learningday.db.models import (
+    CheckIn,
+    CheckInKind,
+    ClaimState,
+    DayState,
+    ExpenseClaim,
+    Flag,
+    FlagKind,
+    LearningDay,
+    Person,
+)
 from learningday.settings import Settings
 from learningday.web.my_day import MyDay, ReportDay, local_today
 from learningday.web.reports import Budget, DayRow
 from learningday.web.slack import SlackFrontDoor, build_slack_router
-from learningday.web.slack_home import UNKNOWN_PERSON, Home, home_view
+from learningday.web.slack.home import UNKNOWN_PERSON, Home, home_view
 from policies.policy import SEED_CATEGORIES, Policy
 from policies.schedule import next_learning_day
 from tests.peers.slack import BOT_TOKEN, SlackPeer, slack_peer  # noqa: F401
@@ -176,7 +186,17 @@ async def test_a_learner_on_their_day_sees_its_state_the_plan_button_their_strea
     add_day(session, ada, today, DayState.planning)
     add_day(session, ada, today - dt.timedelta(weeks=1), DayState.completed, plan="Attention", summary="Done")
     add_day(session, ada, today - dt.timedelta(weeks=2), DayState.completed, plan="Kernels", summary="Done")
-    add_day(session, ada, today - dt.timedelta(weeks=3), DayState.completed, plan="No summary that week")
+    missed = add_day(session, ada, today - dt.timedelta(weeks=3), DayState.completed, plan="No summary that week")
+    session.add(  # as the day's workflow records it: the miss is the flag, not the missing row
+        Flag(
+            person_id=ada.id,
+            learning_day_id=missed.id,
+            kind=FlagKind.missed_summary,
+            date=missed.date,
+            reason="No summary by the deadline",
+            raised_at=NOW,
+        )
+    )
     add_claim(session, ada, "39.90", "books", "Deep Learning, Goodfellow et al.")
     add_claim(session, ada, "420", "conference_travel", "Train to NeurIPS", ClaimState.approved)
     session.commit()
