@@ -1,7 +1,7 @@
 """Block Kit for Learning Day: the prompt DM, the channel post and the check-in modal.
 
 Pure functions shared by the outgoing side (activities/chat/slack.py) and the incoming side
-(learningday/web/slack.py), so the buttons we send and the handlers that answer them agree on
+(learningday/web/slack/), so the buttons we send and the handlers that answer them agree on
 their ids. Every builder stays inside Slack's limits (50 blocks per message, 100 per modal,
 3,000 characters per section, 24 per modal title) instead of letting Slack refuse the call.
 
