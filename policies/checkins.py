@@ -19,6 +19,9 @@ from policies.policy import Policy
 from policies.schedule import DayInstants
 
 MAX_CHECK_IN_CHARS = 3000  # a Slack section's limit: the post must fit in the channel
+# A day in one of these states is over: it takes no check-in, no skip and no policy refresh, and
+# no page offers one. The workflow, the gateway, the pages and the CLI all ask this one set.
+CLOSED_STATES = frozenset({"completed", "skipped", "cancelled"})
 
 CheckInTiming = Literal["too_early", "on_time", "late", "too_late"]
 Standing = Literal["saved", "missed", "excused"]

@@ -83,7 +83,6 @@ NOTIFY_BUDGET = dt.timedelta(hours=6)  # flag emails and DMs: a relay down for a
 # Waits on the channel's sequencer (another workflow), with their fallbacks.
 PLAN_POST_WAIT = dt.timedelta(minutes=15)  # then the summary is posted unthreaded
 ALL_POSTS_WAIT = dt.timedelta(hours=2)  # then the day closes and records the post as unconfirmed
-CLOSED_STATES = ("completed", "skipped", "cancelled")
 
 
 @workflow.defn(name=LEARNING_DAY_WORKFLOW)
@@ -282,7 +281,7 @@ class LearningDayWorkflow:
     def _validate_check_in(self, update: CheckInUpdate) -> None:
         if update.key in self._answers:
             return  # a redelivery: answered like the first
-        if self._view.state in CLOSED_STATES:
+        if self._view.state in checkins.CLOSED_STATES:
             raise ApplicationError(f"This Learning Day is {self._view.state}.", type="DayClosed")
         if self._ctx is not None:
             self._refuse_unless_acceptable(update, self._kind_of(update))
@@ -300,7 +299,7 @@ class LearningDayWorkflow:
         """Raise what the person is told when this check-in cannot be accepted now; else its timing.
         `by_the_clock` False (the update's handler): refuse only for what the history holds."""
         assert self._ctx is not None
-        if self._view.state in CLOSED_STATES:
+        if self._view.state in checkins.CLOSED_STATES:
             raise ApplicationError(f"This Learning Day is {self._view.state}.", type="DayClosed")
         problems = checkins.check_in_problems(
             self._ctx.policy, kind, update.text, update.category, update.why, update.resources
@@ -334,7 +333,7 @@ class LearningDayWorkflow:
     def _validate_skip(self, request: SkipRequest) -> None:
         if request.key in self._skip_answers:
             return
-        if self._view.state in CLOSED_STATES or self._skip is not None:
+        if self._view.state in checkins.CLOSED_STATES or self._skip is not None:
             raise ApplicationError(
                 f"This Learning Day is already {self._view.state if self._skip is None else 'skipped'}."
             )

@@ -88,9 +88,10 @@ def refresh() -> None:
     """After editing the policy file: every open Learning Day re-reads it, moving its calendar
     hold in place and the prompts and deadlines still to come."""
     from learningday.db.models import DayState, LearningDay
+    from policies.checkins import CLOSED_STATES
     from workflows.learning_day import LearningDayWorkflow
 
-    closed = (DayState.completed, DayState.skipped, DayState.cancelled)
+    closed = [DayState(state) for state in sorted(CLOSED_STATES)]
     with session_scope() as session:
         # `workflow_id` is nullable, but the query keeps only the days that have one.
         ids = cast(

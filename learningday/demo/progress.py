@@ -19,7 +19,6 @@ from learningday.contracts.day import DayView, workflow_id_for
 from policies.participation import participation_mark
 from workflows.learning_day import LearningDayWorkflow
 
-CLOSED = ("completed", "skipped")
 PROMPTS = {
     "plan:prompt": "asked for the plan",
     "plan:reminder": "reminded about the plan",

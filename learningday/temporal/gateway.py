@@ -22,10 +22,10 @@ from learningday.checkins import CheckInResult, CheckInSubmission, DayStatus
 from learningday.contracts.day import CheckInAccepted, CheckInUpdate, DayView, SkipRequest
 from learningday.db.engine import session_scope
 from learningday.db.models import DayState, LearningDay, Person
-from policies.checkins import check_in_due
+from policies.checkins import CLOSED_STATES, check_in_due
 from workflows.learning_day import LearningDayWorkflow
 
-_CLOSED = (DayState.completed, DayState.skipped, DayState.cancelled)
+_CLOSED = [DayState(state) for state in sorted(CLOSED_STATES)]
 NO_DAY = "No Learning Day is running for you right now."
 BUSY = "The service is busy and has not saved this yet: please send it again in a minute."
 

@@ -24,9 +24,10 @@ from learningday.db.models import (
     Person,
 )
 from learningday.web.access import Scope, in_scope
+from policies.checkins import CLOSED_STATES
 from policies.participation import kept_in_a_row, participation_mark
 
-CLOSED = (DayState.completed, DayState.skipped, DayState.cancelled)
+CLOSED = [DayState(state) for state in sorted(CLOSED_STATES)]
 ASKING = (DayState.planning, DayState.learning, DayState.summarising)  # the day is on: check in
 
 
