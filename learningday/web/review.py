@@ -63,15 +63,17 @@ async def review_from_team(request: Request, claim_id: RecordId, viewer: Viewer 
         view: ClaimView = await client.get_workflow_handle(workflow_id_for(claim_id)).query(
             ReimbursementWorkflow.status
         )
-    except RPCError:
+    except (RPCError, RuntimeError):  # RuntimeError: Temporal not reachable to connect to
         return error_page(
             request,
             503,
             ["The claim's approval steps cannot be read right now; the emailed link still works."],
             viewer=viewer,
         )
+    if view.state != "pending":  # decided since the page was drawn; the database follows
+        return error_page(request, 409, [f"{pending.claimant}'s claim is already {view.state}."], viewer=viewer)
     token_id = view.approvers.get(viewer.person_id)
-    if token_id is None or view.expires_at is None or view.state != "pending":
+    if token_id is None or view.expires_at is None:
         waiting = await run_in_threadpool(_names, list(view.approvers))
         on = " or ".join(waiting) if waiting else "nobody at the moment"
         message = f"{pending.claimant}'s claim waits on {on} (step {view.level} of {view.levels}), not on you."
