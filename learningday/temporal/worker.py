@@ -108,6 +108,11 @@ def ports_from_settings(settings: Settings) -> Ports:
     return Ports(calendar=calendar, chat=chat)
 
 
+# Channels whose turns (a burst posted at the channel's rate, up to a minute or more) one worker
+# process runs at once: one long turn must not hold another channel's posts back.
+CHANNEL_TURNS_AT_ONCE = 4
+
+
 def build_workers(
     client: Client,
     settings: Settings,
@@ -138,8 +143,12 @@ def build_workers(
         channel_posts_per_second or settings.channel_posts_per_second,
     )
     # Local activities (the database writes) share the threads: enough for every slot, so a
-    # database write never waits behind emails for a thread, plus one for the channel post.
-    threads = settings.worker_max_concurrent_activities + settings.worker_max_concurrent_local_activities + 1
+    # database write never waits behind emails for a thread, plus those of the channel turns.
+    threads = (
+        settings.worker_max_concurrent_activities
+        + settings.worker_max_concurrent_local_activities
+        + CHANNEL_TURNS_AT_ONCE
+    )
     executor = concurrent.futures.ThreadPoolExecutor(
         max_workers=settings.worker_activity_threads or threads,
         thread_name_prefix="activity",
@@ -193,8 +202,9 @@ def build_workers(
         activities=[chat.post_to_channel, chat.post_to_channel_in_turn],
         interceptors=interceptors,
         activity_executor=executor,
-        # Pacing and order per channel are the sequencer's (workflows/channel_poster.py).
-        max_concurrent_activities=1,
+        # Pacing and order per channel are the sequencer's (workflows/channel_poster.py): it has
+        # one turn in flight at a time, so the turns of different channels may run side by side.
+        max_concurrent_activities=CHANNEL_TURNS_AT_ONCE,
         graceful_shutdown_timeout=shutdown,
     )
     return [main, channel]

@@ -18,7 +18,7 @@ from learningday import metrics
 from learningday.logging_setup import JsonFormatter
 from learningday.settings import Settings
 from learningday.temporal.devserver import DevServer, free_port
-from learningday.temporal.worker import build_workers
+from learningday.temporal.worker import CHANNEL_TURNS_AT_ONCE, build_workers
 from learningday.web.health import probe_app
 from tests.waiting import eventually
 
@@ -127,8 +127,10 @@ async def test_worker_tuning_comes_from_settings(dev_server: DevServer) -> None:
     assert main.config()["max_concurrent_workflow_tasks"] == 9
     assert main.config()["max_cached_workflows"] == 11
     assert main.config()["max_concurrent_local_activities"] == 5
-    # A thread for every activity and local activity slot, and one for the channel post.
-    assert main.config()["activity_executor"]._max_workers == 7 + 5 + 1  # type: ignore[attr-defined]
+    # A thread for every activity and local activity slot, and for each channel turn at once.
+    turns = channel.config()["max_concurrent_activities"]
+    assert turns == CHANNEL_TURNS_AT_ONCE > 1
+    assert main.config()["activity_executor"]._max_workers == 7 + 5 + turns  # type: ignore[attr-defined]
     assert main.config()["graceful_shutdown_timeout"].total_seconds() == 42
     assert channel.config()["graceful_shutdown_timeout"].total_seconds() == 42
     assert channel.config()["task_queue"] == settings.temporal_channel_task_queue
