@@ -139,7 +139,9 @@ class LearningDay(Base):
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     hold_event_id: Mapped[str | None] = mapped_column(String(1024))
     channel_thread_ts: Mapped[str | None] = mapped_column(String(32))
-    followed_plan: Mapped[bool | None] = mapped_column(Boolean)  # set by the weekly audit
+    followed_plan: Mapped[bool | None] = mapped_column(
+        Boolean
+    )  # judged at the day's end (or by the audit, for older days); shown on the person page
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
