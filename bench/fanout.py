@@ -358,11 +358,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "default 1/s compressed like the day (= --time-scale)",
     )
     parser.add_argument(
-        "--channel",
-        action="store_true",
-        help="share plans and summaries in the channel (off by default: one channel's sequencer "
-        "posts under 1/s, so 2 posts per learner would dominate a compressed day; "
-        "bench.channel_posts measures it)",
+        "--no-channel",
+        dest="channel",
+        action="store_false",
+        help="leave plans and summaries out of the channel (on by default, as in the default "
+        "policy: the headline is the day with its channel posts and the sequencer's share)",
     )
     parser.add_argument("--miss-rate", type=float, default=0.1, help="share of learners who never write a summary")
     parser.add_argument("--history-sample", type=int, default=300, help="days whose history is read (0: all)")
