@@ -9,25 +9,17 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from learningday.db.models import ExpenseClaim, Flag, Person
+from learningday.links.excuse import excuse_token
 from learningday.web.review import review_path
-
-
-def _managers_above(session: Session, person_id: int, levels: int) -> list[int]:
-    chain: list[int] = []
-    current = session.get(Person, person_id)
-    while current is not None and current.manager_id is not None and len(chain) < levels:
-        chain.append(current.manager_id)
-        current = session.get(Person, current.manager_id)
-    return chain
+from policies.enforcement import may_excuse
 
 
 def excuse_link(session: Session, flag: Flag, viewer_id: int) -> str | None:
-    """The excuse page for the person's manager or skip-level manager (who get the flag emails)."""
-    if viewer_id not in _managers_above(session, flag.person_id, 2):
-        return None
-    try:
-        from learningday.links.excuse import excuse_token
-    except ImportError:
+    """The excuse page for whoever may excuse the flag (`policies.enforcement.may_excuse`: the
+    person's manager or skip-level manager, who get the flag emails), the rule the page checks."""
+    person = session.get(Person, flag.person_id)
+    manager = session.get(Person, person.manager_id) if person and person.manager_id else None
+    if person is None or not may_excuse(viewer_id, person.manager_id, manager.manager_id if manager else None):
         return None
     return f"/excuse/{excuse_token(flag.id, viewer_id)}"
 
