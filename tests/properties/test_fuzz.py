@@ -60,6 +60,7 @@ ALLOWED_503 = {
     ("GET", "/auth/oidc/start"): "sign-in by OIDC is not set up here",
     ("GET", "/approve/{token}"): "the approval service is busy: try again",
     ("POST", "/approve/{token}"): "the approval service is busy: try again",
+    ("GET", "/claims/{claim_id}/review"): "the claim's steps cannot be read now: the emailed link still works",
     ("GET", "/readyz"): "not ready: the database or Temporal is unreachable (health checks)",
 }
 PATH_CHOICES = {"kind": ["plan", "summary"], "name": list(TABLES)}
