@@ -1,6 +1,8 @@
 """One sequencer per Slack channel: posts leave in the order they were shared, at most the
 channel's rate, and each Learning Day is told the message's `ts` (to thread its summary).
 
+What is queued leaves in turns: one activity posts a burst one after another at the channel's
+rate (since the `channel-turns` patch; a sequencer started before it posts one per activity).
 A post that cannot be made (the channel does not exist, the app is not in it, Slack down past
 the post's retry budget) is recorded as a delivery problem and the day is told it failed; the
 queue moves on. One bad channel or one bad post never stops the sequencer or the days.

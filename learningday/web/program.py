@@ -51,7 +51,7 @@ def _filter(start: dt.date | None, end: dt.date | None, team: str | None) -> Pro
 
 
 SERIES = {  # the weekly chart's lines: the Table's column, and what the legend calls it
-    "participation_rate": "Kept the day (plan and summary)",
+    "participation_rate": "Kept the day (nothing missed)",
     "plan_rate": "Wrote a plan",
     "summary_rate": "Wrote a summary",
 }
