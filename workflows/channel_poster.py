@@ -87,17 +87,7 @@ class ChannelPosterWorkflow:
             await self._tell(item, ts)
             posted += 1
             if posted >= POSTS_BEFORE_CONTINUE_AS_NEW or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    ChannelPosterInput(
-                        channel=state.channel,
-                        posts_per_second=state.posts_per_second,
-                        task_queue=state.task_queue,
-                        pending=list(self._queue),
-                        recent_keys=list(self._recent),
-                        last_post_at=last,
-                    )
-                )
+                await self._continue_as_new(state, last)
 
     async def _post_in_turns(self, state: ChannelPosterInput) -> None:
         """Post what is queued in turns: one activity makes a burst of posts at the channel's rate
@@ -148,17 +138,7 @@ class ChannelPosterWorkflow:
             else:
                 backoff = 0.0
             if posted >= POSTS_BEFORE_CONTINUE_AS_NEW or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    ChannelPosterInput(
-                        channel=state.channel,
-                        posts_per_second=state.posts_per_second,
-                        task_queue=state.task_queue,
-                        pending=list(self._queue),
-                        recent_keys=list(self._recent),
-                        last_post_at=last,
-                    )
-                )
+                await self._continue_as_new(state, last)
 
     async def _turn(
         self, turn: list[QueuedPost], interval: dt.timedelta, task_queue: str
@@ -186,6 +166,20 @@ class ChannelPosterWorkflow:
             self._failed[item.post.key] = outcome.failed
             await self._record_problem(item, outcome.failed)
         await self._tell(item, outcome.ts)
+
+    async def _continue_as_new(self, state: ChannelPosterInput, last: dt.datetime | None) -> None:
+        """A fresh run carrying the queue, the keys already posted and the last post's time."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            ChannelPosterInput(
+                channel=state.channel,
+                posts_per_second=state.posts_per_second,
+                task_queue=state.task_queue,
+                pending=list(self._queue),
+                recent_keys=list(self._recent),
+                last_post_at=last,
+            )
+        )
 
     async def _wait_for_work(self) -> bool:
         try:
