@@ -116,6 +116,7 @@ def service(tmp_path: Path, engine: object) -> Iterator[Service]:
             service.process.wait()
 
 
+@pytest.mark.slow
 async def test_serve_survives_a_restart_and_takes_a_web_check_in(service: Service, session: Session) -> None:
     person = Person(email="ada@example.com", name="Ada Lovelace", timezone="Europe/Berlin", team="Research")
     session.add(person)

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 import requests
 import schemathesis
 from fastapi.testclient import TestClient
@@ -129,6 +130,7 @@ def _server_error(method: str, path: str, response: httpx.Response) -> str | Non
     return f"{method} {path} -> {response.status_code}: {response.request.url} {response.text[:200]!r}"
 
 
+@pytest.mark.slow
 def test_no_request_from_the_openapi_schema_gets_a_server_error(engine: object, session: Session) -> None:
     site = fuzz_org(session)
     app = create_app(get_settings(), FakeGateway(), mailer_from_settings)  # type: ignore[arg-type]
