@@ -1,6 +1,10 @@
-"""One person's Learning Day end to end: the real Temporal dev server, the real googleapiclient
-and slack_sdk clients against the Google and Slack peers, and answers arriving as signed Slack
-requests through the web app. A compact policy runs the day in under a minute.
+"""One person's Learning Day end to end: the real googleapiclient and slack_sdk clients against
+the Google and Slack peers, and answers arriving as signed Slack requests through the web app.
+
+A day somebody answers runs at the compact policy's real times on the time-skipping test server
+(tests/workflows/clock.py): the plan goes in at 09:01 Berlin and the summary at 09:31, however
+slow the machine, and awaiting the result skips the rest. A day nobody answers runs compressed
+on the real dev server, which has nothing to race.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from tests.peers.google import GooglePeer
 from tests.peers.slack import BOT_TOKEN, SlackPeer, running_slack_peer
 from tests.peers.slack_requests import SECRET, dm, send_event
 from tests.waiting import eventually
+from tests.workflows.clock import advance_to, berlin, thursday_ahead
 from tests.workflows.test_learning_day import compact_policy
 from workflows.learning_day import LearningDayWorkflow
 
@@ -165,29 +170,45 @@ async def answer_by_dm(stack: Stack, person: Person, text: str, after_key: str) 
     assert response.status_code == 200
 
 
-async def play_a_day(stack: Stack, person: Person, time_scale: float) -> DayView:
+async def play_a_day(stack: Stack, env: WorkflowEnvironment, person: Person) -> tuple[DayView, dt.date]:
+    """The next working Thursday at the compact policy's times, started ahead as the kickoff does:
+    the plan answered by DM at 09:01 Berlin, the summary at 09:31; the day and its date."""
+    date = thursday_ahead(await env.get_current_time(), compact_policy())
     handle = await stack.client.start_workflow(
         LearningDayWorkflow.run,
-        LearningDayInput(person_id=person.id, date=THURSDAY, time_scale=time_scale),
-        id=workflow_id_for(person.id, THURSDAY),
+        LearningDayInput(person_id=person.id, date=date),
+        id=workflow_id_for(person.id, date),
         task_queue=stack.settings.temporal_task_queue,
     )
     wf = handle.id
+
+    async def recorded(kind: str) -> None:  # Slack's event is acked first, handled after
+        async def seen() -> bool:
+            return getattr(await handle.query(LearningDayWorkflow.status), kind) is not None
+
+        await eventually(seen, what=f"the {kind} in the day")
+
+    await advance_to(env, berlin(date, 9, 1))
     await answer_by_dm(stack, person, "Reimplement Reptile in JAX", after_key=f"prompt:{wf}:plan:0")
+    await recorded("plan")
+    await advance_to(env, berlin(date, 9, 31))
     await answer_by_dm(
         stack, person, "Reptile trains on Omniglot; notes in the wiki", after_key=f"prompt:{wf}:summary:0"
     )
-    return await handle.result()
+    await recorded("summary")
+    return await handle.result(), date
 
 
-def assert_exactly_one_of_everything(stack: Stack, person: Person, session: Session, view: DayView) -> None:
-    wf = workflow_id_for(person.id, THURSDAY)
+def assert_exactly_one_of_everything(
+    stack: Stack, person: Person, session: Session, view: DayView, date: dt.date
+) -> None:
+    wf = workflow_id_for(person.id, date)
     assert view.state == "completed" and view.flags == []
     assert view.plan == "Reimplement Reptile in JAX"
 
     events = stack.google.events(person.email)
     assert [(e["id"], e["eventType"], e["status"]) for e in events] == [
-        (hold_event_id(person.email, THURSDAY), "focusTime", "confirmed")
+        (hold_event_id(person.email, date), "focusTime", "confirmed")
     ]
     assert events[0]["focusTimeProperties"]["autoDeclineMode"] == "declineOnlyNewConflictingInvitations"
 
@@ -212,21 +233,20 @@ def assert_exactly_one_of_everything(stack: Stack, person: Person, session: Sess
 
 
 async def test_a_day_over_slack_and_google_calendar(
-    temporal_env: WorkflowEnvironment,
+    skipping_env: WorkflowEnvironment,
     settings: Settings,
     google_peer: GooglePeer,
     slack_peer: SlackPeer,
     ada: Person,
     session: Session,
 ) -> None:
-    async with run_stack(temporal_env, settings, google_peer, slack_peer, compact_policy(), []) as stack:
-        view = await play_a_day(stack, ada, time_scale=300)
-    assert_exactly_one_of_everything(stack, ada, session, view)
+    async with run_stack(skipping_env, settings, google_peer, slack_peer, compact_policy(), []) as stack:
+        view, date = await play_a_day(stack, skipping_env, ada)
+    assert_exactly_one_of_everything(stack, ada, session, view, date)
 
 
-@pytest.mark.slow
 async def test_every_activity_retried_after_its_side_effect_duplicates_nothing(
-    temporal_env: WorkflowEnvironment,
+    skipping_env: WorkflowEnvironment,
     settings: Settings,
     google_peer: GooglePeer,
     slack_peer: SlackPeer,
@@ -235,10 +255,10 @@ async def test_every_activity_retried_after_its_side_effect_duplicates_nothing(
 ) -> None:
     faults = FailEachActivityOnceAfterItsSideEffect()
     retried_holds_before = retries_counted("place_hold")
-    async with run_stack(temporal_env, settings, google_peer, slack_peer, compact_policy(), [faults]) as stack:
-        view = await play_a_day(stack, ada, time_scale=60)
+    async with run_stack(skipping_env, settings, google_peer, slack_peer, compact_policy(), [faults]) as stack:
+        view, date = await play_a_day(stack, skipping_env, ada)
 
-    assert_exactly_one_of_everything(stack, ada, session, view)
+    assert_exactly_one_of_everything(stack, ada, session, view, date)
     assert {
         "load_day_context",
         "place_hold",
