@@ -1,11 +1,15 @@
 """A request delivered again, on the same web replica or another, is answered like the first and
 saves nothing new: a Slack event retried (its `event_id`), a modal submitted again (its
-`view.id`), a web form posted twice (its nonce). The real dev server and workflow, two web apps
-sharing it (two replicas, no memory in common), signed Slack requests and the Slack peer.
+`view.id`), a web form posted twice (its nonce). The real workflow on the time-skipping test
+server, two web apps sharing it (two replicas, no memory in common), signed Slack requests and
+the Slack peer. The day runs at the compact policy's real times and the clock stands at 09:01
+Berlin while a test delivers its requests: it has the plan window's 24 minutes, not the 25
+seconds of a compressed day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 
@@ -25,7 +29,6 @@ from learningday.temporal.gateway import TemporalCheckInGateway
 from learningday.web.app import create_app
 from tests.integrations.test_day_end_to_end import (  # noqa: F401 - fixtures
     ADA_SLACK,
-    THURSDAY,
     Stack,
     ada,
     google_peer,
@@ -38,17 +41,16 @@ from tests.peers.google import GooglePeer
 from tests.peers.slack import SlackPeer
 from tests.peers.slack_requests import dm, interact, plan_submission, send_event
 from tests.waiting import eventually
+from tests.workflows.clock import advance_to, berlin, thursday_ahead
 from tests.workflows.test_learning_day import compact_policy
 from workflows.learning_day import LearningDayWorkflow
-
-SCALE = 60.0  # the plan's cutoff 25 s after the start: time to deliver everything twice
 
 
 @pytest.fixture
 async def stack(
-    temporal_env: WorkflowEnvironment, settings: Settings, google_peer: GooglePeer, slack_peer: SlackPeer
+    skipping_env: WorkflowEnvironment, settings: Settings, google_peer: GooglePeer, slack_peer: SlackPeer
 ) -> AsyncIterator[Stack]:
-    async with run_stack(temporal_env, settings, google_peer, slack_peer, compact_policy(), []) as running:
+    async with run_stack(skipping_env, settings, google_peer, slack_peer, compact_policy(), []) as running:
         yield running
 
 
@@ -58,19 +60,23 @@ def replica(stack: Stack) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
-async def prompted_day(stack: Stack, person: Person) -> WorkflowHandle:
+async def prompted_day(stack: Stack, env: WorkflowEnvironment, person: Person) -> tuple[WorkflowHandle, dt.date]:
+    """The next working Thursday, started ahead, its clock moved to 09:01 Berlin once the plan
+    prompt is out: the day and its date."""
+    date = thursday_ahead(await env.get_current_time(), compact_policy())
     handle = await stack.client.start_workflow(
         LearningDayWorkflow.run,
-        LearningDayInput(person_id=person.id, date=THURSDAY, time_scale=SCALE),
-        id=workflow_id_for(person.id, THURSDAY),
+        LearningDayInput(person_id=person.id, date=date),
+        id=workflow_id_for(person.id, date),
         task_queue=stack.settings.temporal_task_queue,
     )
+    await advance_to(env, berlin(date, 9, 1))
 
     async def prompted() -> bool:
         return f"prompt:{handle.id}:plan:0" in keyed(stack.slack.channel_messages(ADA_SLACK))
 
     await eventually(prompted, timeout=60, what="the plan prompt")
-    return handle
+    return handle, date
 
 
 def saved(session: Session) -> list[tuple[str, str, bool]]:
@@ -89,9 +95,9 @@ async def close(handle: WorkflowHandle) -> DayView:
 
 
 async def test_a_plan_dm_redelivered_to_another_replica_is_not_recorded_as_the_summary(
-    stack: Stack, ada: Person, session: Session
+    stack: Stack, skipping_env: WorkflowEnvironment, ada: Person, session: Session
 ) -> None:
-    handle = await prompted_day(stack, ada)
+    handle, _ = await prompted_day(stack, skipping_env, ada)
     message = dm(ADA_SLACK, "Read the Raft paper")
     async with replica(stack) as other:
         first = await send_event(stack.web, message, event_id="EvPLAN0001")
@@ -119,9 +125,9 @@ async def _view_has_plan(handle: WorkflowHandle) -> bool:
 
 
 async def test_a_modal_submitted_three_times_on_two_replicas_saves_one_plan(
-    stack: Stack, ada: Person, session: Session
+    stack: Stack, skipping_env: WorkflowEnvironment, ada: Person, session: Session
 ) -> None:
-    handle = await prompted_day(stack, ada)
+    handle, _ = await prompted_day(stack, skipping_env, ada)
     async with replica(stack) as other:
         answers = [await interact(web, plan_submission(ADA_SLACK)) for web in (stack.web, stack.web, other)]
     assert [a.status_code for a in answers] == [200, 200, 200]
@@ -136,9 +142,11 @@ NONCE = re.compile(r'name="submission" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def test_a_web_check_in_form_posted_twice_saves_one_plan(stack: Stack, ada: Person, session: Session) -> None:
-    handle = await prompted_day(stack, ada)
-    path = f"/checkin/{checkin_token(ada.id, THURSDAY)}"
+async def test_a_web_check_in_form_posted_twice_saves_one_plan(
+    stack: Stack, skipping_env: WorkflowEnvironment, ada: Person, session: Session
+) -> None:
+    handle, date = await prompted_day(stack, skipping_env, ada)
+    path = f"/checkin/{checkin_token(ada.id, date)}"
     page = await stack.web.get(path)
     nonce, csrf = NONCE.search(page.text), CSRF.search(page.text)
     assert nonce and csrf, "the check-in form carries a nonce and a CSRF token"
