@@ -24,10 +24,13 @@ from learningday.contracts.day import workflow_id_for
 from learningday.db.models import Flag, OutboxMessage, Person
 from learningday.links.checkin import checkin_token
 from learningday.temporal.devserver import free_port, port_is_open
+from policies.policy import Policy
 from tests.waiting import eventually
+from tests.workflows.clock import thursday_ahead
 from workflows.learning_day import LearningDayWorkflow
 
-THURSDAY = dt.date(2026, 12, 3)
+# A Thursday still to come whenever the suite runs: `day start --date` refuses a past one.
+THURSDAY = thursday_ahead(dt.datetime.now(dt.UTC), Policy())
 CLI = [sys.executable, "-m", "learningday.cli"]
 
 # A long plan window (a real hour) so the restart in the middle fits even on a slow machine.
@@ -124,7 +127,9 @@ async def test_serve_survives_a_restart_and_takes_a_web_check_in(service: Servic
 
     startup = await service.start()
     assert startup < 30, f"serve took {startup:.1f} s to answer"
-    started = service.cli("day", "start", "-p", "ada@example.com", "--date", "2026-12-03", "--time-scale", "120")
+    started = service.cli(
+        "day", "start", "-p", "ada@example.com", "--date", THURSDAY.isoformat(), "--time-scale", "120"
+    )
     assert started.returncode == 0, started.stderr
     assert "Started 1" in started.stdout
 

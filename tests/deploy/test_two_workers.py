@@ -28,13 +28,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from learningday.contracts.day import workflow_id_for
 from learningday.db.models import AuditEntry, CalendarHold, DayState, Flag, LearningDay, OutboxMessage, Person
 from learningday.temporal.devserver import DevServer, free_port
+from policies.policy import Policy
 from tests.waiting import eventually
+from tests.workflows.clock import thursday_ahead
 from workflows.learning_day import LearningDayWorkflow
 
 pytestmark = pytest.mark.slow
 
 PEOPLE = 300
-THURSDAY = dt.date(2026, 12, 3)
+THURSDAY = thursday_ahead(dt.datetime.now(dt.UTC), Policy())  # `day start --date` refuses a past one
 TIME_SCALE = "120"  # the compact day below (09:00–09:55) lasts about 28 s
 CLI = [sys.executable, "-m", "learningday.cli"]
 TIMEZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC"]
