@@ -1,8 +1,9 @@
 """A failed side step never ends someone's day: each outside system says "never" in turn.
 
-On the real dev server with the ports the worker is given: a person Slack cannot reach, a
-manager address the relay refuses for good, a channel that does not exist, and one bad address
-in the weekly audit. Each day (and the audit) still finishes, and the person or manager who
+With the ports the worker is given: a person Slack cannot reach, a manager address the relay
+refuses for good, a channel that does not exist, and one bad address in the weekly audit. A day
+runs at its real times on the time-skipping server: answers go in at 09:01 and 09:31 Berlin,
+and awaiting the result skips through the rest. Each day (and the audit) still finishes, and the person or manager who
 could be reached still is. tests/faults/test_permanent_failures.py plays them all at once over
 the real Slack, Google and SMTP clients and checks what admins see.
 """
@@ -27,11 +28,12 @@ from learningday.db.models import CheckIn, Person
 from learningday.temporal.gateway import TemporalCheckInGateway
 from tests.enforcement.conftest import Org, Smtp, Workers, org, smtp, smtp_mailer, workers  # noqa: F401 - fixtures
 from tests.enforcement.test_weekly_audit import ada_had_a_busy_week, run_audit
-from tests.workflows.conftest import Harness, harness, running_harness  # noqa: F401 - fixtures
-from tests.workflows.test_learning_day import add_person, plan, prompted, start_day, summary
+from tests.workflows.clock import advance_to, berlin
+from tests.workflows.conftest import Harness, running_harness, skipping_harness  # noqa: F401 - fixtures
+from tests.workflows.test_learning_day import add_person, plan, prompted, start_day_ahead, summary
 from workflows.learning_day import LearningDayWorkflow
 
-DAY_OVER = 90.0  # a compact day takes ~11 s at 300×: a day still open after this never ends
+DAY_OVER = 90.0  # skipped through in about a second: a day still open after this never ends
 
 
 def refuse_slack_for(harness: Harness, email: str) -> None:
@@ -52,12 +54,13 @@ def maildir_messages(outbox: Path, to: str) -> list[str]:
 
 
 async def test_a_person_slack_cannot_reach_is_prompted_by_email_and_checks_in_on_the_web(
-    temporal_env: WorkflowEnvironment, engine: object, session: Session, tmp_path: Path
+    skipping_env: WorkflowEnvironment, engine: object, session: Session, tmp_path: Path
 ) -> None:
     person = add_person(session)
-    async with running_harness(temporal_env, mailer=MaildirMailer(tmp_path / "outbox")) as harness:
+    async with running_harness(skipping_env, mailer=MaildirMailer(tmp_path / "outbox")) as harness:
         refuse_slack_for(harness, person.email)
-        handle = await start_day(harness, person)
+        handle, date = await start_day_ahead(skipping_env, harness, person)
+        await advance_to(skipping_env, berlin(date, 9, 1))
         await prompted(handle, "plan:prompt:0")
         accepted = await TemporalCheckInGateway(harness.client).submit(
             CheckInSubmission(
@@ -65,13 +68,15 @@ async def test_a_person_slack_cannot_reach_is_prompted_by_email_and_checks_in_on
             )
         )
         assert accepted.accepted, accepted.message
+        await advance_to(skipping_env, berlin(date, 9, 31))
         await prompted(handle, "summary:prompt:0")
         await handle.execute_update(LearningDayWorkflow.submit_check_in, summary())
         view: DayView = await asyncio.wait_for(handle.result(), DAY_OVER)
 
     assert view.state == "completed" and view.flags == []
     prompts = maildir_messages(tmp_path / "outbox", person.email)
-    assert sorted(prompts) == ["Learning Day plan, Thursday 3 December", "Learning Day summary, Thursday 3 December"]
+    day = f"{date:%A} {date.day} {date:%B}"
+    assert sorted(prompts) == [f"Learning Day plan, {day}", f"Learning Day summary, {day}"]
 
 
 class RefusingMailer:
@@ -88,7 +93,7 @@ class RefusingMailer:
 
 
 async def test_a_refused_manager_address_does_not_end_the_day(
-    temporal_env: WorkflowEnvironment, engine: object, session: Session, tmp_path: Path
+    skipping_env: WorkflowEnvironment, engine: object, session: Session, tmp_path: Path
 ) -> None:
     manager = Person(email="gone@example.com", name="Gone Manager", timezone="Europe/Berlin")
     session.add(manager)
@@ -97,30 +102,33 @@ async def test_a_refused_manager_address_does_not_end_the_day(
     person.manager_id = manager.id
     session.commit()
     mailer = RefusingMailer(MaildirMailer(tmp_path / "outbox"), refused=manager.email)
-    async with running_harness(temporal_env, mailer=mailer) as harness:
-        handle = await start_day(harness, person)  # nobody answers: two flags, one email for the day to a dead address
+    async with running_harness(skipping_env, mailer=mailer) as harness:
+        # Nobody answers: two flags, one email for the day to a dead address.
+        handle, date = await start_day_ahead(skipping_env, harness, person)
         view: DayView = await asyncio.wait_for(handle.result(), DAY_OVER)
 
     assert view.state == "completed" and view.flags == ["missed_plan", "missed_summary"]
     assert mailer.refusals == 1  # one email for the day's flags: a refusal is not retried
     assert maildir_messages(tmp_path / "outbox", person.email) == [
-        "Ada Lovelace: No plan posted, No summary posted (Thu 03 Dec)",
+        f"Ada Lovelace: No plan posted, No summary posted ({date:%a %d %b})",
     ]  # the person still hears of both flags
 
 
 async def test_a_missing_channel_does_not_end_the_days_and_the_summary_is_posted_alone(
-    harness: Harness, session: Session
+    skipping_env: WorkflowEnvironment, skipping_harness: Harness, session: Session
 ) -> None:
     def post_to_channel(post: ChannelPost) -> MessageRef:
         if post.kind == "plan":
             raise ApplicationError("Slack refused chat.postMessage: channel_not_found", non_retryable=True)
         return MessageRef(channel=post.channel, ts="2.000")
 
-    harness.chat.post_to_channel = post_to_channel  # type: ignore[method-assign]
+    skipping_harness.chat.post_to_channel = post_to_channel  # type: ignore[method-assign]
     person = add_person(session)
-    handle = await start_day(harness, person)
+    handle, date = await start_day_ahead(skipping_env, skipping_harness, person)
+    await advance_to(skipping_env, berlin(date, 9, 1))
     await prompted(handle, "plan:prompt:0")
     await handle.execute_update(LearningDayWorkflow.submit_check_in, plan())
+    await advance_to(skipping_env, berlin(date, 9, 31))
     await prompted(handle, "summary:prompt:0")
     await handle.execute_update(LearningDayWorkflow.submit_check_in, summary())
 
