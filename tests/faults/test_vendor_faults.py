@@ -6,6 +6,10 @@ when the manager's email is due and comes back on the same port later. The day m
 would have without any of it — one hold, one DM per prompt, one channel post per check-in,
 one email per flagged day and recipient — and the operator must see the retries in the logs, without
 personal data or secrets in any record.
+
+The day runs at the compact policy's real times on the time-skipping server: the plan goes in
+once its prompt is out at 09:01 Berlin, and the clock moves to 09:56 for the flag email; the
+vendors' own retries (Google's backoff, Slack's Retry-After, the relay outage) take real time.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from learningday.settings import Settings
 from tests.faults.relay import PASSWORD, USERNAME, RestartableRelay
 from tests.integrations.test_day_end_to_end import (  # noqa: F401 - fixtures
     ADA_SLACK,
-    THURSDAY,
     google_peer,
     keyed,
     run_stack,
@@ -38,10 +41,9 @@ from tests.peers.google import GooglePeer
 from tests.peers.slack import BOT_TOKEN, SlackPeer
 from tests.peers.slack_requests import SECRET
 from tests.waiting import eventually
+from tests.workflows.clock import advance_to, berlin, thursday_ahead
 from tests.workflows.test_learning_day import compact_policy, plan
 from workflows.learning_day import LearningDayWorkflow
-
-SCALE = 60.0  # one policy minute per second: room for Google's randomised backoff
 
 
 @pytest.fixture
@@ -86,9 +88,8 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() + (caplog.handler.format(r) if r.exc_info else "") for r in caplog.records]
 
 
-@pytest.mark.slow
 async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_double_nothing(
-    temporal_env: WorkflowEnvironment,
+    skipping_env: WorkflowEnvironment,
     mail_settings: Settings,
     google_peer: GooglePeer,
     slack_peer: SlackPeer,
@@ -107,14 +108,16 @@ async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_dou
     slack_peer.fail_next("chat.postMessage", "drop_after_store")
     relay.stop()  # down until the flag email has been refused at least once
 
-    async with run_stack(temporal_env, mail_settings, google_peer, slack_peer, compact_policy(), []) as stack:
+    date = thursday_ahead(await skipping_env.get_current_time(), compact_policy())
+    async with run_stack(skipping_env, mail_settings, google_peer, slack_peer, compact_policy(), []) as stack:
         handle = await stack.client.start_workflow(
             LearningDayWorkflow.run,
-            LearningDayInput(person_id=ada.id, date=THURSDAY, time_scale=SCALE),
-            id=workflow_id_for(ada.id, THURSDAY),
+            LearningDayInput(person_id=ada.id, date=date),
+            id=workflow_id_for(ada.id, date),
             task_queue=mail_settings.temporal_task_queue,
         )
         wf = handle.id
+        await advance_to(skipping_env, berlin(date, 9, 1))
 
         async def prompted() -> bool:
             return f"prompt:{wf}:plan:0" in keyed(slack_peer.channel_messages(ADA_SLACK))
@@ -122,6 +125,7 @@ async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_dou
         await eventually(prompted, timeout=60, what="the plan prompt")
         await handle.execute_update(LearningDayWorkflow.submit_check_in, plan("Raft, then leader election"))
         # No summary: the day flags it at the cutoff, and the day's flag email meets a dead relay.
+        await advance_to(skipping_env, berlin(date, 9, 56))
 
         async def refused() -> bool:
             return any("unreachable while sending email day-flags:" in m for m in messages(caplog))
@@ -133,7 +137,7 @@ async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_dou
     # Nothing lost.
     assert (view.state, view.flags) == ("completed", ["missed_summary"])
     # Nothing doubled.
-    assert [e["id"] for e in google_peer.events(ada.email)] == [hold_event_id(ada.email, THURSDAY)]
+    assert [e["id"] for e in google_peer.events(ada.email)] == [hold_event_id(ada.email, date)]
     dms = keyed(slack_peer.channel_messages(ADA_SLACK))  # keyed() fails on a repeated key
     assert {f"prompt:{wf}:plan:0", f"prompt:{wf}:summary:0"} <= set(dms)
     assert set(keyed(slack_peer.channel_messages("#learning-day"))) == {f"channel:{wf}:plan"}
@@ -142,7 +146,7 @@ async def test_rate_limits_server_errors_and_a_relay_outage_lose_nothing_and_dou
     session.scalars(select(Flag)).one()
     sent = session.scalars(select(OutboxMessage.idempotency_key)).all()
     assert len(sent) == len(set(sent))
-    day = f"day-flags:{ada.id}:{THURSDAY}"
+    day = f"day-flags:{ada.id}:{date}"
     assert sorted(k for k in sent if k.startswith("day-flags:")) == sorted([f"{day}:{mia.id}", f"{day}:{ada.id}"])
     # Every fault was met (the peers' knobs are used up) and retried.
     assert len(slack_peer.rate_limited) == 3
