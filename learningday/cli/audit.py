@@ -82,10 +82,11 @@ def run(
 
 def _send(monday: dt.date) -> None:
     from learningday.contracts.audit import AuditInput, AuditResult, audit_workflow_id
-    from learningday.temporal.client import connect
+    from learningday.temporal.client import connect, workers_poll
     from workflows.weekly_audit import WeeklyAuditWorkflow
 
     settings, workflow_id = get_settings(), audit_workflow_id(monday)
+    queue = settings.temporal_task_queue
 
     async def go() -> AuditResult | WorkflowExecutionStatus | None:
         client = await connect(settings)
@@ -94,12 +95,14 @@ def _send(monday: dt.date) -> None:
                 WeeklyAuditWorkflow.run,
                 AuditInput(week_start=monday),
                 id=workflow_id,
-                task_queue=settings.temporal_task_queue,
+                task_queue=queue,
                 # A run that failed or was terminated may be run again; one that finished may not.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
         except WorkflowAlreadyStartedError:
             return (await client.get_workflow_handle(workflow_id).describe()).status
+        if not await workers_poll(client, queue):
+            return None
         typer.echo(
             f"Auditing the week of {monday:%a %d %b %Y} (workflow {workflow_id}); Ctrl-C stops waiting, not the audit."
         )
@@ -117,7 +120,12 @@ def _send(monday: dt.date) -> None:
             "nothing was started or sent again."
         )
         return
-    assert outcome is not None
+    if outcome is None:
+        typer.echo(
+            f"No worker polls the task queue {queue!r}: the audit of the week of {monday:%a %d %b %Y} waits in "
+            f"Temporal (workflow {workflow_id}) and runs once `learningday serve` or `learningday worker` is running."
+        )
+        return
     typer.echo(
         f"Done: {outcome.flags} flag{'' if outcome.flags == 1 else 's'} raised or found again, "
         f"digests for {outcome.digests} manager{'' if outcome.digests == 1 else 's'}; "

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, TLSConfig
 
 from learningday.settings import Settings
@@ -70,3 +73,17 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
                 log.debug("connecting to Temporal at %s failed: %s", target, error)
                 raise TemporalUnreachable(target) from None
             raise
+
+
+async def workers_poll(client: Client, task_queue: str) -> bool:
+    """Whether a worker has polled `task_queue` for workflow tasks lately (Temporal keeps a
+    poller for a few minutes after its last poll). A command that waits on a workflow's result
+    asks first, so with no worker running it can say so instead of waiting without a word."""
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return len(answer.pollers) > 0

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from learningday.cli import app
@@ -225,3 +228,31 @@ async def test_send_runs_the_weeks_audit_once_however_often_it_is_asked(
         "nothing was started or sent again."
     ]
     assert len(smtp.handler.received) == 4
+
+
+async def test_send_with_no_worker_running_says_so_and_returns_instead_of_waiting_forever(
+    temporal_env: WorkflowEnvironment,
+    engine: object,
+    fresh_settings: pytest.MonkeyPatch,  # noqa: F811 - fixtures
+) -> None:
+    """A newcomer who runs `--send` before `learningday serve` gets an answer, not a silent wait:
+    the audit stays queued in Temporal and runs once a worker polls its task queue."""
+    monday = SENT_MONDAY - dt.timedelta(weeks=1)
+    queue = f"nobody-polls-{uuid.uuid4().hex[:8]}"
+    fresh_settings.setenv("LEARNINGDAY_TEMPORAL_ADDRESS", temporal_env.client.service_client.config.target_host)
+    fresh_settings.setenv("LEARNINGDAY_TEMPORAL_TASK_QUEUE", queue)
+    get_settings.cache_clear()
+
+    sent = await asyncio.wait_for(
+        asyncio.to_thread(runner.invoke, app, ["audit", "run", "--week", monday.isoformat(), "--send"]), 30
+    )
+
+    assert sent.exit_code == 0, sent.output
+    workflow_id = audit_workflow_id(monday)
+    assert lines(sent.output)[-1] == (
+        f"No worker polls the task queue {queue!r}: the audit of the week of {monday:%a %d %b %Y} waits in "
+        f"Temporal (workflow {workflow_id}) and runs once `learningday serve` or `learningday worker` is running."
+    )
+    described = await temporal_env.client.get_workflow_handle(workflow_id).describe()
+    assert described.status == WorkflowExecutionStatus.RUNNING and described.task_queue == queue
+    await temporal_env.client.get_workflow_handle(workflow_id).terminate("test over")
