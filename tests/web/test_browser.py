@@ -214,3 +214,17 @@ def test_a_manager_sees_the_team_at_a_glance(live_server: str, page, program_his
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server}/people/{program_history.alan.id}")
     assert "Not found" in page.content()
+
+
+def test_a_persons_flags_and_claims_read_on_a_phone_without_scrolling_sideways(  # type: ignore[no-untyped-def]
+    live_server: str, page, program_history: Org
+) -> None:
+    sign_in(page, live_server, program_history.barbara.id)
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{live_server}/people/{program_history.linus.id}")
+    assert "No summary posted" in page.inner_text("#person-flags") and "approved" in page.inner_text("#claims")
+    shoot(page, "person-flags-and-claims-phone")
+    # Each row's last cell (the flag's state, the claim's state) is on screen, not in a sideways scroll.
+    assert on_screen(page, "#person-flags tbody td:last-child") and on_screen(page, "#claims tbody td:last-child")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    shoot(page, "person-flags-and-claims-desktop")
