@@ -1,11 +1,13 @@
 """A failed side step never ends someone's day: each outside system says "never" in turn.
 
 With the ports the worker is given: a person Slack cannot reach, a manager address the relay
-refuses for good, a channel that does not exist, and one bad address in the weekly audit. A day
-runs at its real times on the time-skipping server: answers go in at 09:01 and 09:31 Berlin,
-and awaiting the result skips through the rest. Each day (and the audit) still finishes, and the person or manager who
-could be reached still is. tests/faults/test_permanent_failures.py plays them all at once over
-the real Slack, Google and SMTP clients and checks what admins see.
+refuses for good, a channel that does not exist, and one bad address in the weekly audit. Each
+day (and the audit) still finishes, and the person or manager who could be reached still is.
+tests/faults/test_permanent_failures.py plays them all at once over the real Slack, Google and
+SMTP clients and checks what admins see.
+
+A day runs at its real times on the time-skipping server: answers go in at 09:01 and 09:31
+Berlin, and awaiting the result skips through the rest.
 """
 
 from __future__ import annotations
