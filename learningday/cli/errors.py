@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
+from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from learningday.db.migrate import DatabaseNotMigrated
@@ -39,3 +40,26 @@ class OneLineErrors(TyperGroup):
         except ONE_LINE as error:
             typer.secho(f"Error: {error}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None
+        except DBAPIError:
+            # A missing table or column is a schema behind the code: say which command to run,
+            # for every command at once, instead of each checking before it reads.
+            behind = _schema_behind()
+            if behind is None:
+                raise
+            typer.secho(f"Error: {behind}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+
+
+def _schema_behind() -> DatabaseNotMigrated | None:
+    """Why the database cannot serve this code, if its migrations are behind; else None (the
+    database error was something else and keeps its traceback)."""
+    from learningday.db.engine import get_engine
+    from learningday.db.migrate import require_migrated
+
+    try:
+        require_migrated(get_engine())
+    except DatabaseNotMigrated as behind:
+        return behind
+    except DBAPIError:
+        return None
+    return None
